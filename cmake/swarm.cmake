@@ -36,3 +36,36 @@ function(swarm_test name)
       PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT}
       DISCOVERY_TIMEOUT 60)
 endfunction()
+
+# swarm_fuzz(NAME SOURCES f.cpp DEPS swarm_crypto)
+# A fuzz target is a file defining LLVMFuzzerTestOneInput. With -DSWARM_FUZZ=ON
+# and clang it becomes a libFuzzer binary (fuzz_<NAME>); otherwise it is linked
+# with fuzz/standalone_main.cpp, which replays random and mutated inputs for a
+# bounded count, and is registered as a CTest with label `fuzz`.
+function(swarm_fuzz name)
+  cmake_parse_arguments(F "" "" "SOURCES;DEPS" ${ARGN})
+  if(SWARM_FUZZ)
+    add_executable(fuzz_${name} ${F_SOURCES})
+    target_compile_options(fuzz_${name} PRIVATE -fsanitize=fuzzer,address,undefined)
+    target_link_options(fuzz_${name} PRIVATE -fsanitize=fuzzer,address,undefined)
+  else()
+    add_executable(fuzz_${name} ${F_SOURCES} ${CMAKE_SOURCE_DIR}/fuzz/standalone_main.cpp)
+    add_test(NAME fuzz_${name} COMMAND fuzz_${name} --runs 20000 --seed 1)
+    set_tests_properties(fuzz_${name} PROPERTIES LABELS fuzz TIMEOUT 300)
+  endif()
+  target_include_directories(fuzz_${name} PRIVATE ${CMAKE_SOURCE_DIR}/src)
+  target_link_libraries(fuzz_${name} PRIVATE ${F_DEPS})
+endfunction()
+
+# swarm_bench(NAME SOURCES b.cpp DEPS ...)
+# A benchmark binary bench_<NAME>. It prints result rows as JSON lines (see
+# bench/bench_util.h); scripts/bench runs every bench_* binary and writes
+# bench/RESULTS.md.
+function(swarm_bench name)
+  cmake_parse_arguments(B "" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(bench_${name} ${B_SOURCES})
+  target_include_directories(bench_${name} PRIVATE ${CMAKE_SOURCE_DIR}/src ${CMAKE_SOURCE_DIR}/bench)
+  target_compile_options(bench_${name} PRIVATE ${SWARM_WARNINGS})
+  target_link_libraries(bench_${name} PRIVATE ${B_DEPS} nlohmann_json::nlohmann_json)
+  set_property(GLOBAL APPEND PROPERTY SWARM_BENCHES bench_${name})
+endfunction()

@@ -1,0 +1,75 @@
+// Helpers for benchmark binaries. Every figure is reported beside an anchor
+// measured in the same run (these machines are noisy; absolute times drift),
+// as one JSON line on stdout that scripts/bench turns into bench/RESULTS.md:
+//   {"section":"crypto","figure":"ML-DSA-65 sign","value":1234,"unit":"ops/s",
+//    "anchor":"OpenSSL Ed25519 sign","anchor_value":20000,"ratio":0.0617,
+//    "command":"build/bench/crypto/bench_crypto"}
+// `ratio` = value / anchor_value unless the caller gives its own definition in
+// `note`.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace swarm::bench {
+
+struct Row {
+  std::string section;
+  std::string figure;
+  double value = 0;
+  std::string unit;
+  std::string anchor;        // what the figure is compared with, measured in this run
+  double anchor_value = 0;
+  std::string anchor_unit;   // defaults to unit
+  std::string note;          // how to read the ratio, caveats
+  std::string command;
+};
+
+inline void Emit(const Row& r) {
+  nlohmann::json j = {{"section", r.section},     {"figure", r.figure},
+                      {"value", r.value},         {"unit", r.unit},
+                      {"anchor", r.anchor},       {"anchor_value", r.anchor_value},
+                      {"anchor_unit", r.anchor_unit.empty() ? r.unit : r.anchor_unit},
+                      {"ratio", r.anchor_value != 0 ? r.value / r.anchor_value : 0.0},
+                      {"note", r.note},           {"command", r.command}};
+  std::printf("%s\n", j.dump().c_str());
+  std::fflush(stdout);
+}
+
+// Runs `fn` repeatedly for at least `min_seconds` (and at least `min_iters`
+// times) and returns the mean seconds per call. Takes the best of `repeats`
+// such measurements to reduce noise from the other core.
+inline double SecondsPerCall(const std::function<void()>& fn, double min_seconds = 0.3,
+                             int min_iters = 3, int repeats = 3) {
+  using clock = std::chrono::steady_clock;
+  fn();  // warm up
+  double best = 1e300;
+  for (int r = 0; r < repeats; ++r) {
+    long iters = 0;
+    const auto start = clock::now();
+    double elapsed = 0;
+    do {
+      fn();
+      ++iters;
+      elapsed = std::chrono::duration<double>(clock::now() - start).count();
+    } while (elapsed < min_seconds || iters < min_iters);
+    best = std::min(best, elapsed / static_cast<double>(iters));
+  }
+  return best;
+}
+
+// Percentile (0..100) of samples (copied, sorted).
+inline double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t idx = std::min(v.size() - 1, static_cast<size_t>(p / 100.0 * v.size()));
+  return v[idx];
+}
+
+}  // namespace swarm::bench
