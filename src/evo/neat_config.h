@@ -1,0 +1,66 @@
+// NEAT parameters. Defaults follow Stanley & Miikkulainen (2002) where the
+// paper gives a value; docs/neat.md lists what each task uses.
+#pragma once
+
+#include <cstdint>
+
+#include "common/status.h"
+
+namespace swarm::evo {
+
+struct NeatConfig {
+  uint32_t population_size = 150;
+  bool feed_forward = true;  // false: add-connection may create recurrent links
+
+  // Initial population: every bias/input linked to every output, weights
+  // uniform in [-initial_weight_range, +initial_weight_range].
+  double initial_weight_range = 1.0;
+
+  // Compatibility distance delta = c1 * E / N + c2 * D / N + c3 * W
+  // (E = D = non-matching genes under the hashed innovation rule, so c1 and c2
+  // are summed), N = larger genome's gene count, or 1 when both have fewer
+  // than `normalize_min_genes`.
+  double c1_excess = 1.0;
+  double c2_disjoint = 1.0;
+  double c3_weight = 0.4;
+  uint32_t normalize_min_genes = 20;
+  // Adaptive threshold: moved by `threshold_step` each generation towards
+  // `target_species` species, never below `threshold_min`.
+  double compatibility_threshold = 3.0;
+  uint32_t target_species = 10;  // 0 disables adaptation
+  double threshold_step = 0.3;
+  double threshold_min = 0.3;
+
+  // Reproduction.
+  double survival_fraction = 0.2;       // top fraction of each species that may parent
+  uint32_t elite_min_species_size = 5;  // champion copied unchanged if species >= this
+  double mutate_only_fraction = 0.25;   // offspring from mutation alone (no crossover)
+  double interspecies_mating = 0.001;
+  double disabled_inherit_prob = 0.75;  // disabled in either parent -> disabled in child
+  double mate_only_prob = 0.2;          // crossover children left unmutated
+  uint32_t stagnation_generations = 15; // species not improving this long stop breeding
+  uint32_t protected_species = 2;       // the best species are never culled for stagnation
+  // Whole-population stagnation (paper's "delta coding" simplification): when
+  // the best fitness has not improved for this many generations, only the two
+  // best species reproduce next generation. 0 disables.
+  uint32_t population_stagnation_generations = 20;
+
+  // Mutation.
+  double weight_mutate_prob = 0.8;      // per offspring
+  double weight_perturb_prob = 0.9;     // per link, else replaced
+  double weight_perturb_sigma = 0.5;
+  double weight_replace_range = 2.0;    // replacement uniform in [-r, r]
+  double weight_abs_max = 8.0;          // weights clamped to [-max, max]
+  double add_node_prob = 0.03;
+  double add_connection_prob = 0.05;
+  double toggle_enable_prob = 0.01;
+  uint32_t add_connection_tries = 20;
+
+  // Named limits: offspring never exceed these (mutations that would are skipped).
+  uint32_t genome_nodes_max = 1000;
+  uint32_t genome_connections_max = 10000;
+
+  Status Validate() const;
+};
+
+}  // namespace swarm::evo
