@@ -42,6 +42,19 @@ class Modulus {
     if (r >= q_) r -= q_;
     return r;
   }
+  // x mod q for any 128-bit x (the Barrett estimate is then off by a few q).
+  uint64_t ReduceWide(u128 x) const {
+    const uint64_t x0 = static_cast<uint64_t>(x), x1 = static_cast<uint64_t>(x >> 64);
+    const u128 p00 = static_cast<u128>(x0) * r0_;
+    const u128 p01 = static_cast<u128>(x0) * r1_;
+    const u128 p10 = static_cast<u128>(x1) * r0_;
+    const u128 mid = (p00 >> 64) + static_cast<uint64_t>(p01) + static_cast<uint64_t>(p10);
+    const uint64_t qhat = x1 * r1_ + static_cast<uint64_t>(p01 >> 64) +
+                          static_cast<uint64_t>(p10 >> 64) + static_cast<uint64_t>(mid >> 64);
+    uint64_t r = x0 - qhat * q_;
+    while (r >= q_) r -= q_;
+    return r;
+  }
   // x mod q for any 64-bit x.
   uint64_t Reduce(uint64_t x) const { return x >= q_ ? Reduce128(x) : x; }
   uint64_t Mul(uint64_t a, uint64_t b) const { return Reduce128(static_cast<u128>(a) * b); }

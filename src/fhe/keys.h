@@ -1,0 +1,54 @@
+// Key generation and key switching.
+//
+// Key switching is RNS-digit decomposition with one special prime P (the
+// "hybrid" method with one digit per data prime, as in SEAL): the input
+// polynomial d at level l is split into its residues [d]_{q_i}, each is
+// multiplied by digit i of the key over q_0..q_l, P, the products are summed,
+// and the result is divided by P with rounding (ModDown). Noise added is
+// about l * q_i * N * sigma / P, i.e. small because P ≥ every q_i.
+//
+// Thread-safety: KeyGenerator owns a Prng and is not shared between threads.
+// Errors: parameter/key mismatches return InvalidArgument naming the fields.
+#pragma once
+
+#include <vector>
+
+#include "fhe/ciphertext.h"
+#include "fhe/sampler.h"
+
+namespace swarm::fhe {
+
+inline constexpr size_t kGaloisKeysMax = 256;
+
+// X -> X^(5^steps mod 2N): rotates CKKS slots / BFV rows left by `steps`.
+uint32_t GaloisElementForRotation(size_t n, int steps);
+// X -> X^(2N-1): complex conjugation (CKKS) / swapping the two rows (BFV).
+uint32_t GaloisElementForConjugation(size_t n);
+
+class KeyGenerator {
+ public:
+  // Seeds from the OS (OpenSSL RAND_bytes).
+  static StatusOr<KeyGenerator> Create(ContextPtr ctx);
+  // Reproducible keys from a seed: tests only.
+  KeyGenerator(ContextPtr ctx, Prng prng) : ctx_(std::move(ctx)), prng_(std::move(prng)) {}
+
+  SecretKey GenerateSecretKey();
+  StatusOr<PublicKey> GeneratePublicKey(const SecretKey& sk);
+  StatusOr<RelinKey> GenerateRelinKey(const SecretKey& sk);
+  // Keys for left rotations by each of `steps` (any sign) and, if asked, conjugation.
+  // Empty steps means every power of two, both directions.
+  StatusOr<GaloisKeys> GenerateGaloisKeys(const SecretKey& sk, std::vector<int> steps, bool conjugate);
+
+ private:
+  Status CheckKey(const SecretKey& sk) const;
+  KeySwitchKey MakeKeySwitchKey(const SecretKey& sk, const RnsPoly& s_from);
+  ContextPtr ctx_;
+  Prng prng_;
+};
+
+// (out0, out1) ≈ (d * s_from) split as out0 + out1 * s, at `level`.
+// d: coefficient form, rows q_0..q_level. out0/out1: NTT form, same rows.
+void KeySwitch(const Context& ctx, const RnsPoly& d_coeff, size_t level, const KeySwitchKey& key,
+               RnsPoly& out0, RnsPoly& out1);
+
+}  // namespace swarm::fhe
