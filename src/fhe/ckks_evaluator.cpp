@@ -175,15 +175,7 @@ StatusOr<Ciphertext> CkksEvaluator::Relinearize(const Ciphertext& a) const {
   if (relin_->id != a.key_id || relin_->param_hash != ctx_->hash()) {
     return absl::InvalidArgumentError("relinearize: relinearization key belongs to another key pair or parameter set");
   }
-  RnsPoly d = a.parts[2];
-  FromNtt(*ctx_, DataBasis(a.level), d);
-  RnsPoly k0, k1;
-  KeySwitch(*ctx_, d, a.level, relin_->key, k0, k1);
-  Ciphertext r = a;
-  r.parts.resize(2);
-  PolyAdd(*ctx_, DataBasis(a.level), r.parts[0], k0);
-  PolyAdd(*ctx_, DataBasis(a.level), r.parts[1], k1);
-  return r;
+  return RelinearizeWith(*ctx_, a, relin_->key);
 }
 
 StatusOr<Ciphertext> CkksEvaluator::MultiplyRelin(const Ciphertext& a, const Ciphertext& b) const {
@@ -245,17 +237,7 @@ StatusOr<Ciphertext> CkksEvaluator::ApplyGalois(const char* op, const Ciphertext
   if (galois_->id != a.key_id || galois_->param_hash != ctx_->hash()) {
     return absl::InvalidArgumentError(absl::StrCat(op, ": Galois keys belong to another key pair or parameter set"));
   }
-  const auto perm = GaloisPermutation(ctx_->n(), g);
-  const Basis bs = DataBasis(a.level);
-  Ciphertext r = a;
-  r.parts[0] = ApplyGaloisNtt(a.parts[0], perm);
-  RnsPoly d = ApplyGaloisNtt(a.parts[1], perm);
-  FromNtt(*ctx_, bs, d);
-  RnsPoly k0, k1;
-  KeySwitch(*ctx_, d, a.level, galois_->keys.at(g), k0, k1);
-  PolyAdd(*ctx_, bs, r.parts[0], k0);
-  r.parts[1] = std::move(k1);
-  return r;
+  return ApplyGaloisWith(*ctx_, a, g, galois_->keys.at(g));
 }
 
 StatusOr<Ciphertext> CkksEvaluator::Rotate(const Ciphertext& a, int steps) const {

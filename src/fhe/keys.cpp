@@ -194,3 +194,34 @@ void KeySwitch(const Context& ctx, const RnsPoly& d, size_t level, const KeySwit
 }
 
 }  // namespace swarm::fhe
+
+namespace swarm::fhe {
+
+Ciphertext RelinearizeWith(const Context& ctx, const Ciphertext& a, const KeySwitchKey& key) {
+  const Basis bs = DataBasis(a.level);
+  RnsPoly d = a.parts[2];
+  FromNtt(ctx, bs, d);
+  RnsPoly k0, k1;
+  KeySwitch(ctx, d, a.level, key, k0, k1);
+  Ciphertext r = a;
+  r.parts.resize(2);
+  PolyAdd(ctx, bs, r.parts[0], k0);
+  PolyAdd(ctx, bs, r.parts[1], k1);
+  return r;
+}
+
+Ciphertext ApplyGaloisWith(const Context& ctx, const Ciphertext& a, uint32_t g, const KeySwitchKey& key) {
+  const auto perm = GaloisPermutation(ctx.n(), g);
+  const Basis bs = DataBasis(a.level);
+  Ciphertext r = a;
+  r.parts[0] = ApplyGaloisNtt(a.parts[0], perm);
+  RnsPoly d = ApplyGaloisNtt(a.parts[1], perm);
+  FromNtt(ctx, bs, d);
+  RnsPoly k0, k1;
+  KeySwitch(ctx, d, a.level, key, k0, k1);
+  PolyAdd(ctx, bs, r.parts[0], k0);
+  r.parts[1] = std::move(k1);
+  return r;
+}
+
+}  // namespace swarm::fhe

@@ -52,3 +52,11 @@ void KeySwitch(const Context& ctx, const RnsPoly& d_coeff, size_t level, const K
                RnsPoly& out0, RnsPoly& out1);
 
 }  // namespace swarm::fhe
+
+namespace swarm::fhe {
+// Shared by the evaluators (checks done by the caller):
+// (c0, c1, c2) -> (c0, c1) + KeySwitch(c2) with the relinearization key.
+Ciphertext RelinearizeWith(const Context& ctx, const Ciphertext& a, const KeySwitchKey& key);
+// (c0, c1) -> (g(c0), 0) + KeySwitch(g(c1)) with the Galois key for g.
+Ciphertext ApplyGaloisWith(const Context& ctx, const Ciphertext& a, uint32_t g, const KeySwitchKey& key);
+}  // namespace swarm::fhe
