@@ -1,0 +1,318 @@
+// `swarm up`: a local cluster of `swarm node` processes on loopback.
+//
+// No orphans: every child gets PR_SET_PDEATHSIG(SIGTERM), so if `swarm up`
+// dies for any reason (even SIGKILL) the kernel tells each peer to shut down.
+// On SIGINT/SIGTERM, `swarm up` sends SIGTERM to every peer, waits for them to
+// drain, and SIGKILLs any that did not stop in time.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "net/address.h"
+
+namespace swarm::cli {
+namespace {
+
+constexpr int kNodesMax = 256;
+
+struct UpFlags {
+  int nodes = 4;
+  int base_port = 47000;
+  std::string host = "127.0.0.1";
+  std::string dir = "swarm-cluster";
+  std::string config_file;
+  std::vector<std::string> sets;
+  double ready_timeout_s = 30;
+  double stop_timeout_s = 10;
+  std::string log_level = "info";
+};
+
+struct Child {
+  std::string id;
+  std::string grpc;
+  std::string http;
+  std::string dir;
+  pid_t pid = -1;
+  bool alive = false;
+  int exit_status = 0;
+};
+
+std::string SelfExe() {
+  std::error_code ec;
+  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? "swarm" : p.string();
+}
+
+std::string DescribeExit(int status) {
+  if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return "killed by signal " + std::to_string(WTERMSIG(status));
+  return "stopped";
+}
+
+std::string LastLines(const std::string& path, int n) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  std::string l;
+  while (std::getline(in, l)) lines.push_back(l);
+  std::string out;
+  for (size_t i = lines.size() > static_cast<size_t>(n) ? lines.size() - n : 0; i < lines.size(); ++i) {
+    out += "    " + lines[i] + "\n";
+  }
+  return out;
+}
+
+pid_t Spawn(const std::vector<std::string>& args, const std::string& log_path) {
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  if (pid != 0) return pid;
+  // Child. Die with the parent, even if it is SIGKILLed.
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (getppid() != parent) _exit(1);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  const int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  if (fd >= 0) {
+    dup2(fd, STDOUT_FILENO);
+    dup2(fd, STDERR_FILENO);
+    close(fd);
+  }
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  execv(argv[0], argv.data());
+  _exit(127);
+}
+
+// Reaps exited children without blocking; reports each exit once.
+void Reap(std::vector<Child>& children, bool quiet) {
+  for (;;) {
+    int status = 0;
+    const pid_t pid = waitpid(-1, &status, WNOHANG);
+    if (pid <= 0) return;
+    for (auto& c : children) {
+      if (c.pid == pid && c.alive) {
+        c.alive = false;
+        c.exit_status = status;
+        if (!quiet) {
+          std::cerr << "swarm up: peer " << c.id << " (pid " << pid << ") " << DescribeExit(status)
+                    << std::endl;
+        }
+      }
+    }
+  }
+}
+
+void StopAll(std::vector<Child>& children, double timeout_s) {
+  for (auto& c : children) {
+    if (c.alive) kill(c.pid, SIGTERM);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  while (std::chrono::steady_clock::now() < deadline) {
+    Reap(children, true);
+    bool any = false;
+    for (auto& c : children) any |= c.alive;
+    if (!any) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  for (auto& c : children) {
+    if (c.alive) {
+      std::cerr << "swarm up: peer " << c.id << " did not stop within " << timeout_s
+                << " s; sending SIGKILL" << std::endl;
+      kill(c.pid, SIGKILL);
+      waitpid(c.pid, nullptr, 0);
+      c.alive = false;
+    }
+  }
+}
+
+bool Healthy(const std::string& http) {
+  auto a = net::ParseAddress(http);
+  if (!a.ok()) return false;
+  httplib::Client cli(a->host, a->port);
+  cli.set_connection_timeout(0, 300000);
+  cli.set_read_timeout(1, 0);
+  auto res = cli.Get("/healthz");
+  return res && res->status == 200;
+}
+
+nlohmann::json ClusterJson(const std::vector<Child>& children) {
+  nlohmann::json nodes = nlohmann::json::array();
+  for (const auto& c : children) {
+    nodes.push_back({{"id", c.id}, {"grpc", c.grpc}, {"http", c.http}, {"pid", c.pid}});
+  }
+  return {{"nodes", nodes}};
+}
+
+int RunUp(const UpFlags& f) {
+  if (f.nodes < 1 || f.nodes > kNodesMax) {
+    Fail("up", absl::InvalidArgumentError(absl::StrCat("--nodes ", f.nodes, " is out of range [1, ",
+                                                       kNodesMax, "]")),
+         kExitUsage);
+  }
+  if (f.base_port < 1024 || f.base_port + f.nodes - 1 > 65535) {
+    Fail("up", absl::InvalidArgumentError(absl::StrCat(
+                   "--base-port ", f.base_port, " with --nodes ", f.nodes,
+                   " needs ports ", f.base_port, "..", f.base_port + f.nodes - 1,
+                   " within [1024, 65535]")),
+         kExitUsage);
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(f.dir, ec);
+  if (ec) {
+    Fail("up", absl::PermissionDeniedError(absl::StrCat("--dir '", f.dir, "': ", ec.message())),
+         kExitUsage);
+  }
+  const std::string dir = std::filesystem::absolute(f.dir).string();
+  const std::string self = SelfExe();
+
+  // SIGINT/SIGTERM/SIGCHLD are taken with sigtimedwait in the loop below.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &set, nullptr);
+
+  std::vector<Child> children;
+  const std::string seed = net::Address{f.host, static_cast<uint16_t>(f.base_port)}.ToString();
+  for (int i = 0; i < f.nodes; ++i) {
+    Child c;
+    c.id = "n" + std::to_string(i);
+    c.grpc = net::Address{f.host, static_cast<uint16_t>(f.base_port + i)}.ToString();
+    c.dir = dir + "/" + c.id;
+    std::filesystem::create_directories(c.dir, ec);
+    std::filesystem::remove(c.dir + "/node.json", ec);
+    std::vector<std::string> args = {self, "node", "--id", c.id, "--grpc-listen", c.grpc,
+                                     "--http-listen", net::Address{f.host, 0}.ToString(),
+                                     "--data-dir", c.dir, "--log-level", f.log_level};
+    if (!f.config_file.empty()) {
+      args.push_back("--config");
+      args.push_back(std::filesystem::absolute(f.config_file).string());
+    }
+    if (i != 0) {
+      args.push_back("--seed");
+      args.push_back(seed);
+    }
+    for (const auto& s : f.sets) {
+      args.push_back("--set");
+      args.push_back(s);
+    }
+    c.pid = Spawn(args, c.dir + "/node.log");
+    c.alive = c.pid > 0;
+    children.push_back(c);
+  }
+  std::cout << "swarm up: started " << f.nodes << " peer(s); logs in " << dir << "/n*/node.log"
+            << std::endl;
+
+  // Wait until every peer wrote node.json and answers /healthz.
+  const auto ready_deadline =
+      std::chrono::steady_clock::now() + std::chrono::duration<double>(f.ready_timeout_s);
+  for (;;) {
+    Reap(children, true);
+    for (auto& c : children) {
+      if (!c.alive) {
+        std::cerr << "swarm up: peer " << c.id << " " << DescribeExit(c.exit_status)
+                  << " during start-up; last lines of " << c.dir << "/node.log:\n"
+                  << LastLines(c.dir + "/node.log", 5);
+        StopAll(children, f.stop_timeout_s);
+        throw CLI::RuntimeError(WIFEXITED(c.exit_status) && WEXITSTATUS(c.exit_status) == kExitUsage
+                                    ? kExitUsage
+                                    : kExitRuntime);
+      }
+    }
+    size_t ready = 0;
+    for (auto& c : children) {
+      if (c.http.empty()) {
+        std::ifstream in(c.dir + "/node.json");
+        if (in) {
+          try {
+            c.http = nlohmann::json::parse(in).at("http").get<std::string>();
+          } catch (...) {
+            // Not complete yet; the node writes it atomically, so this is rare.
+          }
+        }
+      }
+      if (!c.http.empty() && Healthy(c.http)) ++ready;
+    }
+    if (ready == children.size()) break;
+    if (std::chrono::steady_clock::now() > ready_deadline) {
+      std::cerr << "swarm up: only " << ready << " of " << children.size()
+                << " peers healthy after " << f.ready_timeout_s << " s" << std::endl;
+      for (auto& c : children) {
+        if (c.http.empty() || !Healthy(c.http)) {
+          std::cerr << "  " << c.id << " not healthy; last lines of its log:\n"
+                    << LastLines(c.dir + "/node.log", 5);
+        }
+      }
+      StopAll(children, f.stop_timeout_s);
+      throw CLI::RuntimeError(kExitRuntime);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+
+  const nlohmann::json cluster = ClusterJson(children);
+  {
+    std::ofstream out(dir + "/cluster.json.tmp");
+    out << cluster.dump(2) << "\n";
+  }
+  std::filesystem::rename(dir + "/cluster.json.tmp", dir + "/cluster.json", ec);
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& c : children) {
+    rows.push_back({c.id, c.grpc, "http://" + c.http, std::to_string(c.pid), "healthy"});
+  }
+  std::cout << FormatTable({"peer", "grpc", "http (metrics, dashboard)", "pid", "state"}, rows)
+            << "cluster: " << dir << "/cluster.json   (Ctrl-C stops every peer)" << std::endl;
+
+  for (;;) {
+    timespec timeout{0, 500'000'000};
+    const int sig = sigtimedwait(&set, nullptr, &timeout);
+    if (sig == SIGINT || sig == SIGTERM) {
+      std::cout << "swarm up: stopping " << children.size() << " peer(s)" << std::endl;
+      StopAll(children, f.stop_timeout_s);
+      std::cout << "swarm up: all peers stopped" << std::endl;
+      return 0;
+    }
+    Reap(children, false);
+  }
+}
+
+}  // namespace
+
+void AddUpCommand(CLI::App& app) {
+  auto f = std::make_shared<UpFlags>();
+  auto* cmd = app.add_subcommand(
+      "up",
+      "Start a local cluster of peers on loopback and keep it running until Ctrl-C.\n\n"
+      "Example:\n  swarm up --nodes 3 --base-port 47100 --dir /tmp/x\n"
+      "Writes DIR/cluster.json ({\"nodes\":[{\"id\",\"grpc\",\"http\",\"pid\"}...]}); each peer logs to "
+      "DIR/<id>/node.log. Peers stop when `swarm up` stops, however it stops.");
+  cmd->add_option("-n,--nodes", f->nodes, "Number of peers")->capture_default_str();
+  cmd->add_option("--base-port", f->base_port, "gRPC port of the first peer; peer i uses base+i")
+      ->capture_default_str();
+  cmd->add_option("--host", f->host, "Address to bind")->capture_default_str();
+  cmd->add_option("--dir", f->dir, "Directory for cluster.json and per-peer state")->capture_default_str();
+  cmd->add_option("-c,--config", f->config_file, "Node config applied to every peer")->check(CLI::ExistingFile);
+  cmd->add_option("--set", f->sets, "Config override for every peer, key=value; repeatable");
+  cmd->add_option("--ready-timeout", f->ready_timeout_s, "Seconds to wait for every peer to be healthy")
+      ->capture_default_str();
+  cmd->add_option("--log-level", f->log_level, "Peers' log level")->capture_default_str();
+  cmd->callback([f] {
+    const int code = RunUp(*f);
+    if (code != 0) throw CLI::RuntimeError(code);
+  });
+}
+
+}  // namespace swarm::cli

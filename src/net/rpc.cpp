@@ -1,0 +1,265 @@
+#include "net/rpc.h"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+namespace swarm::net {
+namespace {
+
+bool Retryable(grpc::StatusCode c) {
+  return c == grpc::StatusCode::UNAVAILABLE || c == grpc::StatusCode::DEADLINE_EXCEEDED ||
+         c == grpc::StatusCode::ABORTED;
+}
+
+std::string CodeName(grpc::StatusCode c) {
+  switch (c) {
+    case grpc::StatusCode::OK: return "OK";
+    case grpc::StatusCode::CANCELLED: return "CANCELLED";
+    case grpc::StatusCode::UNKNOWN: return "UNKNOWN";
+    case grpc::StatusCode::INVALID_ARGUMENT: return "INVALID_ARGUMENT";
+    case grpc::StatusCode::DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
+    case grpc::StatusCode::NOT_FOUND: return "NOT_FOUND";
+    case grpc::StatusCode::ALREADY_EXISTS: return "ALREADY_EXISTS";
+    case grpc::StatusCode::PERMISSION_DENIED: return "PERMISSION_DENIED";
+    case grpc::StatusCode::RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
+    case grpc::StatusCode::FAILED_PRECONDITION: return "FAILED_PRECONDITION";
+    case grpc::StatusCode::ABORTED: return "ABORTED";
+    case grpc::StatusCode::OUT_OF_RANGE: return "OUT_OF_RANGE";
+    case grpc::StatusCode::UNIMPLEMENTED: return "UNIMPLEMENTED";
+    case grpc::StatusCode::INTERNAL: return "INTERNAL";
+    case grpc::StatusCode::UNAVAILABLE: return "UNAVAILABLE";
+    case grpc::StatusCode::DATA_LOSS: return "DATA_LOSS";
+    case grpc::StatusCode::UNAUTHENTICATED: return "UNAUTHENTICATED";
+    default: return "CODE_" + std::to_string(static_cast<int>(c));
+  }
+}
+
+std::chrono::system_clock::time_point DeadlineFromNow(Nanos d) {
+  return std::chrono::system_clock::now() + std::chrono::nanoseconds(d);
+}
+
+// Inode of the socket listening on `port` (IPv4 or IPv6), or 0.
+unsigned long ListeningInode(int port) {
+  for (const char* file : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream in(file);
+    std::string line;
+    std::getline(in, line);  // header
+    while (std::getline(in, line)) {
+      std::istringstream is(line);
+      std::string sl, local, remote, st, queues, tr, retr, uid, timeout;
+      unsigned long inode = 0;
+      is >> sl >> local >> remote >> st >> queues >> tr >> retr >> uid >> timeout >> inode;
+      const auto colon = local.rfind(':');
+      if (colon == std::string::npos || st != "0A") continue;  // 0A = LISTEN
+      if (std::stoi(local.substr(colon + 1), nullptr, 16) == port) return inode;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::string GrpcStatusText(const grpc::Status& s) {
+  return absl::StrCat(CodeName(s.error_code()), ": ", s.error_message());
+}
+
+absl::Status FromGrpc(const grpc::Status& s) {
+  if (s.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+}
+
+StatusOr<std::string> ReadTextFile(const std::string& path, const std::string& what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat(what, ": cannot read file '", path, "'"));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string DescribePortHolder(int port) {
+  const unsigned long inode = ListeningInode(port);
+  if (inode == 0) return "";
+  const std::string needle = absl::StrCat("socket:[", inode, "]");
+  DIR* proc = opendir("/proc");
+  if (!proc) return "";
+  std::string found;
+  while (dirent* e = readdir(proc)) {
+    const std::string pid = e->d_name;
+    if (pid.empty() || !std::isdigit(static_cast<unsigned char>(pid[0]))) continue;
+    const std::string fd_dir = "/proc/" + pid + "/fd";
+    DIR* fds = opendir(fd_dir.c_str());
+    if (!fds) continue;
+    while (dirent* f = readdir(fds)) {
+      char target[256];
+      const std::string link = fd_dir + "/" + f->d_name;
+      const ssize_t n = readlink(link.c_str(), target, sizeof(target) - 1);
+      if (n <= 0) continue;
+      target[n] = '\0';
+      if (needle == target) {
+        std::ifstream comm("/proc/" + pid + "/comm");
+        std::string name;
+        std::getline(comm, name);
+        found = absl::StrCat("pid ", pid, " (", name, ")");
+        break;
+      }
+    }
+    closedir(fds);
+    if (!found.empty()) break;
+  }
+  closedir(proc);
+  return found;
+}
+
+// ---------------------------------------------------------------- server
+
+StatusOr<std::unique_ptr<RpcServer>> RpcServer::Start(const std::string& listen,
+                                                      const NetOptions& options,
+                                                      const std::vector<grpc::Service*>& services) {
+  SWARM_ASSIGN_OR_RETURN(Address addr, ParseAddress(listen, /*allow_port_zero=*/true));
+  std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
+  if (options.tls.enabled) {
+    SWARM_ASSIGN_OR_RETURN(std::string cert, ReadTextFile(options.tls.cert_file, "tls.cert_file"));
+    SWARM_ASSIGN_OR_RETURN(std::string key, ReadTextFile(options.tls.key_file, "tls.key_file"));
+    grpc::SslServerCredentialsOptions ssl;
+    ssl.pem_key_cert_pairs.push_back({key, cert});
+    if (!options.tls.ca_file.empty()) {
+      SWARM_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadTextFile(options.tls.ca_file, "tls.ca_file"));
+      ssl.client_certificate_request =
+          GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+    }
+    creds = grpc::SslServerCredentials(ssl);
+  }
+  grpc::ServerBuilder builder;
+  int selected_port = 0;
+  builder.AddListeningPort(addr.ToString(), creds, &selected_port);
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(options.message_size_bytes_max));
+  builder.SetMaxSendMessageSize(static_cast<int>(options.message_size_bytes_max));
+  for (grpc::Service* s : services) builder.RegisterService(s);
+  auto server = builder.BuildAndStart();
+  if (!server || selected_port == 0) {
+    std::string holder = addr.port ? DescribePortHolder(addr.port) : "";
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", addr.ToString(), ": port ", addr.port,
+        " is already in use or the address is not local",
+        holder.empty() ? "" : absl::StrCat(" (held by ", holder, ")")));
+  }
+  auto out = std::unique_ptr<RpcServer>(new RpcServer());
+  out->server_ = std::move(server);
+  out->port_ = selected_port;
+  return out;
+}
+
+RpcServer::~RpcServer() { Shutdown(Seconds(1)); }
+
+void RpcServer::Shutdown(Nanos deadline) {
+  if (shut_down_ || !server_) return;
+  shut_down_ = true;
+  server_->Shutdown(DeadlineFromNow(deadline));
+  server_->Wait();
+}
+
+void RpcServer::Wait() {
+  if (server_) server_->Wait();
+}
+
+// ---------------------------------------------------------------- client
+
+PeerClient::PeerClient(std::string address, NetOptions options,
+                       std::shared_ptr<grpc::Channel> channel)
+    : address_(std::move(address)),
+      options_(std::move(options)),
+      channel_(std::move(channel)),
+      breaker_(options_.breaker),
+      rng_(std::random_device{}()) {}
+
+StatusOr<std::unique_ptr<PeerClient>> PeerClient::Create(const std::string& address,
+                                                         const NetOptions& options) {
+  SWARM_ASSIGN_OR_RETURN(Address addr, ParseAddress(address));
+  std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
+  if (options.tls.enabled) {
+    grpc::SslCredentialsOptions ssl;
+    if (!options.tls.ca_file.empty()) {
+      SWARM_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadTextFile(options.tls.ca_file, "tls.ca_file"));
+    }
+    if (!options.tls.cert_file.empty()) {
+      SWARM_ASSIGN_OR_RETURN(ssl.pem_cert_chain,
+                             ReadTextFile(options.tls.cert_file, "tls.cert_file"));
+      SWARM_ASSIGN_OR_RETURN(ssl.pem_private_key,
+                             ReadTextFile(options.tls.key_file, "tls.key_file"));
+    }
+    creds = grpc::SslCredentials(ssl);
+  }
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(static_cast<int>(options.message_size_bytes_max));
+  args.SetMaxSendMessageSize(static_cast<int>(options.message_size_bytes_max));
+  // Our own retry loop decides; gRPC's transparent retries would double count.
+  args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
+  // Reconnect quickly after a peer restarts (default max backoff is 120 s).
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  auto channel = grpc::CreateCustomChannel(addr.ToString(), creds, args);
+  return std::unique_ptr<PeerClient>(new PeerClient(addr.ToString(), options, std::move(channel)));
+}
+
+CircuitBreaker::State PeerClient::breaker_state() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return breaker_.state(clock_.Now());
+}
+
+Status PeerClient::Call(const std::string& method,
+                        const std::function<grpc::Status(grpc::ClientContext*)>& attempt,
+                        const CallOptions& call) {
+  const Nanos deadline = call.deadline > 0 ? call.deadline : options_.call_deadline;
+  const int retries = !call.idempotent ? 0
+                      : call.retry_attempts >= 0
+                          ? std::min(call.retry_attempts, kRetryAttemptsMax)
+                          : std::min(options_.retry_attempts, kRetryAttemptsMax);
+  grpc::Status last;
+  int attempts = 0;
+  for (int i = 0; i <= retries; ++i) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!breaker_.Allow(clock_.Now())) {
+        if (attempts == 0) {
+          return absl::UnavailableError(absl::StrCat(
+              "peer ", address_, ": ", method, " refused: circuit open after ",
+              options_.breaker.failure_threshold, " consecutive failures"));
+        }
+        break;
+      }
+    }
+    grpc::ClientContext ctx;
+    ctx.set_deadline(DeadlineFromNow(deadline));
+    last = attempt(&ctx);
+    ++attempts;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      // Only transport-level trouble counts against the peer's health.
+      if (last.ok() || !Retryable(last.error_code())) breaker_.OnSuccess(clock_.Now());
+      else breaker_.OnFailure(clock_.Now());
+    }
+    if (last.ok()) return absl::OkStatus();
+    if (!Retryable(last.error_code())) break;
+    if (i < retries) {
+      Nanos sleep;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        sleep = BackoffDelay(options_.backoff, i, rng_);
+      }
+      std::this_thread::sleep_for(std::chrono::nanoseconds(sleep));
+    }
+  }
+  return absl::Status(static_cast<absl::StatusCode>(last.error_code()),
+                      absl::StrCat("peer ", address_, ": ", method, " failed after ", attempts,
+                                   attempts == 1 ? " attempt: " : " attempts: ",
+                                   GrpcStatusText(last)));
+}
+
+}  // namespace swarm::net

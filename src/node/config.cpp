@@ -1,0 +1,85 @@
+#include "node/config.h"
+
+#include "net/address.h"
+
+namespace swarm::node {
+
+const ConfigSchema& NodeSchema() {
+  static const ConfigSchema* schema = [] {
+    auto* s = new ConfigSchema();
+    s->String("node.id", "", {}, "Name of this peer as shown in status tables (default: its gRPC address).")
+        .String("node.grpc_listen", "127.0.0.1:7000", {}, "gRPC address to listen on (host:port or [v6]:port).")
+        .String("node.http_listen", "127.0.0.1:0", {}, "HTTP address for /metrics, /healthz and the dashboard; port 0 picks a free port.")
+        .String("node.data_dir", "", {}, "Directory for node.json and durable state; empty = no durable state.")
+        .String("node.region", "local", {}, "Region label; replicas prefer distinct regions.")
+        .Double("node.capacity", 1.0, 0.01, 1000.0, "Relative capacity of this peer (weights its share of experts).")
+        .StringList("node.seeds", {}, "Addresses of peers to join through (host:port).")
+        .Int("node.shutdown_drain_ms", 5000, 0, 600000, "How long in-flight calls may finish after SIGINT/SIGTERM.")
+        .Int("net.message_size_bytes_max", net::kMessageSizeBytesDefault, 1024, 1ll << 30, "Largest gRPC message accepted or sent, in bytes.")
+        .Int("net.call_deadline_ms", 2000, 1, 600000, "Default per-call deadline.")
+        .Int("net.retry_attempts", 3, 0, net::kRetryAttemptsMax, "Retries after the first attempt, idempotent calls only.")
+        .Int("net.backoff_initial_ms", 50, 1, 60000, "First retry's backoff cap (full jitter).")
+        .Int("net.backoff_max_ms", 2000, 1, 600000, "Largest backoff cap.")
+        .Double("net.backoff_multiplier", 2.0, 1.0, 10.0, "Backoff cap growth per retry.")
+        .Int("net.breaker_failure_threshold", 5, 1, 1000, "Consecutive failures that open a peer's circuit.")
+        .Int("net.breaker_open_ms", 5000, 1, 600000, "How long an open circuit refuses calls before a probe.")
+        .Bool("tls.enabled", false, "Serve and call over TLS.")
+        .String("tls.cert_file", "", {}, "PEM certificate chain of this peer.")
+        .String("tls.key_file", "", {}, "PEM private key of this peer.")
+        .String("tls.ca_file", "", {}, "PEM CA bundle that peers' certificates must chain to (enables mutual TLS).")
+        .String("log.format", "text", {"text", "json"}, "Log line format.")
+        .String("log.level", "info", {"trace", "debug", "info", "warn", "error", "off"}, "Least severe level logged.");
+    return s;
+  }();
+  return *schema;
+}
+
+StatusOr<NodeConfig> ToNodeConfig(const Config& c) {
+  NodeConfig n;
+  n.grpc_listen = c.GetString("node.grpc_listen");
+  if (auto a = net::ParseAddress(n.grpc_listen, true); !a.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("node.grpc_listen: ", a.status().message()));
+  }
+  n.http_listen = c.GetString("node.http_listen");
+  if (auto a = net::ParseAddress(n.http_listen, true); !a.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("node.http_listen: ", a.status().message()));
+  }
+  n.id = c.GetString("node.id").empty() ? n.grpc_listen : c.GetString("node.id");
+  n.data_dir = c.GetString("node.data_dir");
+  n.region = c.GetString("node.region");
+  n.capacity = c.GetDouble("node.capacity");
+  n.seeds = c.GetStringList("node.seeds");
+  for (const auto& seed : n.seeds) {
+    auto a = net::ParseAddress(seed);
+    if (!a.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("node.seeds: ", a.status().message()));
+    }
+  }
+  n.shutdown_drain = Millis(c.GetInt("node.shutdown_drain_ms"));
+  n.net.message_size_bytes_max = c.GetInt("net.message_size_bytes_max");
+  n.net.call_deadline = Millis(c.GetInt("net.call_deadline_ms"));
+  n.net.retry_attempts = static_cast<int>(c.GetInt("net.retry_attempts"));
+  n.net.backoff.initial = Millis(c.GetInt("net.backoff_initial_ms"));
+  n.net.backoff.max = Millis(c.GetInt("net.backoff_max_ms"));
+  n.net.backoff.multiplier = c.GetDouble("net.backoff_multiplier");
+  if (n.net.backoff.max < n.net.backoff.initial) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "net.backoff_max_ms = ", c.GetInt("net.backoff_max_ms"),
+        " must be at least net.backoff_initial_ms = ", c.GetInt("net.backoff_initial_ms")));
+  }
+  n.net.breaker.failure_threshold = static_cast<int>(c.GetInt("net.breaker_failure_threshold"));
+  n.net.breaker.open_duration = Millis(c.GetInt("net.breaker_open_ms"));
+  n.net.tls.enabled = c.GetBool("tls.enabled");
+  n.net.tls.cert_file = c.GetString("tls.cert_file");
+  n.net.tls.key_file = c.GetString("tls.key_file");
+  n.net.tls.ca_file = c.GetString("tls.ca_file");
+  if (n.net.tls.enabled && (n.net.tls.cert_file.empty() || n.net.tls.key_file.empty())) {
+    return absl::InvalidArgumentError(
+        "tls.enabled = true needs tls.cert_file and tls.key_file to be set");
+  }
+  n.log_format = c.GetString("log.format");
+  n.log_level = c.GetString("log.level");
+  return n;
+}
+
+}  // namespace swarm::node

@@ -1,0 +1,84 @@
+// One peer process: the gRPC server (Node service plus whatever services the
+// caller adds), an HTTP server with /metrics, /healthz, /api/status and the
+// dashboard, and a graceful shutdown.
+//
+// Lifecycle: construct → AddService / AddStatusProvider → Start → (serve) →
+// Shutdown. Start writes <data_dir>/node.json with the bound ports so that
+// `swarm up` can find them. Shutdown marks /healthz unhealthy, stops accepting
+// calls, lets in-flight calls finish within config.shutdown_drain, and stops
+// the HTTP server. Thread-safety: Start/Shutdown from one thread; the rest is
+// thread-safe.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+#include <nlohmann/json.hpp>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "net/rpc.h"
+#include "node/config.h"
+#include "node/metrics.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace swarm::node {
+
+class Node {
+ public:
+  explicit Node(NodeConfig config);
+  ~Node();
+
+  // Services must be added before Start; not owned; must outlive the Node.
+  void AddService(grpc::Service* service);
+  // `name` becomes a key of the status JSON (Info RPC and /api/status).
+  void AddStatusProvider(const std::string& name, std::function<nlohmann::json()> provider);
+
+  Status Start();
+  void Shutdown();
+  bool healthy() const { return started_ && !shutting_down_; }
+
+  const NodeConfig& config() const { return config_; }
+  int grpc_port() const { return server_ ? server_->port() : 0; }
+  int http_port() const { return http_port_; }
+  std::string grpc_address() const;
+  std::string http_address() const;
+  Metrics& metrics() { return metrics_; }
+  double uptime_seconds() const;
+  nlohmann::json StatusJson();
+
+ private:
+  class NodeServiceImpl;
+  Status StartHttp();
+  Status WriteNodeFile();
+
+  NodeConfig config_;
+  Metrics metrics_;
+  RealClock clock_;
+  Nanos started_at_ = 0;
+  std::vector<grpc::Service*> services_;
+  std::unique_ptr<NodeServiceImpl> node_service_;
+  std::unique_ptr<net::RpcServer> server_;
+  std::unique_ptr<httplib::Server> http_;
+  std::thread http_thread_;
+  int http_port_ = 0;
+  std::atomic<bool> started_{false};
+  std::atomic<bool> shutting_down_{false};
+  std::mutex providers_mu_;
+  std::vector<std::pair<std::string, std::function<nlohmann::json()>>> providers_;
+};
+
+// Blocks SIGINT and SIGTERM in the calling thread (call before any thread is
+// created, so every thread inherits the mask) and returns when one arrives.
+void BlockShutdownSignals();
+int WaitForShutdownSignal();
+
+}  // namespace swarm::node
