@@ -1,0 +1,71 @@
+// A small deterministic network driver for PBFT replicas (tests only).
+//
+// One thread, virtual time, one seeded common/rng.h Rng: the same options and
+// seed replay exactly the same run. It models message delay (hence
+// reordering), loss and duplication before GST, partitions that heal at GST,
+// crash and restart of honest replicas (restart from the durable state saved
+// at the crash), and up to f Byzantine replicas with the behaviours below. It
+// checks, after every delivered event, that no two honest replicas commit
+// different batches at one sequence number; at the end, that every honest
+// replica executed everything committed anywhere, that their application
+// states are equal, and that every client request was committed.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "consensus/replica.h"
+
+namespace swarm::consensus::sim {
+
+enum class Behavior {
+  kSilent,           // sends nothing
+  kEquivocate,       // conflicting pre-prepares / prepares / commits / checkpoints to different peers
+  kDelay,            // every message delayed by up to 1.5 s
+  kReplay,           // resends old messages (its own and others') to random peers
+  kForge,            // claims other signers, tampers fields and signatures, fabricates certificates
+  kConflictingViewChange,  // view changes for random views, different ones to different peers,
+                           // and two different (valid) new-views when primary
+  kMixed,            // each message handled by a random one of the above
+};
+const char* BehaviorName(Behavior b);
+
+struct SimOptions {
+  uint64_t seed = 1;
+  uint32_t n = 4;
+  std::vector<Behavior> byzantine;  // replicas 0..size-1 are Byzantine (0 is the first primary)
+  int requests = 6;
+  double loss = 0.05;          // before GST
+  double duplicate = 0.02;     // before GST
+  Nanos delay_min = Millis(1);
+  Nanos delay_max = Millis(15);
+  Nanos gst = Seconds(1.5);
+  bool partitions = false;     // random partitions before GST, healed at GST
+  int crashes = 0;             // honest replicas crashed (and restarted) before GST
+  bool codec = false;          // pass every message through the protobuf codec
+  Nanos tick = Millis(5);
+  Nanos horizon = Seconds(90);  // liveness deadline after GST
+  ReplicaConfig replica;       // n and self are overwritten
+};
+
+struct SimResult {
+  bool ok = false;
+  std::string failure;         // empty when ok
+  uint64_t events = 0;
+  Nanos finished_at = 0;
+  SeqNumber max_committed = 0;
+  uint64_t view_changes = 0;
+  uint64_t state_transfers = 0;
+  uint64_t dropped = 0;        // over honest replicas, all reasons
+  ReplicaCounters honest_counters;  // summed over honest replicas
+};
+
+// Options used by the sim tests: small K and window so checkpoints, garbage
+// collection and watermarks are exercised with few requests.
+ReplicaConfig SimReplicaConfig();
+
+SimResult RunSimulation(const SimOptions& options);
+
+}  // namespace swarm::consensus::sim
