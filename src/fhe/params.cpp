@@ -77,6 +77,23 @@ void PutU64(std::vector<uint8_t>& out, uint64_t v) {
 
 Context::~Context() = default;
 
+ParamHash ComputeParamHash(Scheme scheme, size_t n, const std::vector<uint64_t>& primes,
+                           uint64_t plain_modulus, double scale, std::vector<uint8_t>* canonical) {
+  std::vector<uint8_t> c;
+  c.push_back(static_cast<uint8_t>(scheme));
+  PutU64(c, n);
+  PutU64(c, primes.size());
+  for (uint64_t p : primes) PutU64(c, p);
+  PutU64(c, plain_modulus);
+  uint64_t scale_bits = 0;
+  static_assert(sizeof(double) == 8);
+  std::memcpy(&scale_bits, &scale, 8);
+  PutU64(c, scheme == Scheme::kCkks ? scale_bits : 0);
+  ParamHash h = crypto::Sha3_256(ByteSpan(c.data(), c.size()));
+  if (canonical) *canonical = std::move(c);
+  return h;
+}
+
 double Context::log2_q_at(size_t level) const {
   double s = 0;
   for (size_t i = 0; i <= level && i < data_count_; ++i) s += std::log2(static_cast<double>(moduli_[i].value()));
@@ -158,18 +175,9 @@ StatusOr<ContextPtr> Context::Create(const ParamSpec& spec) {
     ctx->plain_ = std::make_unique<NttTables>(std::move(tt));
     SWARM_ASSIGN_OR_RETURN(ctx->bfv_, BfvTables::Create(*ctx, chosen));
   }
-  // Canonical bytes and hash: scheme, N, primes, t, scale.
-  std::vector<uint8_t>& c = ctx->canonical_;
-  c.push_back(static_cast<uint8_t>(spec.scheme));
-  PutU64(c, n);
-  PutU64(c, ctx->moduli_.size());
-  for (const auto& m : ctx->moduli_) PutU64(c, m.value());
-  PutU64(c, ctx->plain_modulus());
-  uint64_t scale_bits = 0;
-  static_assert(sizeof(double) == 8);
-  std::memcpy(&scale_bits, &spec.scale, 8);
-  PutU64(c, spec.scheme == Scheme::kCkks ? scale_bits : 0);
-  ctx->hash_ = crypto::Sha3_256(ByteSpan(c.data(), c.size()));
+  std::vector<uint64_t> primes;
+  for (const auto& m : ctx->moduli_) primes.push_back(m.value());
+  ctx->hash_ = ComputeParamHash(spec.scheme, n, primes, ctx->plain_modulus(), spec.scale, &ctx->canonical_);
   return std::shared_ptr<const Context>(std::move(ctx));
 }
 

@@ -59,6 +59,11 @@ StatusOr<ParamSpec> BfvPreset(size_t poly_degree);
 
 using ParamHash = std::array<uint8_t, 32>;
 
+// The hash a Context with these generated values has (SHA3-256 of scheme,
+// N, all primes, t and the CKKS scale), computable without building it.
+ParamHash ComputeParamHash(Scheme scheme, size_t n, const std::vector<uint64_t>& primes,
+                           uint64_t plain_modulus, double scale, std::vector<uint8_t>* canonical = nullptr);
+
 struct BfvTables;  // RNS constants for BFV multiplication/decryption (rns.h)
 
 class Context {
