@@ -84,6 +84,7 @@ void KeyGenImpl(const uint8_t xi[32], uint8_t* pk, uint8_t* sk) {
   in[33] = P::L;
   uint8_t seeds[128];  // rho (32) || rho' (64) || K (32)
   Shake256Parts({ByteSpan(in, 34)}, seeds, sizeof(seeds));
+  SWARM_CT_PUBLIC(seeds, 32);  // rho is part of the public key
   const uint8_t* rho = seeds;
   const uint8_t* rho_prime = seeds + 32;
   const uint8_t* key = seeds + 96;
@@ -130,7 +131,9 @@ void PackW1(Work<P>& w) {
 template <typename P>
 bool SignImpl(const uint8_t* sk, const uint8_t mu[64], const uint8_t rnd[32], uint8_t* sig) {
   auto w = NewWork<P>();
-  const uint8_t* rho = sk;
+  uint8_t rho[32];  // public (it is in the public key)
+  std::memcpy(rho, sk, 32);
+  SWARM_CT_PUBLIC(rho, 32);
   const uint8_t* key = sk + 32;
   const uint8_t* in = sk + 128;
   for (int j = 0; j < P::L; ++j, in += 32 * P::kEtaBits) {
@@ -166,6 +169,7 @@ bool SignImpl(const uint8_t* sk, const uint8_t mu[64], const uint8_t rnd[32], ui
     PackW1(*w);
     uint8_t* c_tilde = sig;
     Shake256Parts({ByteSpan(mu, 64), ByteSpan(w->w1_packed, P::kW1Packed)}, c_tilde, P::kCTilde);
+    SWARM_CT_PUBLIC(c_tilde, P::kCTilde);  // SampleInBall branches on it (FIPS 204 allows)
     SampleInBall(w->c, c_tilde, P::kCTilde, P::kTau);
     w->c_hat = w->c;
     Ntt(w->c_hat);
@@ -198,7 +202,9 @@ bool SignImpl(const uint8_t* sk, const uint8_t mu[64], const uint8_t rnd[32], ui
     }
     reject |= static_cast<uint32_t>(P::kOmega - static_cast<int32_t>(ones)) >> 31;
     // Branch on the (public once published) accept/reject outcome only.
+    SWARM_CT_PUBLIC(&reject, sizeof(reject));
     if (reject != 0) continue;
+    SWARM_CT_PUBLIC(w->h, sizeof(w->h));  // the hint is published in the signature
 
     uint8_t* out = sig + P::kCTilde;
     for (int j = 0; j < P::L; ++j, out += 32 * P::kZBits)

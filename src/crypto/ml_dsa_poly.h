@@ -19,6 +19,21 @@
 #include <cstddef>
 #include <cstdint>
 
+// Constant-time checking: tests/crypto/ml_dsa_ct_test.cpp, run under
+// valgrind, marks secret inputs as undefined memory; memcheck then reports
+// every branch or memory index that depends on them. SWARM_CT_PUBLIC marks
+// values the standard makes public (or allows to leak) at the point they
+// become so: the accept/reject outcome of a signing attempt, the commitment
+// hash c~ (which SampleInBall branches on), the hint and z of the published
+// signature, rho (part of the public key) and the number of rejected samples in
+// RejBoundedPoly. Outside valgrind the client request costs a few instructions.
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define SWARM_CT_PUBLIC(p, n) VALGRIND_MAKE_MEM_DEFINED((p), (n))
+#else
+#define SWARM_CT_PUBLIC(p, n) ((void)0)
+#endif
+
 namespace swarm::crypto::mldsa_detail {
 
 inline constexpr int32_t kQ = 8380417;

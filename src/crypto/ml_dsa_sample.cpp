@@ -37,7 +37,9 @@ void RejNttPoly(Poly& a, const uint8_t seed[34]) {
 
 // RejBoundedPoly (Alg. 31) for eta in {2, 4}. Each half-byte b is accepted if
 // b < 15 (eta 2) or b < 9 (eta 4); the value eta - (b mod 5) / eta - b is
-// computed and stored without branching on b.
+// computed and stored without branching on b. Whether a sample was accepted
+// decides where the next one goes, so it is declassified (the standard's
+// rejection sampling reveals only which samples were rejected).
 void RejBoundedPoly(Poly& a, const uint8_t seed[66], int eta) {
   Xof xof(Xof::Kind::kShake256);
   xof.Absorb(ByteSpan(seed, 66));
@@ -56,7 +58,8 @@ void RejBoundedPoly(Poly& a, const uint8_t seed[66], int eta) {
     }
     const uint32_t z = buf[pos++];
     for (uint32_t b : {z & 15u, z >> 4}) {
-      const uint32_t accept = (b - limit) >> 31;  // 1 if b < limit
+      uint32_t accept = (b - limit) >> 31;  // 1 if b < limit
+      SWARM_CT_PUBLIC(&accept, sizeof(accept));  // which samples are rejected (allowed to leak)
       const uint32_t mod5 = b - 5 * ((205 * b) >> 10);
       const int32_t v = eta == 2 ? 2 - static_cast<int32_t>(mod5) : 4 - static_cast<int32_t>(b);
       tmp[ctr] = v;  // ctr <= kN + 1 here
