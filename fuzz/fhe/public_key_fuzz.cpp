@@ -1,0 +1,14 @@
+// Fuzz target: fhe deserializer for public key (DeserializeX must return a
+// Status on any input, and re-serialize an accepted blob to the same bytes).
+#include "fuzz_util.h"
+
+using namespace swarm;
+using namespace swarm::fhe;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const fuzz::Corpus& c = fuzz::Get();
+  const Bytes b = fuzz::Mutate(data, size, c.pk);
+  auto a = DeserializePublicKey(*c.ckks, b);
+  if (a.ok()) SWARM_ASSERT(Serialize(*c.ckks, *a) == b);
+  return 0;
+}
