@@ -1,61 +1,90 @@
 #include "membership/broadcast_queue.h"
 
-#include <algorithm>
-
 namespace swarm::membership {
+
+void BroadcastQueue::Enqueue(uint32_t slot) {
+  const Entry& e = slots_[slot];
+  if (levels_.size() <= e.transmits) levels_.resize(e.transmits + 1);
+  levels_[e.transmits].push(Ref{slot, e.gen});
+}
 
 void BroadcastQueue::Push(const Update& u) {
   auto it = index_.find(u.member);
   if (it != index_.end()) {
-    entries_[it->second] = Entry{u, 0};
+    Entry& e = slots_[it->second];
+    e.update = u;
+    e.transmits = 0;
+    ++e.gen;
+    Enqueue(it->second);
     return;
   }
-  if (entries_.size() >= capacity_ && !entries_.empty()) {
-    size_t worst = 0;
-    for (size_t i = 1; i < entries_.size(); ++i)
-      if (entries_[i].transmits > entries_[worst].transmits) worst = i;
-    RemoveAt(worst);
-    ++dropped_;
+  if (index_.size() >= capacity_) DropMostSent();
+  uint32_t slot;
+  if (!free_.empty()) {
+    slot = free_.back();
+    free_.pop_back();
+  } else {
+    slot = static_cast<uint32_t>(slots_.size());
+    slots_.emplace_back();
   }
-  index_[u.member] = static_cast<uint32_t>(entries_.size());
-  entries_.push_back(Entry{u, 0});
+  Entry& e = slots_[slot];
+  e.update = u;
+  e.transmits = 0;
+  ++e.gen;
+  e.live = true;
+  index_[u.member] = slot;
+  Enqueue(slot);
 }
 
-void BroadcastQueue::RemoveAt(size_t i) {
-  index_.erase(entries_[i].update.member);
-  if (i + 1 != entries_.size()) {
-    entries_[i] = std::move(entries_.back());
-    index_[entries_[i].update.member] = static_cast<uint32_t>(i);
+void BroadcastQueue::Remove(uint32_t slot) {
+  Entry& e = slots_[slot];
+  index_.erase(e.update.member);
+  e.live = false;
+  ++e.gen;
+  e.update.meta.reset();
+  free_.push_back(slot);
+}
+
+void BroadcastQueue::DropMostSent() {
+  for (size_t l = levels_.size(); l-- > 0;) {
+    Fifo& f = levels_[l];
+    while (!f.empty()) {
+      const Ref r = f.pop();
+      if (Valid(r, static_cast<uint32_t>(l))) {
+        Remove(r.slot);
+        ++dropped_;
+        return;
+      }
+    }
   }
-  entries_.pop_back();
 }
 
 void BroadcastQueue::Erase(MemberId member) {
   auto it = index_.find(member);
-  if (it != index_.end()) RemoveAt(it->second);
+  if (it != index_.end()) Remove(it->second);
 }
 
 void BroadcastQueue::Take(uint32_t max, uint32_t transmit_limit, std::vector<Update>* out) {
-  if (entries_.empty() || max == 0) return;
-  scratch_.clear();
-  for (uint32_t i = 0; i < entries_.size(); ++i) scratch_.push_back(i);
-  if (scratch_.size() > max) {
-    auto fewer = [&](uint32_t a, uint32_t b) {
-      const auto ta = entries_[a].transmits, tb = entries_[b].transmits;
-      return ta != tb ? ta < tb : entries_[a].update.member < entries_[b].update.member;
-    };
-    std::nth_element(scratch_.begin(), scratch_.begin() + max, scratch_.end(), fewer);
-    scratch_.resize(max);
+  taken_.clear();
+  for (size_t l = 0; l < levels_.size() && taken_.size() < max; ++l) {
+    Fifo& f = levels_[l];
+    while (!f.empty() && taken_.size() < max) {
+      const Ref r = f.pop();
+      if (!Valid(r, static_cast<uint32_t>(l))) continue;
+      Entry& e = slots_[r.slot];
+      out->push_back(e.update);
+      ++e.transmits;
+      taken_.push_back(r.slot);
+    }
   }
-  for (uint32_t i : scratch_) {
-    out->push_back(entries_[i].update);
-    ++entries_[i].transmits;
+  // Re-queue after the scan so one call never hands out an entry twice.
+  for (uint32_t slot : taken_) {
+    if (slots_[slot].transmits >= transmit_limit) {
+      Remove(slot);
+    } else {
+      Enqueue(slot);
+    }
   }
-  // Remove exhausted entries, highest index first so swap-removal keeps the
-  // remaining indices valid.
-  std::sort(scratch_.begin(), scratch_.end(), std::greater<>());
-  for (uint32_t i : scratch_)
-    if (entries_[i].transmits >= transmit_limit) RemoveAt(i);
 }
 
 }  // namespace swarm::membership

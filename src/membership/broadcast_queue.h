@@ -3,9 +3,14 @@
 //
 // One entry per member: a newer update about a member replaces the older one
 // and restarts its count. Take() hands out the entries sent fewest times so
-// far (fresh news first), counts one transmission for each, and drops entries
-// that reached the limit. When the queue exceeds its capacity, the entry sent
-// most often is dropped. Not thread-safe.
+// far (fresh news first; FIFO within one count), counts one transmission for
+// each, and drops entries that reached the limit. When the queue exceeds its
+// capacity, an entry sent most often is dropped.
+//
+// Cost: entries sit in one FIFO per transmit count with lazy deletion, so
+// Push, Take (per update taken) and Erase are O(1) amortized — this runs on
+// every protocol message, with hundreds of pending updates during a
+// partition. Not thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -28,21 +33,52 @@ class BroadcastQueue {
   // Removes the pending update about `member`, if any.
   void Erase(MemberId member);
   bool Contains(MemberId member) const { return index_.contains(member); }
-  size_t size() const { return entries_.size(); }
-  bool empty() const { return entries_.empty(); }
+  size_t size() const { return index_.size(); }
+  bool empty() const { return index_.empty(); }
   uint64_t dropped() const { return dropped_; }
 
  private:
   struct Entry {
     Update update;
-    uint32_t transmits;
+    uint32_t transmits = 0;
+    uint32_t gen = 0;  // bumped on replace/remove: older FIFO positions are stale
+    bool live = false;
   };
-  void RemoveAt(size_t i);
+  struct Ref {
+    uint32_t slot;
+    uint32_t gen;
+  };
+  struct Fifo {  // vector with a head index; compacts when half consumed
+    std::vector<Ref> v;
+    size_t head = 0;
+    bool empty() const { return head == v.size(); }
+    void push(Ref r) { v.push_back(r); }
+    Ref pop() {
+      Ref r = v[head++];
+      if (head == v.size()) {
+        v.clear();
+        head = 0;
+      } else if (head > 64 && head * 2 > v.size()) {
+        v.erase(v.begin(), v.begin() + static_cast<long>(head));
+        head = 0;
+      }
+      return r;
+    }
+  };
+  bool Valid(Ref r, uint32_t level) const {
+    const Entry& e = slots_[r.slot];
+    return e.live && e.gen == r.gen && e.transmits == level;
+  }
+  void Enqueue(uint32_t slot);
+  void Remove(uint32_t slot);
+  void DropMostSent();
 
   uint32_t capacity_;
-  std::vector<Entry> entries_;
+  std::vector<Entry> slots_;
+  std::vector<uint32_t> free_;
   absl::flat_hash_map<MemberId, uint32_t> index_;
-  std::vector<uint32_t> scratch_;
+  std::vector<Fifo> levels_;  // levels_[t]: entries sent t times
+  std::vector<uint32_t> taken_;
   uint64_t dropped_ = 0;
 };
 

@@ -33,9 +33,11 @@ SimCluster::SimCluster(const ClusterOptions& opt)
   }
   nodes_.resize(opt.nodes);
   if (opt.bootstrap_full) {
-    for (uint32_t i = 0; i < opt.nodes; ++i) {
+    SWARM_ASSERT(opt.late_joiners < opt.nodes);
+    const uint32_t initial = opt.nodes - opt.late_joiners;
+    for (uint32_t i = 0; i < initial; ++i) {
       nodes_[i] = MakeNode(i);
-      for (uint32_t j = 0; j < opt.nodes; ++j)
+      for (uint32_t j = 0; j < initial; ++j)
         if (j != i) nodes_[i]->AddKnownMember(j, metas_[j]);
       Flush(i);
     }

@@ -27,6 +27,9 @@ struct ClusterOptions {
   // Every peer starts knowing every other (as from cluster.json). Otherwise
   // peer 0 starts alone and the others join through it.
   bool bootstrap_full = true;
+  // With bootstrap_full: the last `late_joiners` peers are neither started nor
+  // known; start them with StartJoin.
+  uint32_t late_joiners = 0;
   // Metadata of peer i (default: capacity 1, region "r<i%3>").
   std::function<Metadata(uint32_t)> metadata;
 };

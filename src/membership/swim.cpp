@@ -378,6 +378,15 @@ void Swim::OnMessage(MemberId from, const Message& msg, Nanos now) {
   const bool from_dead_reconnect =
       msg.type == MessageType::kSyncReply && reconnect_target_ == from;
   for (const Update& u : msg.updates) ApplyUpdate(u, sync, now);
+  if (!sync && (from >= slots_.size() || !slots_[from].meta)) {
+    // A peer we never heard of talks to us (its join news did not reach us):
+    // ask for its state; the reply carries its alive entry.
+    Message m;
+    m.type = MessageType::kSync;
+    m.target = from;
+    m.updates.push_back(Update{MemberState::kAlive, self_, incarnation_, self_, slots_[self_].meta});
+    Send(from, std::move(m), false);
+  }
 
   switch (msg.type) {
     case MessageType::kPing: {
@@ -517,7 +526,7 @@ Nanos Swim::NextDeadline() const {
     t = std::min(t, leave_started_ + cfg_.leave_timeout);
   }
   for (const Relay& r : relays_) t = std::min(t, r.deadline);
-  for (const auto& [id, s] : suspicions_) t = std::min(t, s.Deadline());
+  if (!suspicions_.empty()) t = std::min(t, SuspicionMin());
   if (!queue_.empty()) t = std::min(t, next_gossip_at_);
   return t;
 }

@@ -159,7 +159,8 @@ class Swim {
     Nanos max_timeout;
     uint32_t needed;  // K
     std::vector<MemberId> confirmers;
-    Nanos Deadline() const;
+    Nanos deadline;  // cached: recomputed when a confirmation arrives
+    Nanos ComputeDeadline() const;
   };
   struct Bucket {
     double tokens;
@@ -214,6 +215,9 @@ class Swim {
   uint64_t perm_a_ = 1, perm_b_ = 0, perm_m_ = 0, perm_i_ = 0;
   std::vector<Relay> relays_;
   absl::flat_hash_map<MemberId, Suspicion> suspicions_;
+  Nanos SuspicionMin() const;
+  mutable Nanos suspicion_min_ = 0;     // cache of the earliest deadline
+  mutable bool suspicion_dirty_ = true;
 
   BroadcastQueue queue_;
   Nanos next_gossip_at_ = 0;

@@ -7,17 +7,27 @@
 // News about this peer itself is refuted with a higher incarnation.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "membership/swim.h"
 
 namespace swarm::membership {
 
-Nanos Swim::Suspicion::Deadline() const {
+Nanos Swim::Suspicion::ComputeDeadline() const {
   if (needed == 0 || max_timeout <= min_timeout) return start + min_timeout;
   const double c = static_cast<double>(confirmers.size() - 1);
   const double frac = std::log(c + 1.0) / std::log(static_cast<double>(needed) + 1.0);
   const double t = static_cast<double>(max_timeout) - frac * static_cast<double>(max_timeout - min_timeout);
   return start + std::max(min_timeout, static_cast<Nanos>(t));
+}
+
+Nanos Swim::SuspicionMin() const {
+  if (suspicion_dirty_) {
+    suspicion_min_ = std::numeric_limits<Nanos>::max();
+    for (const auto& [id, sp] : suspicions_) suspicion_min_ = std::min(suspicion_min_, sp.deadline);
+    suspicion_dirty_ = false;
+  }
+  return suspicion_min_;
 }
 
 void Swim::SetState(MemberId m, MemberState s, uint32_t inc, Nanos now) {
@@ -83,6 +93,7 @@ void Swim::ApplyAlive(const Update& u, Nanos now) {
   if (u.incarnation <= s.incarnation) return;
   s.meta = u.meta;
   suspicions_.erase(u.member);
+  suspicion_dirty_ = true;
   SetState(u.member, MemberState::kAlive, u.incarnation, now);
   queue_.Push(u);
   NoteNewUpdate();
@@ -100,6 +111,8 @@ void Swim::ApplySuspect(const Update& u, Nanos now) {
     auto& c = it->second.confirmers;
     if (c.size() > it->second.needed || std::find(c.begin(), c.end(), u.origin) != c.end()) return;
     c.push_back(u.origin);  // an independent confirmation shortens the timeout
+    it->second.deadline = it->second.ComputeDeadline();
+    suspicion_dirty_ = true;
     queue_.Push(u);
     return;
   }
@@ -119,6 +132,7 @@ void Swim::ApplyDead(const Update& u, Nanos now) {
   if (s.state == MemberState::kLeft) return;
   if (s.state == MemberState::kDead && u.state == MemberState::kDead) return;
   suspicions_.erase(u.member);
+  suspicion_dirty_ = true;
   SetState(u.member, u.state, u.incarnation, now);
   Update fwd = u;
   fwd.meta = nullptr;
@@ -153,14 +167,17 @@ void Swim::StartSuspicion(MemberId m, uint32_t inc, MemberId origin, Nanos now) 
     sp.needed = 0;
   }
   sp.confirmers.push_back(origin);
+  sp.deadline = sp.ComputeDeadline();
   suspicions_[m] = std::move(sp);
+  suspicion_dirty_ = true;
 }
 
 void Swim::ExpireSuspicions(Nanos now) {
-  if (suspicions_.empty()) return;
+  if (suspicions_.empty() || SuspicionMin() > now) return;
   std::vector<MemberId> expired;
   for (const auto& [id, sp] : suspicions_)
-    if (sp.Deadline() <= now) expired.push_back(id);
+    if (sp.deadline <= now) expired.push_back(id);
+  suspicion_dirty_ = true;
   std::sort(expired.begin(), expired.end());  // deterministic order
   for (MemberId id : expired) {
     const uint32_t inc = suspicions_[id].incarnation;
