@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "net/rpc.h"
 
 #ifndef SWARM_VERSION
 #define SWARM_VERSION "dev"
@@ -43,6 +44,7 @@ std::string FormatTable(const std::vector<std::string>& header,
 }  // namespace swarm::cli
 
 int main(int argc, char** argv) {
+  swarm::net::RouteGrpcLogsToSpdlog();
   CLI::App app{
       "swarm: train and serve neural networks on a swarm of unreliable, possibly malicious "
       "machines.\n\nExamples:\n  swarm up --nodes 4            start a local 4-peer cluster on loopback\n"

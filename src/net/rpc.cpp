@@ -9,6 +9,9 @@
 #include <sstream>
 #include <thread>
 
+#include <grpc/support/log.h>
+#include <spdlog/spdlog.h>
+
 namespace swarm::net {
 namespace {
 
@@ -64,6 +67,12 @@ unsigned long ListeningInode(int port) {
 }
 
 }  // namespace
+
+void RouteGrpcLogsToSpdlog() {
+  gpr_set_log_function([](gpr_log_func_args* args) {
+    spdlog::debug("grpc {}:{}: {}", args->file, args->line, args->message);
+  });
+}
 
 std::string GrpcStatusText(const grpc::Status& s) {
   return absl::StrCat(CodeName(s.error_code()), ": ", s.error_message());

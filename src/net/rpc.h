@@ -88,6 +88,10 @@ class PeerClient {
 // Reads a whole file (PEM material); errors name the file and the key.
 StatusOr<std::string> ReadTextFile(const std::string& path, const std::string& what);
 
+// Sends gRPC's own log lines to spdlog at debug level, so users see our one-line
+// errors rather than gRPC internals. Call once, early in main().
+void RouteGrpcLogsToSpdlog();
+
 // "pid 1234 (swarm)" for the process listening on TCP `port`, or "" if unknown.
 std::string DescribePortHolder(int port);
 

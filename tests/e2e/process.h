@@ -1,0 +1,33 @@
+// Helpers for end-to-end tests that run the real `swarm` binary.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace swarm::e2e {
+
+// Path of build/swarm.
+std::string SwarmBinary();
+// A fresh empty directory under $TMPDIR.
+std::string TempDir(const std::string& tag);
+// A TCP port in [30000, 60000) that is free right now (bind-and-release).
+int FreePort();
+
+struct RunResult {
+  int exit_code = -1;  // -1 if killed by a signal
+  std::string out, err;
+};
+// Runs to completion with a timeout (then SIGKILL, exit_code -1).
+RunResult RunSwarm(const std::vector<std::string>& args, double timeout_s = 60);
+// Starts in the background with stdout+stderr to `log_path`.
+pid_t Spawn(const std::vector<std::string>& args, const std::string& log_path);
+// Waits for `pid` (a child) up to timeout; returns the raw wait status or -1.
+int WaitFor(pid_t pid, double timeout_s);
+bool ProcessExists(pid_t pid);  // alive and not a zombie
+std::string ReadFile(const std::string& path);
+// GET http://host:port/path; returns status (0 if unreachable) and body.
+std::pair<int, std::string> HttpGet(const std::string& host_port, const std::string& path);
+
+}  // namespace swarm::e2e
