@@ -1,5 +1,7 @@
 #include "store/ledger.h"
 
+#include "store/signers.h"
+
 #include <sqlite3.h>
 
 #include <openssl/crypto.h>
@@ -183,9 +185,9 @@ Status Ledger::CheckAgainstHead(const LedgerRecord& r, const LedgerHead& head) c
                                                    ShortHex(r.prev_hash), "... != head hash ",
                                                    ShortHex(head.hash), "..."));
   }
-  if (r.author_id != crypto::Sha3_256(r.public_key)) {
+  if (r.author_id != LedgerAuthorId(r.signature_scheme, r.public_key)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("record ", r.index, " author_id is not SHA3-256 of its public key"));
+        absl::StrCat("record ", r.index, " author_id is not the peer id of its scheme and public key"));
   }
   const Status sig =
       verifier_(r.signature_scheme, r.public_key, LedgerSigningBytes(r), r.signature);
@@ -214,7 +216,7 @@ StatusOr<LedgerRecord> Ledger::Append(const LedgerEntry& entry, const RecordSign
   r.payload_root = entry.payload_root;
   r.signature_scheme = signer.Scheme();
   r.public_key = signer.PublicKey();
-  r.author_id = crypto::Sha3_256(r.public_key);
+  r.author_id = LedgerAuthorId(r.signature_scheme, r.public_key);
   r.signature = Bytes(1);  // placeholder so field validation can run before signing
   SWARM_RETURN_IF_ERROR(ValidateLedgerFields(r));
 
@@ -289,10 +291,10 @@ StatusOr<LedgerVerifyReport> Ledger::Verify() const {
                    absl::StrCat("prev_hash ", ShortHex(rec->prev_hash),
                                 "... != hash of the previous record ", ShortHex(prev), "..."));
     }
-    if (rec->author_id != crypto::Sha3_256(rec->public_key)) {
+    if (rec->author_id != LedgerAuthorId(rec->signature_scheme, rec->public_key)) {
       return Fault(expected, expected, LedgerFault::kAuthorMismatch,
                    absl::StrCat("author_id ", ShortHex(rec->author_id),
-                                "... is not SHA3-256 of the record's public key"));
+                                "... is not the peer id of the record's scheme and public key"));
     }
     const Status sig = verifier_(rec->signature_scheme, rec->public_key, LedgerSigningBytes(*rec),
                                  rec->signature);

@@ -11,7 +11,8 @@
 // processes may append to one file; records are never updated or deleted.
 //
 // Integrity: record i stores prev_hash = hash of record i-1 (zeros for 0);
-// author_id must be SHA3-256(public_key); the signature covers every field
+// author_id must be the peer id of (scheme, public_key) (store/signers.h:
+// LedgerAuthorId, = crypto::PeerIdOf); the signature covers every field
 // (LedgerSigningBytes). Verify walks all records in order and reports the
 // first index where a record is missing (gap), unparsable (malformed), its
 // stored hash differs from the recomputed one, its prev_hash differs from the
@@ -19,8 +20,9 @@
 // or its signature does not verify.
 //
 // Signing is pluggable: a RecordSigner signs, a SignatureVerifier checks by
-// scheme name. DefaultSignatureVerifier() knows "ed25519" (OpenSSL) and the
-// ML-DSA schemes of crypto/ (see store/signers.h).
+// scheme name. DefaultSignatureVerifier() knows the identity schemes of
+// crypto/signer.h ("ml-dsa-65", "ml-dsa-87", "hybrid") and "ed25519"
+// (store/signers.h; IdentityRecordSigner adapts a crypto::Identity).
 //
 // Errors: I/O and SQLite failures are InternalError/UnavailableError naming
 // the path and the SQLite message; bad arguments are InvalidArgumentError;

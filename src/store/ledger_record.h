@@ -1,6 +1,7 @@
 // One record of the hash-chained ledger and its canonical byte encoding.
 //
-// A record says: author `author_id` (SHA3-256 of `public_key`), in `epoch`,
+// A record says: author `author_id` (the peer id of signature_scheme and
+// public_key, store/signers.h LedgerAuthorId), in `epoch`,
 // committed `payload_root` (the Merkle root of the payload, crypto/merkle.h)
 // under the label `kind`; it is record number `index` and follows the record
 // whose hash is `prev_hash` (all zeros for index 0); `signature` by
@@ -44,7 +45,7 @@ struct LedgerRecord {
   std::string kind;  // 1..64 printable ASCII characters, no spaces
   Digest256 payload_root{};
   Digest256 prev_hash{};
-  std::string signature_scheme;  // 1..32 printable ASCII, e.g. "ml-dsa-65", "ed25519"
+  std::string signature_scheme;  // 1..32 printable ASCII, e.g. "ml-dsa-65", "hybrid", "ed25519"
   Bytes public_key;
   Bytes signature;
 

@@ -20,8 +20,6 @@ using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
 constexpr size_t kEd25519PublicKeyBytes = 32;
 constexpr size_t kEd25519SignatureBytes = 64;
 
-ByteSpan ContextBytes() { return AsBytes(kLedgerMlDsaContext); }
-
 }  // namespace
 
 StatusOr<std::unique_ptr<Ed25519RecordSigner>> Ed25519RecordSigner::FromSeed(ByteSpan seed) {
@@ -90,46 +88,25 @@ Status VerifyEd25519(ByteSpan public_key, ByteSpan message, ByteSpan signature) 
   return absl::OkStatus();
 }
 
-StatusOr<std::unique_ptr<MlDsaRecordSigner>> MlDsaRecordSigner::FromKeyPair(
-    crypto::MlDsaLevel level, crypto::MlDsaKeyPair keys) {
-  const auto sizes = crypto::MlDsaSizesOf(level);
-  if (keys.public_key.size() != sizes.public_key || keys.secret_key.size() != sizes.secret_key) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        crypto::MlDsaName(level), " key pair must have ", sizes.public_key, "/", sizes.secret_key,
-        " byte public/secret keys, got ", keys.public_key.size(), "/", keys.secret_key.size()));
-  }
-  return std::unique_ptr<MlDsaRecordSigner>(new MlDsaRecordSigner(level, std::move(keys)));
-}
-
-StatusOr<std::unique_ptr<MlDsaRecordSigner>> MlDsaRecordSigner::Generate(crypto::MlDsaLevel level) {
-  SWARM_ASSIGN_OR_RETURN(crypto::MlDsaKeyPair keys, crypto::MlDsaKeyGen(level));
-  return FromKeyPair(level, std::move(keys));
-}
-
-std::string MlDsaRecordSigner::Scheme() const {
-  return absl::StrCat("ml-dsa-", static_cast<int>(level_));
-}
-
-StatusOr<Bytes> MlDsaRecordSigner::Sign(ByteSpan message) const {
-  return crypto::MlDsaSign(level_, keys_.secret_key, message, ContextBytes());
+Digest256 LedgerAuthorId(std::string_view scheme, ByteSpan public_key) {
+  auto known = crypto::SchemeFromName(scheme);
+  if (known.ok()) return crypto::PeerIdOf(*known, public_key);
+  const uint8_t zero = 0;
+  return crypto::Sha3_256({AsBytes("swarm-peer-id/v1"), ByteSpan(&zero, 1), AsBytes(scheme),
+                           ByteSpan(&zero, 1), public_key});
 }
 
 SignatureVerifier DefaultSignatureVerifier() {
   return [](std::string_view scheme, ByteSpan public_key, ByteSpan message,
             ByteSpan signature) -> Status {
     if (scheme == "ed25519") return VerifyEd25519(public_key, message, signature);
-    for (auto level : {crypto::MlDsaLevel::k44, crypto::MlDsaLevel::k65, crypto::MlDsaLevel::k87}) {
-      if (scheme == absl::StrCat("ml-dsa-", static_cast<int>(level))) {
-        SWARM_ASSIGN_OR_RETURN(bool ok, crypto::MlDsaVerify(level, public_key, message, signature,
-                                                            ContextBytes()));
-        if (!ok) return absl::InvalidArgumentError(
-              absl::StrCat(std::string(scheme), " signature does not verify"));
-        return absl::OkStatus();
-      }
+    auto known = crypto::SchemeFromName(scheme);
+    if (!known.ok() || std::string(scheme) != crypto::SchemeName(*known)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unknown signature scheme '", std::string(scheme),
+          "' (supported: ml-dsa-65, ml-dsa-87, hybrid, ed25519)"));
     }
-    return absl::InvalidArgumentError(absl::StrCat("unknown signature scheme '", std::string(scheme),
-                                                   "' (supported: ed25519, ml-dsa-44, ml-dsa-65, "
-                                                   "ml-dsa-87)"));
+    return crypto::VerifySignature(*known, public_key, message, signature);
   };
 }
 

@@ -1,10 +1,13 @@
-// RecordSigner implementations for the ledger, and the scheme names that
-// DefaultSignatureVerifier() accepts:
-//   "ed25519"    Ed25519 (OpenSSL EVP), 32-byte public key, 64-byte signature
-//   "ml-dsa-44" | "ml-dsa-65" | "ml-dsa-87"
-//                pure ML-DSA (crypto/ml_dsa.h, FIPS 204) with the context
-//                string kLedgerMlDsaContext, so a ledger signature can never be
-//                replayed as a signature of another swarm protocol message.
+// RecordSigner implementations for the ledger, the author id of a record, and
+// the scheme names DefaultSignatureVerifier() accepts:
+//   "ml-dsa-65" | "ml-dsa-87" | "hybrid"   a peer identity's scheme
+//        (crypto/signer.h, crypto/identity.h): IdentityRecordSigner adapts an
+//        Identity's Signer; verification is crypto::VerifySignature.
+//   "ed25519"  plain Ed25519 (OpenSSL EVP), 32-byte public key, 64-byte
+//        signature: for tools and tests that have no identity.
+// Author id = the peer id of (scheme, public key):
+//   SHA3-256("swarm-peer-id/v1" || 0x00 || scheme || 0x00 || public_key),
+// i.e. crypto::PeerIdOf for identity schemes, the same formula for "ed25519".
 // Thread-safety: signers are immutable after construction; Sign may be
 // called from several threads. Secret keys are wiped on destruction.
 #pragma once
@@ -12,13 +15,28 @@
 #include <memory>
 #include <string>
 
-#include "crypto/ml_dsa.h"
+#include "crypto/identity.h"
 #include "store/ledger.h"
 
 namespace swarm::store {
 
-inline constexpr std::string_view kLedgerMlDsaContext = "swarm-ledger-v1";
 constexpr size_t kEd25519SeedBytes = 32;
+
+Digest256 LedgerAuthorId(std::string_view scheme, ByteSpan public_key);
+
+// Signs ledger records with a peer identity. Does not own the signer, which
+// must outlive this object.
+class IdentityRecordSigner final : public RecordSigner {
+ public:
+  explicit IdentityRecordSigner(const crypto::Signer& signer) : signer_(signer) {}
+  explicit IdentityRecordSigner(const crypto::Identity& id) : signer_(id.signer()) {}
+  std::string Scheme() const override { return crypto::SchemeName(signer_.scheme()); }
+  Bytes PublicKey() const override { return signer_.public_key(); }
+  StatusOr<Bytes> Sign(ByteSpan message) const override { return signer_.Sign(message); }
+
+ private:
+  const crypto::Signer& signer_;
+};
 
 class Ed25519RecordSigner final : public RecordSigner {
  public:
@@ -36,24 +54,6 @@ class Ed25519RecordSigner final : public RecordSigner {
       : seed_(std::move(seed)), public_key_(std::move(public_key)) {}
   Bytes seed_;
   Bytes public_key_;
-};
-
-class MlDsaRecordSigner final : public RecordSigner {
- public:
-  // Takes the key pair (public and secret key bytes of `level`).
-  static StatusOr<std::unique_ptr<MlDsaRecordSigner>> FromKeyPair(crypto::MlDsaLevel level,
-                                                                  crypto::MlDsaKeyPair keys);
-  static StatusOr<std::unique_ptr<MlDsaRecordSigner>> Generate(crypto::MlDsaLevel level);
-
-  std::string Scheme() const override;
-  Bytes PublicKey() const override { return keys_.public_key; }
-  StatusOr<Bytes> Sign(ByteSpan message) const override;
-
- private:
-  MlDsaRecordSigner(crypto::MlDsaLevel level, crypto::MlDsaKeyPair keys)
-      : level_(level), keys_(std::move(keys)) {}
-  crypto::MlDsaLevel level_;
-  crypto::MlDsaKeyPair keys_;
 };
 
 Status VerifyEd25519(ByteSpan public_key, ByteSpan message, ByteSpan signature);

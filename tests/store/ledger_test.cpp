@@ -93,7 +93,7 @@ TEST_F(LedgerTest, AppendGetHeadVerifyAndReopen) {
       EXPECT_EQ(l->Get(i)->prev_hash, LedgerRecordHash(*l->Get(i - 1)));
     }
     EXPECT_EQ(l->Get(0)->prev_hash, Digest256{});
-    EXPECT_EQ(last->author_id, crypto::Sha3_256(signer_->PublicKey()));
+    EXPECT_EQ(last->author_id, LedgerAuthorId("ed25519", signer_->PublicKey()));
     EXPECT_EQ(last->signature_scheme, "ed25519");
     auto missing = l->Get(10);
     EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
@@ -226,22 +226,39 @@ TEST_F(LedgerTest, AppendRecordChecksIndexChainAuthorAndSignature) {
   EXPECT_TRUE((*(*dst)->Verify()).ok);
 }
 
-TEST_F(LedgerTest, RealMlDsa65Signatures) {
-  auto ml = MlDsaRecordSigner::Generate(crypto::MlDsaLevel::k65);
-  ASSERT_TRUE(ml.ok()) << ml.status();
-  EXPECT_EQ((*ml)->Scheme(), "ml-dsa-65");
+TEST_F(LedgerTest, RealMlDsa65IdentitySignatures) {
+  auto id = crypto::Identity::Generate(crypto::SignatureScheme::kMlDsa65);
+  ASSERT_TRUE(id.ok()) << id.status();
+  IdentityRecordSigner ml(*id);
+  EXPECT_EQ(ml.Scheme(), "ml-dsa-65");
   auto l = OpenLedger();
-  AppendN(*l, 2, *signer_);   // Ed25519 and ML-DSA authors mixed in one chain
-  AppendN(*l, 3, **ml);
+  AppendN(*l, 2, *signer_);  // Ed25519 and ML-DSA authors mixed in one chain
+  AppendN(*l, 3, ml);
   auto report = l->Verify();
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->ok) << report->ToString();
-  EXPECT_EQ(l->Get(4)->signature.size(), crypto::kMlDsa65SignatureBytes);
+  auto rec = l->Get(4);
+  ASSERT_TRUE(rec.ok());
+  EXPECT_EQ(rec->signature.size(), crypto::SchemeSizesOf(crypto::SignatureScheme::kMlDsa65).signature);
+  // The ledger's author id is the identity's peer id.
+  EXPECT_EQ(rec->author_id, id->peer_id());
   l.reset();
   Rewrite(4, [](LedgerRecord& r) { r.signature[100] ^= 1; }, /*fix_hash=*/true);
   const auto bad = VerifyFresh();
   EXPECT_EQ(bad.first_bad_index, 4u);
   EXPECT_EQ(bad.fault, LedgerFault::kBadSignature) << bad.ToString();
+}
+
+TEST_F(LedgerTest, HybridIdentitySignatures) {
+  auto id = crypto::Identity::Generate(crypto::SignatureScheme::kHybrid);
+  ASSERT_TRUE(id.ok()) << id.status();
+  IdentityRecordSigner hybrid(*id);
+  auto l = OpenLedger();
+  AppendN(*l, 2, hybrid);
+  auto report = l->Verify();
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok) << report->ToString();
+  EXPECT_EQ(l->Get(1)->signature_scheme, "hybrid");
 }
 
 TEST_F(LedgerTest, BadInputsAreClearErrors) {
@@ -257,6 +274,7 @@ TEST_F(LedgerTest, BadInputsAreClearErrors) {
   EXPECT_NE(bad.status().message().find("junk.db"), std::string::npos) << bad.status();
   EXPECT_FALSE(Ledger::Open((dir_ / "no_such_dir" / "x.db").string()).ok());
   auto unknown = DefaultSignatureVerifier()("rsa", Bytes(1), Bytes(1), Bytes(1));
+  EXPECT_FALSE(DefaultSignatureVerifier()("ML-DSA-65", Bytes(1), Bytes(1), Bytes(1)).ok());
   EXPECT_NE(unknown.message().find("unknown signature scheme 'rsa'"), std::string::npos);
 }
 
