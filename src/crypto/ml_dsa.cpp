@@ -182,7 +182,11 @@ bool SignImpl(const uint8_t* sk, const uint8_t mu[64], const uint8_t rnd[32], ui
       PolyAdd(w->z[j], w->y[j], w->tmp);
       reject |= PolyExceedsNorm(w->z[j], P::kGamma1 - P::kBeta);
     }
-    uint32_t ones = 0;
+    // Rejected attempts stop at the first failed check, as in the standard's
+    // order (z, then r0, then c*t0 and the hint count). The branches depend
+    // only on the accept/reject outcome of each check.
+    SWARM_CT_PUBLIC(&reject, sizeof(reject));
+    if (reject != 0) continue;
     for (int i = 0; i < P::K; ++i) {
       PointwiseMont(w->tmp, w->c_hat, w->s2_hat[i]);  // c*s2
       InvNtt(w->tmp);
@@ -190,6 +194,11 @@ bool SignImpl(const uint8_t* sk, const uint8_t mu[64], const uint8_t rnd[32], ui
       PolyFreeze(w->w[i]);
       PolyDecompose(w->w1[i], w->w0[i], w->w[i], P::kGamma2);
       reject |= PolyExceedsNorm(w->w0[i], P::kGamma2 - P::kBeta);
+    }
+    SWARM_CT_PUBLIC(&reject, sizeof(reject));
+    if (reject != 0) continue;
+    uint32_t ones = 0;
+    for (int i = 0; i < P::K; ++i) {
       PointwiseMont(w->tmp, w->c_hat, w->t0_hat[i]);  // c*t0
       InvNtt(w->tmp);
       PolyReduce32(w->tmp);
@@ -201,7 +210,6 @@ bool SignImpl(const uint8_t* sk, const uint8_t mu[64], const uint8_t rnd[32], ui
       ones += PolyHintFromHighBits(w->h[i], w->hi, w->w1[i]);
     }
     reject |= static_cast<uint32_t>(P::kOmega - static_cast<int32_t>(ones)) >> 31;
-    // Branch on the (public once published) accept/reject outcome only.
     SWARM_CT_PUBLIC(&reject, sizeof(reject));
     if (reject != 0) continue;
     SWARM_CT_PUBLIC(w->h, sizeof(w->h));  // the hint is published in the signature

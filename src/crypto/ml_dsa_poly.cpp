@@ -1,6 +1,9 @@
 #include "crypto/ml_dsa_poly.h"
 
 #include <array>
+#include <type_traits>
+
+#include "common/status.h"
 
 // The butterflies and pointwise products vectorize well; build them at -O3 and,
 // on x86-64, also as an AVX2 clone picked at load time (GCC target_clones).
@@ -49,36 +52,69 @@ constexpr int32_t kInvNttScale = static_cast<int32_t>(
     ((((1ull << 32) % kQ) * ((1ull << 32) % kQ)) % kQ) * PowMod(256, kQ - 2) % kQ);
 static_assert(PowMod(kZeta, 256) == kQ - 1, "zeta is a primitive 512th root");
 
-}  // namespace
+// Zetas in the order the inverse transform consumes them (negated, k = 255
+// down to 1), so every layer reads its block zetas with an increasing index.
+constexpr std::array<int32_t, 256> MakeInvZetas() {
+  std::array<int32_t, 256> z{};
+  for (int i = 0; i < 255; ++i) z[i] = -kZetas[255 - i];
+  return z;
+}
+constexpr std::array<int32_t, 256> kInvZetas = MakeInvZetas();
 
-SWARM_MLDSA_SIMD void Ntt(Poly& p) {
-  int32_t* a = p.c;
-  unsigned k = 0;
-  for (unsigned len = 128; len > 0; len >>= 1) {
-    for (unsigned start = 0; start < 256; start += 2 * len) {
-      const int64_t zeta = kZetas[++k];
-      for (unsigned j = start; j < start + len; ++j) {
-        const int32_t t = MontReduce(zeta * a[j + len]);
-        a[j + len] = a[j] - t;
-        a[j] = a[j] + t;
-      }
+// One forward layer with compile-time length (so short layers unroll and long
+// ones vectorize without run-time trip counts). `zetas` has 128 / kLen entries.
+template <unsigned kLen>
+inline void NttLayer(int32_t* a, const int32_t* zetas) {
+  for (unsigned b = 0; b < 128 / kLen; ++b) {
+    const int64_t zeta = zetas[b];
+    int32_t* x = a + 2 * kLen * b;
+    for (unsigned j = 0; j < kLen; ++j) {
+      const int32_t t = MontReduce(zeta * x[j + kLen]);
+      x[j + kLen] = x[j] - t;
+      x[j] = x[j] + t;
     }
   }
 }
 
-SWARM_MLDSA_SIMD void InvNtt(Poly& p) {
-  int32_t* a = p.c;
-  unsigned k = 256;
-  for (unsigned len = 1; len < 256; len <<= 1) {
-    for (unsigned start = 0; start < 256; start += 2 * len) {
-      const int64_t zeta = -static_cast<int64_t>(kZetas[--k]);
-      for (unsigned j = start; j < start + len; ++j) {
-        const int32_t t = a[j];
-        a[j] = t + a[j + len];
-        a[j + len] = MontReduce(zeta * (t - a[j + len]));
-      }
+template <unsigned kLen>
+inline void InvNttLayer(int32_t* a, const int32_t* zetas) {
+  for (unsigned b = 0; b < 128 / kLen; ++b) {
+    const int64_t zeta = zetas[b];
+    int32_t* x = a + 2 * kLen * b;
+    for (unsigned j = 0; j < kLen; ++j) {
+      const int32_t t = x[j];
+      x[j] = t + x[j + kLen];
+      x[j + kLen] = MontReduce(zeta * (t - x[j + kLen]));
     }
   }
+}
+
+}  // namespace
+
+SWARM_MLDSA_SIMD void Ntt(Poly& p) {
+  int32_t* a = p.c;
+  const int32_t* z = kZetas.data() + 1;  // layer len uses 128/len zetas in order
+  NttLayer<128>(a, z);
+  NttLayer<64>(a, z + 1);
+  NttLayer<32>(a, z + 3);
+  NttLayer<16>(a, z + 7);
+  NttLayer<8>(a, z + 15);
+  NttLayer<4>(a, z + 31);
+  NttLayer<2>(a, z + 63);
+  NttLayer<1>(a, z + 127);
+}
+
+SWARM_MLDSA_SIMD void InvNtt(Poly& p) {
+  int32_t* a = p.c;
+  const int32_t* z = kInvZetas.data();
+  InvNttLayer<1>(a, z);
+  InvNttLayer<2>(a, z + 128);
+  InvNttLayer<4>(a, z + 192);
+  InvNttLayer<8>(a, z + 224);
+  InvNttLayer<16>(a, z + 240);
+  InvNttLayer<32>(a, z + 248);
+  InvNttLayer<64>(a, z + 252);
+  InvNttLayer<128>(a, z + 254);
   for (int j = 0; j < kN; ++j) a[j] = MontReduce(static_cast<int64_t>(kInvNttScale) * a[j]);
 }
 
@@ -179,52 +215,75 @@ void PolyUseHint(Poly& out, const Poly& a, const Poly& h, int32_t gamma2) {
   }
 }
 
-void PackPlain(const Poly& a, int bits, uint8_t* out) {
-  uint64_t acc = 0;
-  int n = 0;
-  for (int i = 0; i < kN; ++i) {
-    acc |= static_cast<uint64_t>(static_cast<uint32_t>(a.c[i])) << n;
-    n += bits;
-    while (n >= 8) {
-      *out++ = static_cast<uint8_t>(acc);
-      acc >>= 8;
-      n -= 8;
-    }
+namespace {
+
+// Bit packing with a compile-time width: a group of kGroup coefficients fills
+// a whole number of bytes (8 coefficients = kBits bytes, or 4 = kBits / 2
+// bytes for the even widths above 16) and goes through one 128-bit accumulator.
+template <int kBits>
+constexpr int kGroup = 8 * kBits <= 128 ? 8 : 4;
+
+template <int kBits, typename Value>
+void PackT(const Poly& a, uint8_t* out, Value value) {
+  constexpr int kG = kGroup<kBits>, kBytes = kG * kBits / 8;
+  constexpr uint32_t kMask = (uint32_t{1} << kBits) - 1;
+  for (int g = 0; g < kN; g += kG) {
+    unsigned __int128 acc = 0;
+    for (int i = 0; i < kG; ++i)
+      acc |= static_cast<unsigned __int128>(static_cast<uint32_t>(value(a.c[g + i])) & kMask)
+             << (kBits * i);
+    for (int b = 0; b < kBytes; ++b) out[b] = static_cast<uint8_t>(acc >> (8 * b));
+    out += kBytes;
   }
+}
+
+template <int kBits>
+void UnpackT(Poly& a, const uint8_t* in, int32_t offset, bool negate) {
+  constexpr int kG = kGroup<kBits>, kBytes = kG * kBits / 8;
+  constexpr uint32_t kMask = (uint32_t{1} << kBits) - 1;
+  for (int g = 0; g < kN; g += kG) {
+    unsigned __int128 acc = 0;
+    for (int b = 0; b < kBytes; ++b) acc |= static_cast<unsigned __int128>(in[b]) << (8 * b);
+    for (int i = 0; i < kG; ++i) {
+      const int32_t v = static_cast<int32_t>(static_cast<uint32_t>(acc >> (kBits * i)) & kMask);
+      a.c[g + i] = negate ? offset - v : v;
+    }
+    in += kBytes;
+  }
+}
+
+template <typename F>
+void WithBits(int bits, F&& f) {
+  switch (bits) {
+    case 3: return f(std::integral_constant<int, 3>{});
+    case 4: return f(std::integral_constant<int, 4>{});
+    case 6: return f(std::integral_constant<int, 6>{});
+    case 10: return f(std::integral_constant<int, 10>{});
+    case 13: return f(std::integral_constant<int, 13>{});
+    case 18: return f(std::integral_constant<int, 18>{});
+    case 20: return f(std::integral_constant<int, 20>{});
+  }
+  SWARM_ASSERT(false && "unsupported ML-DSA packing width");
+}
+
+}  // namespace
+
+void PackPlain(const Poly& a, int bits, uint8_t* out) {
+  WithBits(bits, [&](auto b) { PackT<decltype(b)::value>(a, out, [](int32_t v) { return v; }); });
 }
 
 void PackOffset(const Poly& a, int32_t offset, int bits, uint8_t* out) {
-  uint64_t acc = 0;
-  int n = 0;
-  for (int i = 0; i < kN; ++i) {
-    acc |= static_cast<uint64_t>(static_cast<uint32_t>(offset - a.c[i])) << n;
-    n += bits;
-    while (n >= 8) {
-      *out++ = static_cast<uint8_t>(acc);
-      acc >>= 8;
-      n -= 8;
-    }
-  }
+  WithBits(bits, [&](auto b) {
+    PackT<decltype(b)::value>(a, out, [offset](int32_t v) { return offset - v; });
+  });
 }
 
 void UnpackPlain(Poly& a, int bits, const uint8_t* in) {
-  const uint64_t mask = (uint64_t{1} << bits) - 1;
-  uint64_t acc = 0;
-  int n = 0;
-  for (int i = 0; i < kN; ++i) {
-    while (n < bits) {
-      acc |= static_cast<uint64_t>(*in++) << n;
-      n += 8;
-    }
-    a.c[i] = static_cast<int32_t>(acc & mask);
-    acc >>= bits;
-    n -= bits;
-  }
+  WithBits(bits, [&](auto b) { UnpackT<decltype(b)::value>(a, in, 0, false); });
 }
 
 void UnpackOffset(Poly& a, int32_t offset, int bits, const uint8_t* in) {
-  UnpackPlain(a, bits, in);
-  for (int i = 0; i < kN; ++i) a.c[i] = offset - a.c[i];
+  WithBits(bits, [&](auto b) { UnpackT<decltype(b)::value>(a, in, offset, true); });
 }
 
 }  // namespace swarm::crypto::mldsa_detail
