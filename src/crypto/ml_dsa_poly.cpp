@@ -7,7 +7,9 @@
 
 // The butterflies and pointwise products vectorize well; build them at -O3 and,
 // on x86-64, also as an AVX2 clone picked at load time (GCC target_clones).
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("O3")
+#endif
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define SWARM_MLDSA_SIMD __attribute__((target_clones("avx2", "default")))
 #else
