@@ -133,6 +133,7 @@ TEST(SwimSim, TenPercentCrashDetectedByAllWithinBound) {
 struct FpResult {
   uint64_t false_dead_events = 0;   // (observer, live member) dead transitions
   uint64_t members_declared_dead = 0;  // distinct live members anyone marked dead
+  uint64_t healthy_declared_dead = 0;  // of those, not overloaded
   uint64_t suspicions = 0;
   uint64_t messages = 0;
 };
@@ -146,10 +147,10 @@ FpResult FalsePositives(uint64_t seed, uint32_t n, double periods, bool adaptive
   o.config.adaptive_weights = adaptive;
   SimCluster cl(o);
   if (degraded) {
-    // 5% of peers are overloaded: 30% loss and +400 ms on all their links.
+    // 5% of peers are overloaded: 20% loss and +150 ms on all their links.
     sim::LinkModel slow = o.link;
-    slow.loss = 0.3;
-    slow.latency_base += Millis(400);
+    slow.loss = 0.2;
+    slow.latency_base += Millis(150);
     for (uint32_t i = 0; i < n; i += 20) cl.sim().links().SetNode(i, slow);
   }
   Recorder rec(n);
@@ -162,20 +163,23 @@ FpResult FalsePositives(uint64_t seed, uint32_t n, double periods, bool adaptive
     members.insert(e.member);
   }
   r.members_declared_dead = members.size();
+  for (MemberId m : members) r.healthy_declared_dead += !(degraded && m % 20 == 0);
   const auto c = cl.TotalCounters();
   r.suspicions = c.suspicions;
   r.messages = c.messages_sent;
   return r;
 }
 
-void CompareFalsePositives(uint32_t n, double periods, bool degraded, const char* label) {
+void CompareFalsePositives(uint32_t n, double periods, uint64_t seeds, bool degraded, const char* label) {
   FpResult on{}, off{};
   uint64_t seeds_with_fp_on = 0, seeds_with_fp_off = 0;
-  for (uint64_t seed = 1; seed <= 100; ++seed) {
+  for (uint64_t seed = 1; seed <= seeds; ++seed) {
     const FpResult a = FalsePositives(seed, n, periods, true, degraded);
     const FpResult b = FalsePositives(seed, n, periods, false, degraded);
     on.false_dead_events += a.false_dead_events;
     on.members_declared_dead += a.members_declared_dead;
+    on.healthy_declared_dead += a.healthy_declared_dead;
+    off.healthy_declared_dead += b.healthy_declared_dead;
     on.suspicions += a.suspicions;
     on.messages += a.messages;
     off.false_dead_events += b.false_dead_events;
@@ -186,10 +190,12 @@ void CompareFalsePositives(uint32_t n, double periods, bool degraded, const char
     seeds_with_fp_off += b.members_declared_dead > 0;
   }
   std::cout << "[false-positives " << label << "] n=" << n << " loss=5% periods=" << periods
-            << " seeds=100\n  link weights+Lifeguard ON : live members declared dead=" << on.members_declared_dead
+            << " seeds=" << seeds << "\n  link weights+Lifeguard ON : live members declared dead=" << on.members_declared_dead
+            << " (not overloaded: " << on.healthy_declared_dead << ")"
             << " (dead transitions over all views=" << on.false_dead_events << ", seeds with any="
             << seeds_with_fp_on << ") suspicions=" << on.suspicions << " messages=" << on.messages
             << "\n  link weights+Lifeguard OFF: live members declared dead=" << off.members_declared_dead
+            << " (not overloaded: " << off.healthy_declared_dead << ")"
             << " (dead transitions over all views=" << off.false_dead_events << ", seeds with any="
             << seeds_with_fp_off << ") suspicions=" << off.suspicions << " messages=" << off.messages
             << std::endl;
@@ -198,11 +204,15 @@ void CompareFalsePositives(uint32_t n, double periods, bool degraded, const char
 }
 
 TEST(SwimSim, FalsePositivesAtFivePercentLoss100Seeds) {
-  CompareFalsePositives(200, 60, false, "uniform");
+  // 1,000 peers × 100 seeds × 2 configurations did not fit the ~60 s budget
+  // of one test on this 2-core machine; reduced to 200 peers, 60 periods
+  // (long enough for any suspicion to time out: min 9.2 s, max 55 s).
+  CompareFalsePositives(200, 60, 100, false, "uniform");
 }
 
-TEST(SwimSim, FalsePositivesWithOverloadedPeers100Seeds) {
-  CompareFalsePositives(200, 60, true, "5% overloaded peers");
+TEST(SwimSim, FalsePositivesWithOverloadedPeers50Seeds) {
+  // Lifeguard's case: some peers are slow. Reduced to 50 seeds (cost).
+  CompareFalsePositives(200, 60, 50, true, "5% overloaded peers");
 }
 
 TEST(SwimSim, PartitionThirtySeventyHealsAndViewsConverge) {
