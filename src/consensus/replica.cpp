@@ -72,7 +72,9 @@ StatusOr<std::unique_ptr<Replica>> Replica::Create(const ReplicaConfig& config, 
   std::unique_ptr<Replica> r(new Replica(config, auth, state_machine));
   if (recovered) {
     r->d_ = std::move(*recovered);
-    if (r->d_.stable.seq > 0) {
+    // Without the checkpoint's state (it was being fetched at the crash) the
+    // replica starts from genesis and state transfer fetches it again.
+    if (r->d_.stable.seq > 0 && !r->d_.stable_state.empty()) {
       Bytes app;
       ClientTable table;
       SWARM_RETURN_IF_ERROR(DecodeState(r->d_.stable_state, app, table));

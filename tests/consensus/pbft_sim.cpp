@@ -179,7 +179,11 @@ class Sim {
     Node& nd = nodes_[i];
     nd.sm = std::make_unique<SimStateMachine>();
     auto r = Replica::Create(ConfigFor(i), nd.auth.get(), nd.sm.get(), std::move(saved));
-    SWARM_ASSERT(r.ok());
+    if (!r.ok()) {
+      Fail("replica " + std::to_string(i) + " failed to start: " + std::string(r.status().message()));
+      nd.alive = false;
+      return;
+    }
     nd.replica = std::move(r).value();
     nd.alive = true;
     Push(Event{now_ + static_cast<Nanos>(rng_.Uniform(o_.tick)) + 1, 0, Kind::kTick, 0, i, {}});
@@ -191,9 +195,9 @@ class Sim {
     nodes_.resize(o_.n);
     for (uint32_t i = 0; i < o_.n; ++i) {
       nodes_[i].auth = std::make_unique<KeyedHashAuthenticator>(ReplicaId(i), keys);
-      if (i < o_.byzantine.size()) {
+      if (i >= o_.byzantine_offset && i - o_.byzantine_offset < o_.byzantine.size()) {
         nodes_[i].byzantine = true;
-        nodes_[i].behavior = o_.byzantine[i];
+        nodes_[i].behavior = o_.byzantine[i - o_.byzantine_offset];
       } else {
         honest_.push_back(i);
       }
@@ -536,6 +540,7 @@ class Sim {
         nv.pre_prepares.push_back(std::get<Signed<PrePrepare>>(SignAs(from, std::move(pp))));
       }
       versions.push_back(std::get<Signed<NewView>>(SignAs(from, std::move(nv))));
+      ++result_.forked_new_views;
     }
     for (uint32_t to = 0; to < o_.n; ++to) {
       if (to != from) Transmit(from, to, versions[rng_.Uniform(versions.size())]);

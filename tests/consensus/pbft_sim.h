@@ -35,7 +35,8 @@ const char* BehaviorName(Behavior b);
 struct SimOptions {
   uint64_t seed = 1;
   uint32_t n = 4;
-  std::vector<Behavior> byzantine;  // replicas 0..size-1 are Byzantine (0 is the first primary)
+  std::vector<Behavior> byzantine;  // replicas offset..offset+size-1 are Byzantine
+  uint32_t byzantine_offset = 0;    // 0: the first primary (view 0) is Byzantine
   int requests = 6;
   double loss = 0.05;          // before GST
   double duplicate = 0.02;     // before GST
@@ -45,7 +46,7 @@ struct SimOptions {
   bool partitions = false;     // random partitions before GST, healed at GST
   int crashes = 0;             // honest replicas crashed (and restarted) before GST
   bool codec = false;          // pass every message through the protobuf codec
-  Nanos tick = Millis(5);
+  Nanos tick = Millis(10);
   Nanos horizon = Seconds(90);  // liveness deadline after GST
   ReplicaConfig replica;       // n and self are overwritten
 };
@@ -59,6 +60,7 @@ struct SimResult {
   uint64_t view_changes = 0;
   uint64_t state_transfers = 0;
   uint64_t dropped = 0;        // over honest replicas, all reasons
+  uint64_t forked_new_views = 0;  // a Byzantine primary sent two different valid new-views
   ReplicaCounters honest_counters;  // summed over honest replicas
 };
 

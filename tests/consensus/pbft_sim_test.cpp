@@ -64,7 +64,9 @@ const std::map<std::string, Scenario>& Scenarios() {
       {"conflicting_view_changes", [](uint64_t seed) {
          SimOptions o = Base(seed);
          o.byzantine = {Behavior::kConflictingViewChange};
+         o.byzantine_offset = 1;  // primary of view 1: sends two different valid new-views
          o.loss = 0.1;
+         o.partitions = seed % 2 == 0;
          return o;
        }},
       {"partition_heal", [](uint64_t seed) {
@@ -92,7 +94,7 @@ const std::map<std::string, Scenario>& Scenarios() {
 }
 
 struct Totals {
-  uint64_t view_changes = 0, state_transfers = 0, events = 0, committed = 0;
+  uint64_t view_changes = 0, state_transfers = 0, events = 0, committed = 0, forked_new_views = 0;
   ReplicaCounters counters;
 };
 
@@ -110,6 +112,7 @@ Totals RunSeeds(const std::string& name) {
     t.view_changes += r.view_changes;
     t.state_transfers += r.state_transfers;
     t.events += r.events;
+    t.forked_new_views += r.forked_new_views;
     t.committed += r.max_committed;
     for (size_t k = 0; k < t.counters.dropped.size(); ++k) t.counters.dropped[k] += r.honest_counters.dropped[k];
     t.counters.entries_fetched += r.honest_counters.entries_fetched;
@@ -164,6 +167,8 @@ TEST(PbftSim, pbft_byzantine_forge) {
 TEST(PbftSim, pbft_byzantine_conflicting_view_changes) {
   const Totals t = RunSeeds("conflicting_view_changes");
   EXPECT_GT(t.view_changes, 0u);
+  EXPECT_GT(t.forked_new_views, 0u) << "the Byzantine primary never got to fork a new view";
+  std::printf("forked new views: %llu\n", (unsigned long long)t.forked_new_views);
 }
 
 TEST(PbftSim, pbft_partition_and_heal) {
