@@ -198,14 +198,32 @@ Poly SampleCbd(std::span<const uint8_t, 32> s, uint8_t n, unsigned eta) {
   input[32] = n;
   Bytes b = Xof::Shake256(input, 64 * eta);
   Poly f{};
-  auto bit = [&](size_t k) -> uint32_t { return (b[k >> 3] >> (k & 7)) & 1u; };
-  for (size_t i = 0; i < kN; ++i) {
-    uint32_t x = 0, y = 0;
-    for (unsigned k = 0; k < eta; ++k) {
-      x += bit(2 * i * eta + k);
-      y += bit(2 * i * eta + eta + k);
+  // Bit-sliced sums: each eta-bit field of `sums` holds the popcount of the
+  // matching eta input bits; coefficient i = field(2i) - field(2i+1).
+  if (eta == 2) {
+    for (size_t i = 0; i < 32; ++i) {  // 4 bytes -> 8 coefficients
+      uint32_t t = static_cast<uint32_t>(b[4 * i]) | static_cast<uint32_t>(b[4 * i + 1]) << 8 |
+                   static_cast<uint32_t>(b[4 * i + 2]) << 16 |
+                   static_cast<uint32_t>(b[4 * i + 3]) << 24;
+      const uint32_t sums = (t & 0x55555555u) + ((t >> 1) & 0x55555555u);
+      for (size_t j = 0; j < 8; ++j) {
+        const uint32_t x = (sums >> (4 * j)) & 3, y = (sums >> (4 * j + 2)) & 3;
+        f[8 * i + j] = SubMod(x, y);
+      }
+      t = 0;
     }
-    f[i] = SubMod(x, y);
+  } else {
+    for (size_t i = 0; i < 64; ++i) {  // 3 bytes -> 4 coefficients
+      uint32_t t = static_cast<uint32_t>(b[3 * i]) | static_cast<uint32_t>(b[3 * i + 1]) << 8 |
+                   static_cast<uint32_t>(b[3 * i + 2]) << 16;
+      const uint32_t sums =
+          (t & 0x00249249u) + ((t >> 1) & 0x00249249u) + ((t >> 2) & 0x00249249u);
+      for (size_t j = 0; j < 4; ++j) {
+        const uint32_t x = (sums >> (6 * j)) & 7, y = (sums >> (6 * j + 3)) & 7;
+        f[4 * i + j] = SubMod(x, y);
+      }
+      t = 0;
+    }
   }
   SecureZero(b.data(), b.size());
   SecureZero(input.data(), input.size());

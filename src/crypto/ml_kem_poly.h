@@ -30,8 +30,15 @@ using Poly = std::array<uint16_t, kN>;
 uint16_t Reduce(uint32_t x);
 // (a * b) mod q for a, b < q.
 inline uint16_t MulMod(uint32_t a, uint32_t b) { return Reduce(a * b); }
-inline uint16_t AddMod(uint32_t a, uint32_t b) { return Reduce(a + b); }
-inline uint16_t SubMod(uint32_t a, uint32_t b) { return Reduce(a + kQ - b); }
+// x - q if x >= q, for x < 2q; branch-free.
+inline uint16_t CSubQ(uint32_t x) {
+  x -= kQ;
+  x += kQ & (0u - (x >> 31));
+  return static_cast<uint16_t>(x);
+}
+// a + b and a - b mod q for a, b < q.
+inline uint16_t AddMod(uint32_t a, uint32_t b) { return CSubQ(a + b); }
+inline uint16_t SubMod(uint32_t a, uint32_t b) { return CSubQ(a + kQ - b); }
 
 void Ntt(Poly& f);            // Algorithm 9, in place
 void InvNtt(Poly& f);         // Algorithm 10, in place
