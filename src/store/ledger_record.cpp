@@ -157,4 +157,29 @@ StatusOr<LedgerRecord> ParseLedgerRecord(ByteSpan bytes) {
   return r;
 }
 
+nlohmann::json LedgerRecordToJson(const LedgerRecord& r, bool full) {
+  nlohmann::json j = {{"index", r.index},
+                      {"hash", ToHex(LedgerRecordHash(r))},
+                      {"author_id", ToHex(r.author_id)},
+                      {"epoch", r.epoch},
+                      {"kind", r.kind},
+                      {"payload_root", ToHex(r.payload_root)},
+                      {"prev_hash", ToHex(r.prev_hash)},
+                      {"signature_scheme", r.signature_scheme},
+                      {"public_key_bytes", r.public_key.size()},
+                      {"signature_bytes", r.signature.size()}};
+  if (full) {
+    j["public_key"] = ToHex(r.public_key);
+    j["signature"] = ToHex(r.signature);
+  }
+  return j;
+}
+
+std::string LedgerRecordSummary(const LedgerRecord& r) {
+  auto short_hex = [](ByteSpan b) { return ToHex(b.first(4)) + ".."; };
+  return absl::StrCat("#", r.index, " epoch ", r.epoch, " ", r.kind, " root ",
+                      short_hex(r.payload_root), " by ", short_hex(r.author_id), " (",
+                      r.signature_scheme, ") hash ", short_hex(LedgerRecordHash(r)));
+}
+
 }  // namespace swarm::store

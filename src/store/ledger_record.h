@@ -24,6 +24,8 @@
 #include <cstdint>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "common/bytes.h"
 #include "common/status.h"
 #include "crypto/hash.h"
@@ -60,5 +62,13 @@ Digest256 LedgerRecordHash(const LedgerRecord& r);
 StatusOr<LedgerRecord> ParseLedgerRecord(ByteSpan bytes);
 // Field limits and character set (also used before encoding/appending).
 Status ValidateLedgerFields(const LedgerRecord& r);
+
+// For `swarm ledger show`: {"index", "hash", "author_id", "epoch", "kind",
+// "payload_root", "prev_hash", "signature_scheme", "public_key_bytes",
+// "signature_bytes"} with hashes in lower-case hex (keys and signatures are
+// summarised by length; `full` adds "public_key" and "signature" hex).
+nlohmann::json LedgerRecordToJson(const LedgerRecord& r, bool full = false);
+// One line: "#12 epoch 3 update root 1a2b3c4d.. by 9f8e7d6c.. (ml-dsa-65) hash 0a1b2c3d..".
+std::string LedgerRecordSummary(const LedgerRecord& r);
 
 }  // namespace swarm::store

@@ -34,6 +34,20 @@ TEST(LedgerRecord, EncodeParseRoundTrip) {
   EXPECT_NE(LedgerRecordHash(r), LedgerRecordHash(r2));
 }
 
+TEST(LedgerRecord, JsonAndSummaryForShow) {
+  const LedgerRecord r = Sample();
+  const auto j = LedgerRecordToJson(r);
+  EXPECT_EQ(j["index"], 42);
+  EXPECT_EQ(j["kind"], "update");
+  EXPECT_EQ(j["hash"], ToHex(LedgerRecordHash(r)));
+  EXPECT_EQ(j["signature_bytes"], 64);
+  EXPECT_FALSE(j.contains("signature"));
+  EXPECT_EQ(LedgerRecordToJson(r, true)["signature"], ToHex(r.signature));
+  EXPECT_EQ(LedgerRecordSummary(r).rfind("#42 epoch 7 update root 11111111.. by aaaaaaaa.. (ed25519)", 0),
+            0u)
+      << LedgerRecordSummary(r);
+}
+
 TEST(LedgerRecord, EveryTruncationIsAClearError) {
   const Bytes enc = EncodeLedgerRecord(Sample());
   for (size_t n = 0; n < enc.size(); ++n) {
