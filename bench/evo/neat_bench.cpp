@@ -19,6 +19,7 @@
 #include "bench_util.h"
 #include "evo/island.h"
 #include "evo/presets.h"
+#include "evo/tasks.h"
 
 namespace {
 
@@ -71,7 +72,7 @@ class TimingEvaluator final : public swarm::evo::Evaluator {
 int main(int argc, char** argv) {
   int runs = 100, runs_nv = 100;
   uint64_t gen_cap = 0, seed0 = 1;
-  bool quiet = false;
+  bool quiet = false, trace = false;
   std::vector<std::string> tasks = {"xor", "double-pole", "double-pole-nv"};
   std::vector<std::string> overrides;
   for (int i = 1; i < argc; ++i) {
@@ -89,6 +90,7 @@ int main(int argc, char** argv) {
     else if (a == "--seed") seed0 = std::strtoull(next().c_str(), nullptr, 10);
     else if (a == "--set") overrides.push_back(next());
     else if (a == "--quiet") quiet = true;
+    else if (a == "--trace") trace = true;
     else if (a == "--tasks") {
       tasks.clear();
       std::stringstream ss(next());
@@ -126,6 +128,22 @@ int main(int argc, char** argv) {
       bool ok = true;
       while (!island.solved() && island.generation() < cap) {
         auto st = island.Step(eval);
+        if (st.ok() && trace) {
+          std::string extra;
+          if (auto* pole = dynamic_cast<const swarm::evo::PoleTask*>(&task)) {
+            const Genome champ = island.Best(1)[0].genome;
+            auto t = pole->Balance(champ, swarm::evo::PoleTask::StandardStart(),
+                                   swarm::evo::PoleTask::kLongRunSteps, nullptr);
+            auto gs = pole->GeneralisationScore(champ);
+            extra = " long-run=" + std::to_string(t.ok() ? *t : -1) +
+                    " generalisation=" + std::to_string(gs.ok() ? *gs : -1) +
+                    " hidden=" + std::to_string(champ.HiddenCount()) +
+                    " links=" + std::to_string(champ.EnabledCount());
+          }
+          std::fprintf(stderr, "  gen %llu best=%.4f mean=%.4f species=%zu thr=%.2f%s\n",
+                       (unsigned long long)st->generation, st->best_fitness, st->mean_fitness,
+                       st->species, st->compatibility_threshold, extra.c_str());
+        }
         if (!st.ok()) {
           std::fprintf(stderr, "%s run %d: %s\n", name.c_str(), r, st.status().ToString().c_str());
           ok = false;

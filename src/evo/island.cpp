@@ -75,8 +75,12 @@ StatusOr<GenerationStats> Island::Step(Evaluator& evaluator) {
   st.species = species_.size();
   st.compatibility_threshold = threshold_;
   if (cfg_.target_species > 0) {
-    if (species_.size() < cfg_.target_species) threshold_ -= cfg_.threshold_step;
-    else if (species_.size() > cfg_.target_species) threshold_ += cfg_.threshold_step;
+    // Step grows with the relative miss, so a species explosion is reined in
+    // within a few generations rather than dozens.
+    const double target = cfg_.target_species, have = static_cast<double>(species_.size());
+    const double step = cfg_.threshold_step * std::max(1.0, std::fabs(have - target) / target);
+    if (have < target) threshold_ -= step;
+    else if (have > target) threshold_ += step;
     threshold_ = std::max(threshold_, cfg_.threshold_min);
   }
   Reproduce(fitness);

@@ -24,8 +24,9 @@ struct NeatConfig {
   double c2_disjoint = 1.0;
   double c3_weight = 0.4;
   uint32_t normalize_min_genes = 20;
-  // Adaptive threshold: moved by `threshold_step` each generation towards
-  // `target_species` species, never below `threshold_min`.
+  // Adaptive threshold: moved each generation towards `target_species`
+  // species by threshold_step * max(1, |species - target| / target), never
+  // below `threshold_min`.
   double compatibility_threshold = 3.0;
   uint32_t target_species = 10;  // 0 disables adaptation
   double threshold_step = 0.3;

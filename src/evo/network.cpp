@@ -6,9 +6,11 @@
 
 namespace swarm::evo {
 
-Network::Network(const Genome& g) : inputs_(g.inputs), outputs_(g.outputs) {
+Network::Network(const Genome& g)
+    : inputs_(g.inputs), outputs_(g.outputs), recurrent_(!g.feed_forward) {
   const size_t n = g.nodes.size();
   value_.assign(n, 0.0);
+  next_.assign(n, 0.0);
   std::unordered_map<NodeId, uint32_t> index;
   index.reserve(n * 2);
   for (uint32_t i = 0; i < n; ++i) index[g.nodes[i].id] = i;
@@ -39,6 +41,11 @@ Network::Network(const Genome& g) : inputs_(g.inputs), outputs_(g.outputs) {
   }
   for (uint32_t i = 0; i < n; ++i)
     if (!placed[i]) order.push_back(i);  // on or behind a cycle (recurrent only)
+  if (recurrent_) {
+    // Synchronous update: the order does not matter; use node order.
+    order.clear();
+    for (uint32_t i = 0; i < n; ++i) order.push_back(i);
+  }
   const uint32_t fixed_inputs = 1 + g.inputs;
   for (uint32_t v : order) {
     if (v < fixed_inputs) continue;  // bias and inputs are set, not computed
@@ -59,10 +66,19 @@ std::span<const double> Network::Activate(std::span<const double> inputs) {
   const size_t k = std::min(inputs.size(), inputs_);
   value_[0] = 1.0;
   for (size_t i = 0; i < k; ++i) value_[1 + i] = inputs[i];
-  for (const Step& s : steps_) {
-    double sum = 0;
-    for (uint32_t j = s.begin; j < s.end; ++j) sum += value_[src_[j]] * w_[j];
-    value_[s.node] = NeatSigmoid(sum);
+  if (recurrent_) {
+    for (const Step& s : steps_) {
+      double sum = 0;
+      for (uint32_t j = s.begin; j < s.end; ++j) sum += value_[src_[j]] * w_[j];
+      next_[s.node] = NeatSigmoid(sum);
+    }
+    for (const Step& s : steps_) value_[s.node] = next_[s.node];
+  } else {
+    for (const Step& s : steps_) {
+      double sum = 0;
+      for (uint32_t j = s.begin; j < s.end; ++j) sum += value_[src_[j]] * w_[j];
+      value_[s.node] = NeatSigmoid(sum);
+    }
   }
   for (size_t o = 0; o < outputs_; ++o) out_[o] = value_[output_index_[o]];
   return out_;

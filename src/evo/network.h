@@ -2,11 +2,13 @@
 //
 // Nodes: bias (constant 1), inputs (copied), hidden and outputs
 // (steepened sigmoid 1 / (1 + exp(-4.9 x)), as in the NEAT paper).
-// Evaluation order: a topological order of the enabled links; for a recurrent
-// genome the links that close a cycle are read with the source's value from
-// the previous Activate call (nodes on a cycle are placed after the acyclic
-// part, by id). So a feed-forward genome computes its function in one call,
-// and a recurrent one carries state across calls until Reset().
+// Feed-forward genome: nodes are computed in a topological order of the
+// enabled links, so one Activate call computes the network's function.
+// Recurrent genome: synchronous update, as in the original NEAT code: the
+// inputs are loaded, then every hidden/output node is computed from the
+// values all nodes had before this call (so each link is a one-step delay,
+// except that inputs are current). State is carried across calls until
+// Reset(); this is what lets a network estimate velocities from positions.
 //
 // Thread-safety: a Network holds activation state; one per thread.
 #pragma once
@@ -38,7 +40,9 @@ class Network {
     uint32_t begin, end;  // range in src_/w_
   };
   size_t inputs_, outputs_;
+  bool recurrent_;
   std::vector<double> value_;   // dense, index = position in genome.nodes
+  std::vector<double> next_;    // recurrent: values being computed
   std::vector<Step> steps_;
   std::vector<uint32_t> src_;
   std::vector<double> w_;
