@@ -5,14 +5,8 @@
 #include <vector>
 
 #include "absl/strings/str_join.h"
-#include "crypto/ml_kem_acvp.h"
-
-#if __has_include("crypto/ml_dsa_acvp.h")
 #include "crypto/ml_dsa_acvp.h"
-#define SWARM_HAVE_ML_DSA_ACVP 1
-#else
-#define SWARM_HAVE_ML_DSA_ACVP 0
-#endif
+#include "crypto/ml_kem_acvp.h"
 
 namespace swarm::crypto {
 namespace {
@@ -52,12 +46,7 @@ StatusOr<nlohmann::json> AnswerAcvpPrompt(const nlohmann::json& prompt) {
                                                    SupportedAcvpModes(), ")"));
   }
   if (algorithm == "ML-KEM") return AnswerMlKemPrompt(prompt);
-#if SWARM_HAVE_ML_DSA_ACVP
   return AnswerMlDsaPrompt(prompt);
-#else
-  return absl::UnimplementedError(absl::StrCat(
-      "ACVP ", algorithm, " ", mode, ": ML-DSA is not built into this binary yet"));
-#endif
 }
 
 }  // namespace swarm::crypto

@@ -16,8 +16,7 @@ std::string Dir(const std::string& name) {
   return std::string(SWARM_VECTORS_DIR) + "/ml-kem/ML-KEM-" + name + "-FIPS203";
 }
 
-void CheckAnswersEqualExpected(const std::string& name) {
-  const std::string dir = Dir(name);
+void CheckAnswersEqualExpected(const std::string& dir) {
   if (!std::filesystem::exists(dir + "/prompt.json")) {
     GTEST_SKIP() << "NIST ACVP vectors not found under " << dir;
   }
@@ -38,9 +37,19 @@ void CheckAnswersEqualExpected(const std::string& name) {
   EXPECT_EQ(*answer, expected);  // the whole document, top-level fields included
 }
 
-TEST(Acvp, MlKemKeyGenPromptAnswersEqualExpectedResults) { CheckAnswersEqualExpected("keyGen"); }
+TEST(Acvp, MlKemKeyGenPromptAnswersEqualExpectedResults) {
+  CheckAnswersEqualExpected(Dir("keyGen"));
+}
 TEST(Acvp, MlKemEncapDecapPromptAnswersEqualExpectedResults) {
-  CheckAnswersEqualExpected("encapDecap");
+  CheckAnswersEqualExpected(Dir("encapDecap"));
+}
+// The dispatcher reaches the ML-DSA engineer's AnswerMlDsaPrompt.
+TEST(Acvp, MlDsaPromptsAreDispatched) {
+  for (const std::string mode : {"keyGen", "sigVer"}) {
+    SCOPED_TRACE(mode);
+    CheckAnswersEqualExpected(std::string(SWARM_VECTORS_DIR) + "/ml-dsa/ML-DSA-" + mode +
+                              "-FIPS204");
+  }
 }
 
 TEST(Acvp, UnknownAlgorithmOrModeNamesItAndListsSupported) {
