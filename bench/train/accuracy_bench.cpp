@@ -3,6 +3,8 @@
 // Row per cell; the anchor is the clean run (same n, no Byzantine trainer,
 // mean aggregator) over the same seeds. A markdown table goes to stderr.
 //   bench_train_accuracy [--seeds 3] [--steps 200] [--data PATH] [--quick]
+//                        [--attacks a,b] [--aggregators x,y] [--setups 4:1,7:2]
+//                        [--lr 0.1] [--optimizer sgd|adam] [--momentum 0.9]
 #include <torch/torch.h>
 
 #include <chrono>
@@ -28,6 +30,18 @@ struct Stat {
   std::vector<double> values;
 };
 
+std::vector<std::string> SplitList(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    const size_t comma = s.find(',', start);
+    out.push_back(s.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
 Stat Summarize(const std::vector<double>& v) {
   Stat s;
   s.values = v;
@@ -44,6 +58,8 @@ int main(int argc, char** argv) {
   torch::set_num_threads(1);
   int seeds = 3, steps = 200;
   bool quick = false;
+  std::string attacks_arg, aggregators_arg, setups_arg, optimizer = "sgd";
+  double lr = 0.1, momentum = 0.9;
   std::string data_path = std::string(SWARM_SOURCE_DIR) + "/data/digits.csv.gz";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -51,6 +67,16 @@ int main(int argc, char** argv) {
     else if (i + 1 < argc && a == "--seeds") seeds = std::atoi(argv[++i]);
     else if (i + 1 < argc && a == "--steps") steps = std::atoi(argv[++i]);
     else if (i + 1 < argc && a == "--data") data_path = argv[++i];
+    else if (i + 1 < argc && a == "--attacks") attacks_arg = argv[++i];
+    else if (i + 1 < argc && a == "--aggregators") aggregators_arg = argv[++i];
+    else if (i + 1 < argc && a == "--setups") setups_arg = argv[++i];
+    else if (i + 1 < argc && a == "--lr") lr = std::atof(argv[++i]);
+    else if (i + 1 < argc && a == "--momentum") momentum = std::atof(argv[++i]);
+    else if (i + 1 < argc && a == "--optimizer") optimizer = argv[++i];
+    else {
+      std::fprintf(stderr, "unknown or incomplete argument '%s'\n", a.c_str());
+      return 2;
+    }
   }
   swarm::nn::DataConfig dc;
   dc.path = data_path;
@@ -67,7 +93,20 @@ int main(int argc, char** argv) {
     aggregators = {"mean", "centered_clip"};
     seeds = 1;
   }
-  const std::vector<std::pair<int, int>> setups = {{4, 1}, {7, 2}};
+  if (!attacks_arg.empty()) attacks = SplitList(attacks_arg);
+  if (!aggregators_arg.empty()) aggregators = SplitList(aggregators_arg);
+  std::vector<std::pair<int, int>> setups = {{4, 1}, {7, 2}};
+  if (!setups_arg.empty()) {
+    setups.clear();
+    for (const auto& s : SplitList(setups_arg)) {
+      const size_t colon = s.find(':');
+      if (colon == std::string::npos) {
+        std::fprintf(stderr, "--setups wants n:f pairs, got '%s'\n", s.c_str());
+        return 2;
+      }
+      setups.emplace_back(std::atoi(s.substr(0, colon).c_str()), std::atoi(s.substr(colon + 1).c_str()));
+    }
+  }
   auto base = [&](int n, int f, uint64_t seed) {
     ExperimentConfig c;
     c.model.d_model = 64;
@@ -78,8 +117,9 @@ int main(int argc, char** argv) {
     c.byzantine = f;
     c.steps = steps;
     c.batch_size = 32;
-    c.lr = 0.1;
-    c.worker_momentum = 0.9;
+    c.lr = lr;
+    c.optimizer = optimizer;
+    c.worker_momentum = momentum;
     c.seed = seed;
     return c;
   };
@@ -88,7 +128,7 @@ int main(int argc, char** argv) {
   for (auto [n, f] : setups) {
     std::vector<double> clean;
     for (int s = 1; s <= seeds; ++s) {
-      auto r = RunExperiment(base(n, 0, static_cast<uint64_t>(s)), data->train, data->test);
+        auto r = RunExperiment(base(n, 0, static_cast<uint64_t>(s)), data->train, data->test);
       if (!r.ok()) {
         std::fprintf(stderr, "clean run: %s\n", r.status().ToString().c_str());
         return 1;
@@ -108,6 +148,7 @@ int main(int argc, char** argv) {
       for (const auto& agg : aggregators) {
         std::vector<double> acc;
         std::string err;
+        bool not_applicable = false;
         for (int s = 1; s <= seeds; ++s) {
           ExperimentConfig c = base(n, f, static_cast<uint64_t>(s));
           c.attack.name = attack;
@@ -115,9 +156,14 @@ int main(int argc, char** argv) {
           auto r = RunExperiment(c, data->train, data->test);
           if (!r.ok()) {
             err = std::string(r.status().message());
+            not_applicable = absl::IsFailedPrecondition(r.status());
             break;
           }
           acc.push_back(100.0 * r->test_accuracy);
+        }
+        if (!err.empty() && !not_applicable) {
+          std::fprintf(stderr, "%s/%s n=%d f=%d: %s\n", attack.c_str(), agg.c_str(), n, f, err.c_str());
+          return 1;
         }
         if (!err.empty()) {
           table += " n/a |";

@@ -9,7 +9,8 @@
 // no replica left, malformed reply) is a non-OK Status; the MoE layer then
 // masks the expert for the batch. Implementations must be thread-safe:
 // Forward may be called from a dispatch thread and Backward from the autograd
-// engine's thread.
+// engine's thread (where torch grad mode is off: an in-process implementation
+// that itself uses autograd must enable it with torch::AutoGradMode).
 #pragma once
 
 #include "common/status.h"

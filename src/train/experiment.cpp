@@ -176,8 +176,23 @@ StatusOr<ExperimentResult> RunExperiment(const ExperimentConfig& cfg, const nn::
       contributions.push_back(t.sent);
     }
     AggregationReport report;
-    SWARM_RETURN_IF_ERROR(aggregator->Aggregate(contributions, aggregate, &report));
+    const Status agg_status = aggregator->Aggregate(contributions, aggregate, &report);
     result.contributions_excluded += static_cast<int64_t>(report.excluded_nonfinite);
+    if (!agg_status.ok() && report.received > 0 && report.excluded_nonfinite == report.received) {
+      // Every contribution is NaN/Inf: the model has diverged (e.g. a poisoned
+      // mean blew the parameters up). Stop and measure what is left.
+      result.diverged = true;
+      result.steps = step;
+      SWARM_ASSIGN_OR_RETURN(result.test_accuracy, nn::Accuracy(model, te));
+      ProgressPoint p;
+      p.step = step;
+      p.train_loss = loss_count ? loss_sum / loss_count : 0.0;
+      p.test_accuracy = result.test_accuracy;
+      result.history.push_back(p);
+      if (progress) progress(p);
+      return result;
+    }
+    SWARM_RETURN_IF_ERROR(agg_status);
     WriteGrads(params, aggregate);
     opt->step();
 

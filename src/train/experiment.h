@@ -10,6 +10,9 @@
 // (label_flip trains them on flipped labels instead). The aggregate is written
 // into the parameters' .grad and one optimizer step is taken. A batch whose
 // MoE forward fails (too few experts answered) is retried up to retries_max.
+// If every contribution of a round is NaN/Inf (the model diverged, e.g. under
+// an attack on the mean), the run stops early with `diverged` set and the
+// test accuracy of the parameters as they are.
 //
 // Deterministic for a given config (single-threaded torch recommended:
 // torch::set_num_threads(1)). Not thread-safe; run one experiment per thread.
@@ -35,7 +38,8 @@ struct ProgressPoint {
 struct ExperimentResult {
   double test_accuracy = 0;
   double final_train_loss = 0;
-  int steps = 0;
+  int steps = 0;                        // steps run (< config steps if diverged)
+  bool diverged = false;                // every contribution became NaN/Inf
   int64_t batches_retried = 0;
   int64_t contributions_excluded = 0;   // non-finite, over all steps
   int64_t tokens_dropped = 0;           // over capacity, over all steps

@@ -296,6 +296,8 @@ class LoopbackClient final : public ExpertClient {
     if (fail_backward_) return absl::DeadlineExceededError("late");
     SWARM_ASSIGN_OR_RETURN(torch::Tensor t, ToTorch(x));
     SWARM_ASSIGN_OR_RETURN(torch::Tensor g, ToTorch(grad));
+    // Called on the autograd engine's thread, where grad mode is off.
+    torch::AutoGradMode enable(true);
     t.requires_grad_(true);
     SWARM_ASSIGN_OR_RETURN(torch::Tensor y, ffn_->Forward(t));
     y.backward(g);
