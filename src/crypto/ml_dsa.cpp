@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #include "crypto/hash.h"
 #include "crypto/ml_dsa_poly.h"
@@ -252,8 +253,10 @@ bool UnpackHint(Poly* h, const uint8_t* y) {
 }
 
 // Verify_internal from mu (Algorithm 8, lines 1-13 without mu). Public data only.
+// `a_hat` and `t1_hat` may come precomputed (MlDsaVerifyingKey) or be null.
 template <typename P>
-bool VerifyImpl(const uint8_t* pk, const uint8_t mu[64], const uint8_t* sig) {
+bool VerifyImpl(const uint8_t* pk, const uint8_t mu[64], const uint8_t* sig,
+                const Poly* a_hat = nullptr, const Poly* t1_hat = nullptr) {
   auto w = NewWork<P>();
   const uint8_t* c_tilde = sig;
   const uint8_t* in = sig + P::kCTilde;
@@ -263,16 +266,23 @@ bool VerifyImpl(const uint8_t* pk, const uint8_t mu[64], const uint8_t* sig) {
   for (int j = 0; j < P::L; ++j)
     if (PolyExceedsNorm(w->z[j], P::kGamma1 - P::kBeta)) return false;
 
-  ExpandA(w->a_hat, pk, P::K, P::L);
+  if (a_hat == nullptr) {
+    ExpandA(w->a_hat, pk, P::K, P::L);
+    a_hat = w->a_hat;
+  }
   SampleInBall(w->c_hat, c_tilde, P::kCTilde, P::kTau);
   Ntt(w->c_hat);
   for (int j = 0; j < P::L; ++j) Ntt(w->z[j]);
   for (int i = 0; i < P::K; ++i) {
-    DotMont(w->w[i], &w->a_hat[i * P::L], w->z, P::L);
-    UnpackPlain(w->tmp, 10, pk + 32 + 320 * i);
-    PolyShiftLeftD(w->tmp);
-    Ntt(w->tmp);
-    PointwiseMont(w->tmp, w->c_hat, w->tmp);
+    DotMont(w->w[i], &a_hat[i * P::L], w->z, P::L);
+    if (t1_hat != nullptr) {
+      PointwiseMont(w->tmp, w->c_hat, t1_hat[i]);
+    } else {
+      UnpackPlain(w->tmp, 10, pk + 32 + 320 * i);
+      PolyShiftLeftD(w->tmp);
+      Ntt(w->tmp);
+      PointwiseMont(w->tmp, w->c_hat, w->tmp);
+    }
     PolySub(w->w[i], w->w[i], w->tmp);
     PolyReduce32(w->w[i]);
     InvNtt(w->w[i]);
@@ -508,6 +518,62 @@ StatusOr<Bytes> MlDsaComputeMu(MlDsaLevel level, ByteSpan pk, ByteSpan m_prime) 
   Bytes mu(64);
   MuFromParts(tr, {m_prime}, mu.data());
   return mu;
+}
+
+// ---- MlDsaVerifyingKey -------------------------------------------------------
+
+struct MlDsaVerifyingKey::Expanded {
+  MlDsaLevel level;
+  Bytes public_key;
+  uint8_t tr[64];
+  std::vector<Poly> a_hat;   // k * l, NTT domain
+  std::vector<Poly> t1_hat;  // k, NTT(t1 * 2^d)
+};
+
+StatusOr<MlDsaVerifyingKey> MlDsaVerifyingKey::Create(MlDsaLevel level, ByteSpan pk) {
+  SWARM_RETURN_IF_ERROR(CheckLevel(level));
+  SWARM_RETURN_IF_ERROR(
+      CheckLength("public key", level, pk.size(), MlDsaSizesOf(level).public_key));
+  auto e = std::make_shared<Expanded>();
+  e->level = level;
+  e->public_key.assign(pk.begin(), pk.end());
+  TrOfPublicKey(pk, e->tr);
+  WithParams(level, [&](auto p) {
+    using P = decltype(p);
+    e->a_hat.resize(P::K * P::L);
+    e->t1_hat.resize(P::K);
+    ExpandA(e->a_hat.data(), pk.data(), P::K, P::L);
+    for (int i = 0; i < P::K; ++i) {
+      UnpackPlain(e->t1_hat[i], 10, pk.data() + 32 + 320 * i);
+      PolyShiftLeftD(e->t1_hat[i]);
+      Ntt(e->t1_hat[i]);
+    }
+    return 0;
+  });
+  MlDsaVerifyingKey key;
+  key.e_ = std::move(e);
+  return key;
+}
+
+MlDsaLevel MlDsaVerifyingKey::level() const { return e_->level; }
+const Bytes& MlDsaVerifyingKey::public_key() const { return e_->public_key; }
+
+StatusOr<bool> MlDsaVerifyingKey::VerifyMu(ByteSpan mu, ByteSpan sig) const {
+  const MlDsaLevel level = e_->level;
+  SWARM_RETURN_IF_ERROR(CheckLength("mu", level, mu.size(), kMlDsaMuBytes));
+  SWARM_RETURN_IF_ERROR(CheckLength("signature", level, sig.size(), MlDsaSizesOf(level).signature));
+  return WithParams(level, [&](auto p) {
+    return VerifyImpl<decltype(p)>(e_->public_key.data(), mu.data(), sig.data(),
+                                   e_->a_hat.data(), e_->t1_hat.data());
+  });
+}
+
+StatusOr<bool> MlDsaVerifyingKey::Verify(ByteSpan message, ByteSpan sig, ByteSpan ctx) const {
+  SWARM_RETURN_IF_ERROR(CheckContext(ctx));
+  uint8_t mu[64];
+  const Prefix pre = MakePrefix(0, ctx);
+  MuFromParts(e_->tr, {ByteSpan(pre.bytes, 2), ctx, message}, mu);
+  return VerifyMu(ByteSpan(mu, 64), sig);
 }
 
 }  // namespace swarm::crypto

@@ -30,6 +30,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -137,5 +138,25 @@ StatusOr<bool> MlDsaVerifyMu(MlDsaLevel level, ByteSpan public_key, ByteSpan mu,
                              ByteSpan signature);
 // mu = SHAKE256(SHAKE256(pk, 64) || M', 64).
 StatusOr<Bytes> MlDsaComputeMu(MlDsaLevel level, ByteSpan public_key, ByteSpan m_prime);
+
+// A public key expanded once (the matrix A, NTT(t1 * 2^d) and tr), for
+// verifying many signatures by the same signer: Verify then skips ExpandA and
+// hashing the key, which are most of MlDsaVerify's cost. Same results as
+// MlDsaVerify / MlDsaVerifyMu. Immutable after Create; copies share the
+// expansion (~40 KiB for ML-DSA-65); safe to use from several threads.
+class MlDsaVerifyingKey {
+ public:
+  static StatusOr<MlDsaVerifyingKey> Create(MlDsaLevel level, ByteSpan public_key);
+  MlDsaLevel level() const;
+  const Bytes& public_key() const;
+  StatusOr<bool> Verify(ByteSpan message, ByteSpan signature, ByteSpan ctx = {}) const;
+  StatusOr<bool> VerifyMu(ByteSpan mu, ByteSpan signature) const;
+
+  struct Expanded;  // defined in ml_dsa.cpp
+
+ private:
+  MlDsaVerifyingKey() = default;
+  std::shared_ptr<const Expanded> e_;
+};
 
 }  // namespace swarm::crypto

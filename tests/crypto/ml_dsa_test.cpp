@@ -118,6 +118,25 @@ TEST_P(MlDsaLevelTest, TamperedMessageSignatureOrKeyIsRejected) {
   EXPECT_FALSE(*MlDsaVerify(L(), other->public_key, msg_, *sig, ctx_));
 }
 
+TEST_P(MlDsaLevelTest, VerifyingKeyAgreesWithVerify) {
+  auto vk = MlDsaVerifyingKey::Create(L(), kp_.public_key);
+  ASSERT_TRUE(vk.ok()) << vk.status();
+  EXPECT_EQ(vk->public_key(), kp_.public_key);
+  EXPECT_EQ(vk->level(), L());
+  auto sig = MlDsaSign(L(), kp_.secret_key, msg_, ctx_);
+  ASSERT_TRUE(sig.ok());
+  EXPECT_TRUE(*vk->Verify(msg_, *sig, ctx_));
+  EXPECT_FALSE(*vk->Verify(msg_, *sig));
+  Bytes bad = *sig;
+  bad[bad.size() / 3] ^= 4;
+  EXPECT_FALSE(*vk->Verify(msg_, bad, ctx_));
+  EXPECT_FALSE(vk->Verify(msg_, ByteSpan(*sig).first(10), ctx_).ok());
+  EXPECT_FALSE(vk->Verify(msg_, *sig, Bytes(256, 0)).ok());
+  auto copy = *vk;  // copies share the expansion
+  EXPECT_TRUE(*copy.Verify(msg_, *sig, ctx_));
+  EXPECT_FALSE(MlDsaVerifyingKey::Create(L(), ByteSpan(kp_.public_key).first(5)).ok());
+}
+
 TEST_P(MlDsaLevelTest, WrongLengthsAreClearErrors) {
   auto sig = MlDsaSign(L(), kp_.secret_key, msg_);
   ASSERT_TRUE(sig.ok());

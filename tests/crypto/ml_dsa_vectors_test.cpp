@@ -102,6 +102,33 @@ TEST(MlDsaVectors, SigVerEveryCase) {
       ASSERT_TRUE(got.ok()) << "tgId " << tg << " tcId " << tc << ": " << got.status();
       const bool want = expected.at(tg).at(tc)["testPassed"];
       EXPECT_EQ(*got, want) << "tgId " << tg << " tcId " << tc;
+
+      // The same case through a prepared MlDsaVerifyingKey and mu.
+      auto vk = MlDsaVerifyingKey::Create(*level, pk);
+      ASSERT_TRUE(vk.ok()) << vk.status();
+      Bytes mu;
+      if (ext_mu) {
+        mu = Hex(t["mu"]);
+      } else {
+        Bytes m_prime;
+        if (internal) {
+          m_prime = Hex(t["message"]);
+        } else {
+          const Bytes ctx = t.contains("context") ? Hex(t["context"]) : Bytes{};
+          m_prime = pre_hash ? *MlDsaFormatPreHashMessage(
+                                   Hex(t["message"]), ctx,
+                                   *MlDsaHashFromName(t["hashAlg"].get<std::string>()))
+                             : *MlDsaFormatMessage(Hex(t["message"]), ctx);
+        }
+        mu = *MlDsaComputeMu(*level, pk, m_prime);
+      }
+      auto prepared = vk->VerifyMu(mu, sig);
+      ASSERT_TRUE(prepared.ok()) << prepared.status();
+      EXPECT_EQ(*prepared, want) << "prepared key, tgId " << tg << " tcId " << tc;
+      if (!internal && !pre_hash) {
+        const Bytes ctx = t.contains("context") ? Hex(t["context"]) : Bytes{};
+        EXPECT_EQ(*vk->Verify(Hex(t["message"]), sig, ctx), want) << "tcId " << tc;
+      }
       passed_true += want;
       ++cases;
     }
