@@ -118,6 +118,17 @@ StatusOr<std::unique_ptr<Ledger>> Ledger::Open(const std::string& path,
   // WAL + synchronous=FULL: a committed append is fsynced before COMMIT returns.
   SWARM_RETURN_IF_ERROR(ledger->Exec("PRAGMA journal_mode=WAL"));
   SWARM_RETURN_IF_ERROR(ledger->Exec("PRAGMA synchronous=FULL"));
+  {
+    // Refuse to add ledger tables to some other application's database.
+    Stmt t(db,
+           "SELECT sum(name = 'ledger_meta'), sum(name NOT IN ('ledger_meta', 'ledger_records')) "
+           "FROM sqlite_master WHERE type = 'table'");
+    if (!t.ok() || sqlite3_step(t.get()) != SQLITE_ROW) return ledger->SqlError("read schema");
+    if (sqlite3_column_int64(t.get(), 0) == 0 && sqlite3_column_int64(t.get(), 1) > 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "'", path, "' is an SQLite database of something else, not a swarm ledger"));
+    }
+  }
   SWARM_RETURN_IF_ERROR(ledger->Exec(kSchema));
   Stmt fmt(db, "SELECT value FROM ledger_meta WHERE key = 'format'");
   if (!fmt.ok() || sqlite3_step(fmt.get()) != SQLITE_ROW) return ledger->SqlError("read format");

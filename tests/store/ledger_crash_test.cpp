@@ -103,7 +103,9 @@ TEST(LedgerCrash, SigkillDuringAppendsLosesNoAcknowledgedRecord) {
       ASSERT_TRUE((*ledger)->Get(i).ok()) << "kill " << k << ": acknowledged record " << i
                                           << " lost";
     }
-    if (!all_acked.empty()) ASSERT_GT(report->records_checked, *all_acked.rbegin());
+    if (!all_acked.empty()) {
+      ASSERT_GT(report->records_checked, *all_acked.rbegin());
+    }
   }
   // The test must have exercised appends, not only kills during start-up.
   EXPECT_GT(all_acked.size(), static_cast<size_t>(kKills));

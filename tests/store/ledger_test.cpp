@@ -273,6 +273,16 @@ TEST_F(LedgerTest, BadInputsAreClearErrors) {
   EXPECT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("junk.db"), std::string::npos) << bad.status();
   EXPECT_FALSE(Ledger::Open((dir_ / "no_such_dir" / "x.db").string()).ok());
+  {
+    const std::string other = (dir_ / "other.db").string();
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(other.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE users(x)", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+    auto foreign = Ledger::Open(other);
+    EXPECT_NE(foreign.status().message().find("not a swarm ledger"), std::string::npos)
+        << foreign.status();
+  }
   auto unknown = DefaultSignatureVerifier()("rsa", Bytes(1), Bytes(1), Bytes(1));
   EXPECT_FALSE(DefaultSignatureVerifier()("ML-DSA-65", Bytes(1), Bytes(1), Bytes(1)).ok());
   EXPECT_NE(unknown.message().find("unknown signature scheme 'rsa'"), std::string::npos);
