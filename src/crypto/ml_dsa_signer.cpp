@@ -224,4 +224,49 @@ Status VerifySignature(SignatureScheme scheme, ByteSpan pk, ByteSpan message, By
   return absl::OkStatus();
 }
 
+struct PreparedVerifier::State {
+  Bytes public_key;
+  Bytes ed25519_public_key;  // hybrid only
+  MlDsaVerifyingKey ml_dsa;
+};
+
+StatusOr<PreparedVerifier> PreparedVerifier::Create(SignatureScheme scheme, ByteSpan pk) {
+  SWARM_RETURN_IF_ERROR(SchemeFromId(static_cast<uint8_t>(scheme)).status());
+  const SchemeSizes sizes = SchemeSizesOf(scheme);
+  if (pk.size() != sizes.public_key)
+    return LengthError(scheme, "public key", pk.size(), sizes.public_key);
+  const bool hybrid = scheme == SignatureScheme::kHybrid;
+  SWARM_ASSIGN_OR_RETURN(
+      MlDsaVerifyingKey vk,
+      MlDsaVerifyingKey::Create(LevelOf(scheme), hybrid ? pk.subspan(kEdPk) : pk));
+  PreparedVerifier v;
+  v.scheme_ = scheme;
+  v.state_ = std::make_shared<const State>(
+      State{Bytes(pk.begin(), pk.end()),
+            hybrid ? Bytes(pk.begin(), pk.begin() + kEdPk) : Bytes{}, std::move(vk)});
+  return v;
+}
+
+const Bytes& PreparedVerifier::public_key() const { return state_->public_key; }
+
+Status PreparedVerifier::Verify(ByteSpan message, ByteSpan sig) const {
+  const SchemeSizes sizes = SchemeSizesOf(scheme_);
+  if (sig.size() != sizes.signature)
+    return LengthError(scheme_, "signature", sig.size(), sizes.signature);
+  bool ok = false;
+  if (scheme_ == SignatureScheme::kHybrid) {
+    const bool ed = Ed25519Verify(state_->ed25519_public_key, message, sig.first(kEdSig));
+    SWARM_ASSIGN_OR_RETURN(bool pq,
+                           state_->ml_dsa.Verify(message, sig.subspan(kEdSig), AsBytes(kContext)));
+    ok = ed && pq;
+  } else {
+    SWARM_ASSIGN_OR_RETURN(ok, state_->ml_dsa.Verify(message, sig, AsBytes(kContext)));
+  }
+  if (!ok) {
+    return absl::UnauthenticatedError(
+        absl::StrCat(SchemeName(scheme_), " signature does not verify"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace swarm::crypto

@@ -83,4 +83,23 @@ class Verifier {
   SignatureScheme scheme_;
 };
 
+// A peer's public key prepared once for verifying many of its messages (for
+// ML-DSA the expanded matrix, see MlDsaVerifyingKey: several times faster per
+// message than VerifySignature). Same results and errors as VerifySignature.
+// Immutable after Create; copies share the expansion; thread-safe.
+class PreparedVerifier {
+ public:
+  static StatusOr<PreparedVerifier> Create(SignatureScheme scheme, ByteSpan public_key);
+  SignatureScheme scheme() const { return scheme_; }
+  const Bytes& public_key() const;
+  Status Verify(ByteSpan message, ByteSpan signature) const;
+
+  struct State;  // defined in ml_dsa_signer.cpp
+
+ private:
+  PreparedVerifier() = default;
+  SignatureScheme scheme_ = kDefaultSignatureScheme;
+  std::shared_ptr<const State> state_;
+};
+
 }  // namespace swarm::crypto

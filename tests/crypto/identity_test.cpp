@@ -71,6 +71,26 @@ TEST_P(IdentitySchemeTest, SignVerifyAndTamper) {
   EXPECT_NE(st.message().find("signature must be"), std::string::npos) << st;
 }
 
+TEST_P(IdentitySchemeTest, PreparedVerifierAgreesWithVerify) {
+  auto id = Identity::Generate(GetParam());
+  ASSERT_TRUE(id.ok());
+  auto v = PreparedVerifier::Create(GetParam(), id->public_key());
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->public_key(), id->public_key());
+  const Bytes msg = {'m', 's', 'g'};
+  auto sig = id->Sign(msg);
+  ASSERT_TRUE(sig.ok());
+  EXPECT_TRUE(v->Verify(msg, *sig).ok());
+  Bytes bad = *sig;
+  bad[3] ^= 1;
+  EXPECT_EQ(v->Verify(msg, bad).code(), absl::StatusCode::kUnauthenticated);
+  bad = *sig;
+  bad[bad.size() - 100] ^= 1;
+  EXPECT_EQ(v->Verify(msg, bad).code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(v->Verify(msg, ByteSpan(*sig).first(9)).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(PreparedVerifier::Create(GetParam(), ByteSpan(id->public_key()).first(31)).ok());
+}
+
 TEST_P(IdentitySchemeTest, SaveLoadRoundTripWith0600) {
   TempDir dir;
   const std::string path = dir.File("node.key");
