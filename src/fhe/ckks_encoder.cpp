@@ -36,9 +36,10 @@ void CkksEncoder::Fft(std::vector<std::complex<double>>& a, bool inverse) const 
     const size_t step = n / len;
     for (size_t i = 0; i < n; i += len) {
       for (size_t j = 0; j < len / 2; ++j) {
-        std::complex<double> w = roots_[j * step];
-        if (inverse) w = std::conj(w);
-        const std::complex<double> u = a[i + j], v = a[i + j + len / 2] * w;
+        // Written out: std::complex operator* calls __muldc3 for NaN/inf handling.
+        const double wr = roots_[j * step].real(), wi = inverse ? -roots_[j * step].imag() : roots_[j * step].imag();
+        const std::complex<double> u = a[i + j], x = a[i + j + len / 2];
+        const std::complex<double> v(x.real() * wr - x.imag() * wi, x.real() * wi + x.imag() * wr);
         a[i + j] = u + v;
         a[i + j + len / 2] = u - v;
       }
@@ -77,7 +78,8 @@ StatusOr<Plaintext> CkksEncoder::Encode(std::span<const std::complex<double>> va
   double max_abs = 0;
   const double inv_n = 1.0 / static_cast<double>(n);
   for (size_t i = 0; i < n; ++i) {
-    coeff[i] = std::round((e[i] * std::conj(twist_[i])).real() * inv_n * scale);
+    const double re = e[i].real() * twist_[i].real() + e[i].imag() * twist_[i].imag();  // Re(e * conj(zeta^i))
+    coeff[i] = std::round(re * inv_n * scale);
     max_abs = std::max(max_abs, std::fabs(coeff[i]));
   }
   const double log2_q = c.log2_q_at(lvl);

@@ -130,8 +130,8 @@ StatusOr<GaloisKeys> KeyGenerator::GenerateGaloisKeys(const SecretKey& sk, std::
   return gk;
 }
 
-void KeySwitch(const Context& ctx, const RnsPoly& d, size_t level, const KeySwitchKey& key,
-               RnsPoly& out0, RnsPoly& out1) {
+void KeySwitch(const Context& ctx, const RnsPoly& d, const RnsPoly& d_ntt, size_t level,
+               const KeySwitchKey& key, RnsPoly& out0, RnsPoly& out1) {
   const size_t n = ctx.n(), rows = level + 1;
   const Basis kb = KeyBasis(ctx, level);
   const size_t key_special_row = ctx.special_index();
@@ -148,11 +148,11 @@ void KeySwitch(const Context& ctx, const RnsPoly& d, size_t level, const KeySwit
     for (size_t i = 0; i < rows; ++i) {
       const uint64_t* di = d.row(i);
       if (i == j) {
-        std::copy(di, di + n, tmp.begin());
+        std::copy(d_ntt.row(i), d_ntt.row(i) + n, tmp.begin());
       } else {
         for (size_t c = 0; c < n; ++c) tmp[c] = mj.Reduce(di[c]);
+        ctx.ntt(j).Forward(tmp.data());
       }
-      ctx.ntt(j).Forward(tmp.data());
       const uint64_t* kb0 = key.b[i].row(key_row);
       const uint64_t* ka0 = key.a[i].row(key_row);
       for (size_t c = 0; c < n; ++c) {
@@ -202,7 +202,7 @@ Ciphertext RelinearizeWith(const Context& ctx, const Ciphertext& a, const KeySwi
   RnsPoly d = a.parts[2];
   FromNtt(ctx, bs, d);
   RnsPoly k0, k1;
-  KeySwitch(ctx, d, a.level, key, k0, k1);
+  KeySwitch(ctx, d, a.parts[2], a.level, key, k0, k1);
   Ciphertext r = a;
   r.parts.resize(2);
   PolyAdd(ctx, bs, r.parts[0], k0);
@@ -215,10 +215,11 @@ Ciphertext ApplyGaloisWith(const Context& ctx, const Ciphertext& a, uint32_t g, 
   const Basis bs = DataBasis(a.level);
   Ciphertext r = a;
   r.parts[0] = ApplyGaloisNtt(a.parts[0], perm);
-  RnsPoly d = ApplyGaloisNtt(a.parts[1], perm);
+  const RnsPoly d_ntt = ApplyGaloisNtt(a.parts[1], perm);
+  RnsPoly d = d_ntt;
   FromNtt(ctx, bs, d);
   RnsPoly k0, k1;
-  KeySwitch(ctx, d, a.level, key, k0, k1);
+  KeySwitch(ctx, d, d_ntt, a.level, key, k0, k1);
   PolyAdd(ctx, bs, r.parts[0], k0);
   r.parts[1] = std::move(k1);
   return r;

@@ -47,9 +47,11 @@ class KeyGenerator {
 };
 
 // (out0, out1) ≈ (d * s_from) split as out0 + out1 * s, at `level`.
-// d: coefficient form, rows q_0..q_level. out0/out1: NTT form, same rows.
-void KeySwitch(const Context& ctx, const RnsPoly& d_coeff, size_t level, const KeySwitchKey& key,
-               RnsPoly& out0, RnsPoly& out1);
+// d: coefficient form, rows q_0..q_level; d_ntt: the same polynomial in NTT
+// form (saves the transforms of digit i into its own prime). out0/out1: NTT
+// form, same rows.
+void KeySwitch(const Context& ctx, const RnsPoly& d_coeff, const RnsPoly& d_ntt, size_t level,
+               const KeySwitchKey& key, RnsPoly& out0, RnsPoly& out1);
 
 }  // namespace swarm::fhe
 
