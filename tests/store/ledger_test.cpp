@@ -102,6 +102,17 @@ TEST_F(LedgerTest, AppendGetHeadVerifyAndReopen) {
     ASSERT_TRUE(enc.ok());
     EXPECT_EQ(*ParseLedgerRecord(*enc), *l->Get(3));
   }
+  {
+    // WAL mode is a property of the file: a fresh connection sees it.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+    EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "wal");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+  }
   auto l = OpenLedger();  // reopened: everything persisted
   auto report = l->Verify();
   ASSERT_TRUE(report.ok());
