@@ -48,6 +48,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       for (size_t i = 0; i < sig.size() && !in.empty(); ++i) sig[i] = in[(i * 7) % in.size()];
       const swarm::Status st = VerifySignature(s, pk, in, sig);
       SWARM_ASSERT(st.code() == absl::StatusCode::kUnauthenticated);
+      auto prepared = PreparedVerifier::Create(s, pk);
+      SWARM_ASSERT(prepared.ok());
+      SWARM_ASSERT(prepared->Verify(in, sig).code() == absl::StatusCode::kUnauthenticated);
       // Wrong lengths are InvalidArgument.
       const swarm::Status bad = VerifySignature(s, in.first(std::min(in.size(), pk.size() - 1)), in, sig);
       SWARM_ASSERT(bad.code() == absl::StatusCode::kInvalidArgument);
