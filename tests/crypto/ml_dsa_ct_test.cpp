@@ -6,6 +6,12 @@
 // SWARM_CT_PUBLIC, see ml_dsa_poly.h). Outside valgrind this is a plain
 // round-trip test.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
 
 #include "crypto/ml_dsa.h"
 
@@ -13,9 +19,11 @@
 #include <valgrind/memcheck.h>
 #define SECRET(p, n) VALGRIND_MAKE_MEM_UNDEFINED((p), (n))
 #define PUBLIC(p, n) VALGRIND_MAKE_MEM_DEFINED((p), (n))
+#define ON_VALGRIND() (RUNNING_ON_VALGRIND != 0)
 #else
 #define SECRET(p, n) ((void)0)
 #define PUBLIC(p, n) ((void)0)
+#define ON_VALGRIND() false
 #endif
 
 namespace swarm::crypto {
@@ -50,6 +58,25 @@ TEST_P(MlDsaCt, KeyGenAndSignDoNotBranchOnSecrets) {
 INSTANTIATE_TEST_SUITE_P(AllLevels, MlDsaCt,
                          ::testing::Values(MlDsaLevel::k44, MlDsaLevel::k65, MlDsaLevel::k87),
                          [](const auto& info) { return "ML_DSA_" + std::to_string(int(info.param)); });
+
+// Re-runs the tests above under valgrind memcheck (when valgrind is
+// installed), so the constant-time check is part of every ctest run.
+TEST(MlDsaCtCheck, CleanUnderValgrindMemcheck) {
+  if (ON_VALGRIND()) GTEST_SKIP() << "already under valgrind";
+  const char* candidates[] = {"/usr/bin/valgrind", "/usr/local/bin/valgrind"};
+  std::string valgrind;
+  for (const char* c : candidates)
+    if (std::filesystem::exists(c)) valgrind = c;
+  if (valgrind.empty()) GTEST_SKIP() << "valgrind not installed; constant-time check not run";
+  const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+  const std::string cmd = valgrind + " -q --error-exitcode=99 " + self +
+                          " --gtest_filter='AllLevels/MlDsaCt.*' > /dev/null 2>" + self +
+                          ".valgrind.log";
+  const int rc = std::system(cmd.c_str());
+  ASSERT_TRUE(WIFEXITED(rc)) << cmd;
+  EXPECT_EQ(WEXITSTATUS(rc), 0) << "memcheck found secret-dependent branches or indices; see "
+                                << self << ".valgrind.log";
+}
 
 }  // namespace
 }  // namespace swarm::crypto
