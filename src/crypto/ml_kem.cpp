@@ -67,6 +67,7 @@ void PkeKeyGen(const MlKemParams& p, ByteSpan d, std::span<uint8_t> ek, std::spa
   seed.a[32] = static_cast<uint8_t>(p.k);
   SecretArray<64> g;
   g.a = Sha3_512(seed.a);
+  SWARM_MLKEM_CT_PUBLIC(g.a.data(), 32);  // rho is published in ek
   const std::span<const uint8_t, 32> rho(g.a.data(), 32);
   const std::span<const uint8_t, 32> sigma(g.a.data() + 32, 32);
   PolyVec s, e;
