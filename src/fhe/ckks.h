@@ -91,7 +91,8 @@ class CkksEvaluator {
   // Every slot = <a, b> (one level).
   StatusOr<Ciphertext> Dot(const Ciphertext& a, const Ciphertext& b) const;
   // y = M x for a rows x cols plain matrix (row-major) and x in slots
-  // [0, cols). Needs rotation keys for steps 1..d-1 and -d, where d is the
+  // [0, cols); all other slots of x must be zero (as Encode leaves them).
+  // y is in slots [0, rows), zeros elsewhere. Needs rotation keys for steps 1..d-1 and -d, where d is the
   // next power of two ≥ max(rows, cols) and 2d ≤ slot_count. One level.
   StatusOr<Ciphertext> MatVec(const CkksEncoder& enc, const Ciphertext& x,
                               const std::vector<double>& matrix, size_t rows, size_t cols) const;

@@ -36,6 +36,7 @@ struct Env {
       e->gk = std::make_shared<GaloisKeys>(*kg.GenerateGaloisKeys(e->sk, {1, -1, 5}, true));
       e->enc = std::make_unique<BfvEncoder>(e->ctx);
       e->encryptor = std::make_unique<Encryptor>(*Encryptor::Create(e->ctx, *kg.GeneratePublicKey(e->sk)));
+      e->encryptor->SetPrngForTesting(Prng::FromSeed(Seed(4)));
       e->dec = std::make_unique<Decryptor>(*Decryptor::Create(e->ctx, e->sk));
       e->ev = std::make_unique<BfvEvaluator>(e->ctx, e->rk, e->gk);
       e->t = e->ctx->plain_modulus();

@@ -59,6 +59,7 @@ struct Env {
       e->gk = std::make_shared<GaloisKeys>(*kg.GenerateGaloisKeys(e->sk, steps, true));
       e->enc = std::make_unique<CkksEncoder>(e->ctx);
       e->encryptor = std::make_unique<Encryptor>(*Encryptor::Create(e->ctx, e->pk));
+      e->encryptor->SetPrngForTesting(Prng::FromSeed(Seed(3)));  // reproducible runs
       e->dec = std::make_unique<Decryptor>(*Decryptor::Create(e->ctx, e->sk));
       e->ev = std::make_unique<CkksEvaluator>(e->ctx, e->rk, e->gk);
       return e;
@@ -202,6 +203,38 @@ TEST(Ckks, LevelExhaustionIsAnErrorNamingOperationAndLevel) {
   EXPECT_NEAR(v[0], std::pow(0.5, 4), 1e-4);
 }
 
+TEST(Ckks, ModSwitchKeepsValuesAndScaleAndRefusesGoingUp) {
+  auto& e = Env::Get();
+  Rng rng(13);
+  auto a = RandomVec(rng, 4096);
+  auto ca = e.Enc(a);
+  auto low = e.ev->ModSwitchTo(ca, 0);
+  ASSERT_TRUE(low.ok()) << low.status();
+  EXPECT_EQ(low->level, 0u);
+  EXPECT_EQ(low->scale, ca.scale);
+  EXPECT_LT(MaxErr(e.Dec(*low), a), 1e-6);
+  auto up = e.ev->ModSwitchTo(*low, 1);
+  ASSERT_FALSE(up.ok());
+  EXPECT_NE(up.status().message().find("mod_switch"), std::string::npos);
+  // Operands at different levels are aligned automatically.
+  auto sum = e.ev->Add(ca, *low);
+  ASSERT_TRUE(sum.ok()) << sum.status();
+  EXPECT_EQ(sum->level, 0u);
+  std::vector<double> twice(a.size());
+  for (size_t i = 0; i < a.size(); ++i) twice[i] = 2 * a[i];
+  EXPECT_LT(MaxErr(e.Dec(*sum), twice), 1e-6);
+  // Scale mismatch is refused with both scales named.
+  auto prod = *e.ev->Multiply(ca, ca);
+  auto bad = e.ev->Add(*e.ev->Relinearize(prod), ca);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("scales differ"), std::string::npos);
+  // Relinearization without a key is refused.
+  CkksEvaluator bare(e.ctx);
+  auto norelin = bare.Relinearize(prod);
+  ASSERT_FALSE(norelin.ok());
+  EXPECT_NE(norelin.status().message().find("relinearization key"), std::string::npos);
+}
+
 TEST(Ckks, RotateConjugateSumDot) {
   auto& e = Env::Get();
   Rng rng(8);
@@ -306,6 +339,7 @@ TEST(CkksErrorTable, MeasuredMaxErrorPerDepthAtScale2To40) {
   auto gk = std::make_shared<GaloisKeys>(*kg.GenerateGaloisKeys(sk, {1}, false));
   CkksEncoder enc(ctx);
   auto encr = *Encryptor::Create(ctx, *kg.GeneratePublicKey(sk));
+  encr.SetPrngForTesting(Prng::FromSeed(Seed(8)));
   auto dec = *Decryptor::Create(ctx, sk);
   CkksEvaluator ev(ctx, rk, gk);
   Rng rng(12);
