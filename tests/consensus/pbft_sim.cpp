@@ -78,7 +78,7 @@ struct Event {
   uint64_t order = 0;
   Kind kind = Kind::kTick;
   uint32_t from = 0, to = 0;  // to = node for tick/crash/restart; request index for submit
-  std::optional<Message> msg;
+  std::shared_ptr<const Message> msg;
 };
 
 struct Later {
@@ -94,7 +94,8 @@ struct Node {
   bool byzantine = false;
   Behavior behavior = Behavior::kSilent;
   bool alive = true;
-  DurableState saved;
+  bool may_crash = false;
+  DurableState saved;  // what the driver persisted (only when Ready.must_persist said so)
   ReplicaCounters counters_before_crash;
   std::vector<Message> seen;  // Byzantine replay/forge material
   std::map<ViewNumber, std::map<uint32_t, Signed<ViewChange>>> vcs;
@@ -221,6 +222,8 @@ class Sim {
     for (int c = 0; c < o_.crashes && c < static_cast<int>(order.size()); ++c) {
       const Nanos at = static_cast<Nanos>(o_.gst * rng_.UniformDouble(0.1, 0.6));
       const Nanos back = at + static_cast<Nanos>(o_.gst * rng_.UniformDouble(0.05, 0.3));
+      nodes_[order[c]].may_crash = true;
+      nodes_[order[c]].saved = nodes_[order[c]].replica->durable_state();
       Push(Event{at, 0, Kind::kCrash, 0, order[c], {}});
       Push(Event{back, 0, Kind::kRestart, 0, order[c], {}});
     }
@@ -251,7 +254,6 @@ class Sim {
       case Kind::kSubmit: return Submit(e.to);
       case Kind::kCrash: {
         Node& nd = nodes_[e.to];
-        nd.saved = nd.replica->durable_state();
         ReplicaCounters c = nd.replica->counters();
         Accumulate(nd.counters_before_crash, c);
         nd.replica.reset();
@@ -290,15 +292,20 @@ class Sim {
   void Deliver(Event& e) {
     Node& nd = nodes_[e.to];
     if (!nd.alive) return;
-    Message m = std::move(*e.msg);
+    std::shared_ptr<const Message> held = std::move(e.msg);
+    const Message* mp = held.get();
+    Message decoded;
     if (o_.codec) {
+      const Message& m = *mp;
       auto wire = EncodeMessage(m);
       if (!wire.ok()) return Fail("codec encode: " + std::string(wire.status().message()));
       auto back = DecodeMessage(*wire);
       if (!back.ok()) return Fail("codec decode of own encoding: " + std::string(back.status().message()));
       if (!(*back == m)) return Fail("codec round trip changed a " + std::string(MessageKind(m)));
-      m = std::move(*back);
+      decoded = std::move(*back);
+      mp = &decoded;
     }
+    const Message& m = *mp;
     if (nd.byzantine && nd.seen.size() < 512) nd.seen.push_back(m);
     if (nd.byzantine) {
       if (const auto* vc = std::get_if<Signed<ViewChange>>(&m)) nd.vcs[vc->body.new_view][vc->signer.value()] = *vc;
@@ -311,6 +318,8 @@ class Sim {
     Node& nd = nodes_[i];
     if (!nd.replica) return;
     Ready r = nd.replica->TakeReady();
+    // Persist before sending, as Ready's contract says; a crash loses the rest.
+    if (r.must_persist && nd.may_crash) nd.saved = nd.replica->durable_state();
     if (!nd.byzantine) {
       for (const auto& e : r.committed) {
         auto [it, fresh] = committed_.try_emplace(e.seq, e.digest);
@@ -328,6 +337,9 @@ class Sim {
 
   // ---- network ----
   void Transmit(uint32_t from, uint32_t to, const Message& m, Nanos extra = 0) {
+    Transmit(from, to, std::make_shared<const Message>(m), extra);
+  }
+  void Transmit(uint32_t from, uint32_t to, std::shared_ptr<const Message> m, Nanos extra = 0) {
     if (to == from || to >= o_.n) return;
     int copies = 1;
     if (now_ < o_.gst) {
@@ -357,7 +369,8 @@ class Sim {
     Node& nd = nodes_[from];
     const auto dests = Destinations(from, out);
     if (!nd.byzantine) {
-      for (uint32_t to : dests) Transmit(from, to, out.message);
+      auto shared = std::make_shared<const Message>(std::move(out.message));
+      for (uint32_t to : dests) Transmit(from, to, shared);
       return;
     }
     if (nd.seen.size() < 512) nd.seen.push_back(out.message);
