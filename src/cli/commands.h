@@ -18,6 +18,8 @@ constexpr int kExitUsage = 2;
 void AddNodeCommand(CLI::App& app);
 void AddUpCommand(CLI::App& app);
 void AddStatusCommand(CLI::App& app);
+void AddCryptoCommands(CLI::App& app);  // keygen, identity, crypto
+void AddLedgerCommand(CLI::App& app);
 
 // Prints "swarm <command>: <message>" to stderr and throws CLI::RuntimeError.
 [[noreturn]] void Fail(const std::string& command, const absl::Status& status, int code);

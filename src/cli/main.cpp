@@ -58,6 +58,8 @@ int main(int argc, char** argv) {
   swarm::cli::AddNodeCommand(app);
   swarm::cli::AddUpCommand(app);
   swarm::cli::AddStatusCommand(app);
+  swarm::cli::AddCryptoCommands(app);
+  swarm::cli::AddLedgerCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
