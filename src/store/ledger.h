@@ -6,7 +6,9 @@
 //   auto report = (*ledger)->Verify();   // first bad record and why, or ok
 //
 // Durability: WAL journal, synchronous=FULL; when Append returns OK the record
-// is on stable storage (it survives a SIGKILL or power loss right after).
+// is on stable storage (it survives a SIGKILL or power loss right after;
+// tests/store/ledger_crash_test.cpp checks the SIGKILL case, power loss is
+// not simulated).
 // Append runs in one IMMEDIATE transaction (read head, insert), so several
 // processes may append to one file; records are never updated or deleted.
 //
@@ -16,7 +18,7 @@
 // (LedgerSigningBytes). Verify walks all records in order and reports the
 // first index where a record is missing (gap), unparsable (malformed), its
 // stored hash differs from the recomputed one, its prev_hash differs from the
-// previous record's hash (broken chain), its author id is not its key's hash,
+// previous record's hash (broken chain), its author id is not its key's peer id,
 // or its signature does not verify.
 //
 // Signing is pluggable: a RecordSigner signs, a SignatureVerifier checks by
@@ -26,6 +28,7 @@
 //
 // Errors: I/O and SQLite failures are InternalError/UnavailableError naming
 // the path and the SQLite message; bad arguments are InvalidArgumentError;
+// opening another application's SQLite file is FailedPreconditionError;
 // Get of a missing index is NotFoundError.
 // Thread-safety: a Ledger object is used by one thread at a time.
 #pragma once
