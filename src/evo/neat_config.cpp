@@ -28,6 +28,7 @@ Status NeatConfig::Validate() const {
                       {"mate_only_prob", mate_only_prob},
                       {"weight_mutate_prob", weight_mutate_prob},
                       {"weight_perturb_prob", weight_perturb_prob},
+                      {"weight_link_prob", weight_link_prob},
                       {"add_node_prob", add_node_prob},
                       {"add_connection_prob", add_connection_prob},
                       {"toggle_enable_prob", toggle_enable_prob}}) {

@@ -48,7 +48,8 @@ struct NeatConfig {
 
   // Mutation.
   double weight_mutate_prob = 0.8;      // per offspring
-  double weight_perturb_prob = 0.9;     // per link, else replaced
+  double weight_link_prob = 1.0;        // per link, when an offspring's weights mutate
+  double weight_perturb_prob = 0.9;     // per mutated link, else replaced
   double weight_perturb_sigma = 0.5;
   double weight_replace_range = 2.0;    // replacement uniform in [-r, r]
   double weight_abs_max = 8.0;          // weights clamped to [-max, max]

@@ -19,6 +19,7 @@ Genome RandomInitialGenome(uint32_t inputs, uint32_t outputs, const NeatConfig& 
 
 void MutateWeights(Genome& g, const NeatConfig& cfg, Rng& rng) {
   for (auto& c : g.connections) {
+    if (cfg.weight_link_prob < 1.0 && !rng.Bernoulli(cfg.weight_link_prob)) continue;
     if (rng.Bernoulli(cfg.weight_perturb_prob)) {
       c.weight = Clamp(c.weight + rng.Normal(0.0, cfg.weight_perturb_sigma), cfg.weight_abs_max);
     } else {

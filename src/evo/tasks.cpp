@@ -42,7 +42,8 @@ StatusOr<bool> XorTask::IsSolution(const Genome& g, double) const {
   return true;
 }
 
-PoleTask::PoleTask(Kind kind) : kind_(kind) {
+PoleTask::PoleTask(Kind kind, int steps_per_action)
+    : kind_(kind), steps_per_action_(steps_per_action < 1 ? 1 : steps_per_action) {
   if (kind == Kind::kSingle) params_.poles = 1;
 }
 
@@ -91,8 +92,12 @@ StatusOr<int64_t> PoleTask::Balance(const Genome& g, const CartPoleState& start,
         break;
     }
     const double out = net.Activate(std::span<const double>(in, inputs()))[0];
-    cart.Step((out - 0.5) * 2.0 * params_.force_max);
-    if (cart.Failed()) break;
+    bool failed = false;
+    for (int k = 0; k < steps_per_action_ && !failed; ++k) {
+      cart.Step((out - 0.5) * 2.0 * params_.force_max);
+      failed = cart.Failed();
+    }
+    if (failed) break;
     const CartPoleState& n = cart.state();
     ring[t % 100] = std::fabs(n[0]) + std::fabs(n[1]) + std::fabs(n[2]) + std::fabs(n[3]);
   }

@@ -3,7 +3,10 @@
 // XorTask: 2 inputs, 1 output, feed-forward. Fitness (4 - sum |out - target|)^2
 //   over the four cases; solved when every output is on the right side of 0.5.
 // PoleTask (cart_pole.h physics, start theta1 = 4.5 degrees, all else 0;
-//   force = (output - 0.5) * 2 * 10 N):
+//   force = (output - 0.5) * 2 * 10 N). The physics is integrated with RK4 at
+//   tau = 0.01 s; the network acts every `steps_per_action` = 2 integration
+//   steps (0.02 s), as in the original NEAT/ESP double-pole code, and "a step"
+//   in the criteria below is one action.
 //   kSingle             4 inputs (x, x', theta, theta'), fitness = steps
 //                       balanced (max 100,000), solved at 100,000.
 //   kDoubleVelocity     6 inputs (x, x', theta1, theta1', theta2, theta2'),
@@ -39,7 +42,7 @@ class XorTask final : public Task {
 class PoleTask final : public Task {
  public:
   enum class Kind { kSingle, kDoubleVelocity, kDoubleNoVelocity };
-  explicit PoleTask(Kind kind);
+  explicit PoleTask(Kind kind, int steps_per_action = 2);
 
   std::string name() const override;
   uint32_t inputs() const override;
@@ -62,6 +65,7 @@ class PoleTask final : public Task {
 
  private:
   Kind kind_;
+  int steps_per_action_;
   CartPoleParams params_;
 };
 
