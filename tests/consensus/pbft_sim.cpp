@@ -430,6 +430,10 @@ class Sim {
   Message Conflicting(uint32_t from, const Message& m) {
     if (const auto* pp = std::get_if<Signed<PrePrepare>>(&m)) {
       PrePrepare x = pp->body;
+      if (rng_.Bernoulli(0.25)) {
+        x.seq += 1 + rng_.Uniform(2);  // same batch at another sequence number: gaps and duplicates
+        return SignAs(from, std::move(x));
+      }
       if (!x.batch.empty() && rng_.Bernoulli(0.5)) {
         x.batch.pop_back();
       } else {
