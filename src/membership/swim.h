@@ -29,6 +29,7 @@
 
 #include <map>
 #include <optional>
+#include <queue>
 #include <span>
 #include <string>
 #include <vector>
@@ -215,9 +216,11 @@ class Swim {
   uint64_t perm_a_ = 1, perm_b_ = 0, perm_m_ = 0, perm_i_ = 0;
   std::vector<Relay> relays_;
   absl::flat_hash_map<MemberId, Suspicion> suspicions_;
+  // Earliest suspicion deadline first; entries whose suspicion was removed or
+  // re-timed are stale and skipped lazily.
+  using DeadlineEntry = std::pair<Nanos, MemberId>;
+  mutable std::priority_queue<DeadlineEntry, std::vector<DeadlineEntry>, std::greater<>> suspicion_heap_;
   Nanos SuspicionMin() const;
-  mutable Nanos suspicion_min_ = 0;     // cache of the earliest deadline
-  mutable bool suspicion_dirty_ = true;
 
   BroadcastQueue queue_;
   Nanos next_gossip_at_ = 0;

@@ -22,12 +22,13 @@ Nanos Swim::Suspicion::ComputeDeadline() const {
 }
 
 Nanos Swim::SuspicionMin() const {
-  if (suspicion_dirty_) {
-    suspicion_min_ = std::numeric_limits<Nanos>::max();
-    for (const auto& [id, sp] : suspicions_) suspicion_min_ = std::min(suspicion_min_, sp.deadline);
-    suspicion_dirty_ = false;
+  while (!suspicion_heap_.empty()) {
+    const auto [deadline, id] = suspicion_heap_.top();
+    auto it = suspicions_.find(id);
+    if (it != suspicions_.end() && it->second.deadline == deadline) return deadline;
+    suspicion_heap_.pop();  // stale
   }
-  return suspicion_min_;
+  return std::numeric_limits<Nanos>::max();
 }
 
 void Swim::SetState(MemberId m, MemberState s, uint32_t inc, Nanos now) {
@@ -93,7 +94,6 @@ void Swim::ApplyAlive(const Update& u, Nanos now) {
   if (u.incarnation <= s.incarnation) return;
   s.meta = u.meta;
   suspicions_.erase(u.member);
-  suspicion_dirty_ = true;
   SetState(u.member, MemberState::kAlive, u.incarnation, now);
   queue_.Push(u);
   NoteNewUpdate();
@@ -112,7 +112,7 @@ void Swim::ApplySuspect(const Update& u, Nanos now) {
     if (c.size() > it->second.needed || std::find(c.begin(), c.end(), u.origin) != c.end()) return;
     c.push_back(u.origin);  // an independent confirmation shortens the timeout
     it->second.deadline = it->second.ComputeDeadline();
-    suspicion_dirty_ = true;
+    suspicion_heap_.push({it->second.deadline, u.member});
     queue_.Push(u);
     return;
   }
@@ -132,7 +132,6 @@ void Swim::ApplyDead(const Update& u, Nanos now) {
   if (s.state == MemberState::kLeft) return;
   if (s.state == MemberState::kDead && u.state == MemberState::kDead) return;
   suspicions_.erase(u.member);
-  suspicion_dirty_ = true;
   SetState(u.member, u.state, u.incarnation, now);
   Update fwd = u;
   fwd.meta = nullptr;
@@ -168,18 +167,14 @@ void Swim::StartSuspicion(MemberId m, uint32_t inc, MemberId origin, Nanos now) 
   }
   sp.confirmers.push_back(origin);
   sp.deadline = sp.ComputeDeadline();
+  suspicion_heap_.push({sp.deadline, m});
   suspicions_[m] = std::move(sp);
-  suspicion_dirty_ = true;
 }
 
 void Swim::ExpireSuspicions(Nanos now) {
-  if (suspicions_.empty() || SuspicionMin() > now) return;
-  std::vector<MemberId> expired;
-  for (const auto& [id, sp] : suspicions_)
-    if (sp.deadline <= now) expired.push_back(id);
-  suspicion_dirty_ = true;
-  std::sort(expired.begin(), expired.end());  // deterministic order
-  for (MemberId id : expired) {
+  while (SuspicionMin() <= now) {
+    const MemberId id = suspicion_heap_.top().second;
+    suspicion_heap_.pop();
     const uint32_t inc = suspicions_[id].incarnation;
     suspicions_.erase(id);
     if (slots_[id].state != MemberState::kSuspect) continue;

@@ -279,5 +279,27 @@ TEST(SimCluster, ByzantineForgedDeathsAreRefuted) {
     EXPECT_EQ(c.node(i)->Count(MemberState::kAlive), o.nodes) << "peer " << i;
 }
 
+TEST(SimCluster, FloodingPeerIsRateLimited) {
+  // Peer 0 is forged to send 2,000 gossip messages per second to peer 1.
+  ClusterOptions o;
+  o.nodes = 20;
+  o.seed = 13;
+  SimCluster c(o);
+  for (int i = 0; i < 20000; ++i) {
+    c.sim().At(Seconds(1) + i * Millis(1) / 2, [&c] {
+      Message m;
+      m.type = MessageType::kGossip;
+      c.sim().Inject(0, 1, std::move(m));
+    });
+  }
+  c.RunUntil(Seconds(30));
+  const auto& r = c.node(1)->counters().rejected;
+  ASSERT_TRUE(r.count("rate_limited"));
+  // 10 s of flood at 2,000/s against 50/s + burst 100: almost all rejected.
+  EXPECT_GT(r.at("rate_limited"), 19000u);
+  for (uint32_t i = 0; i < o.nodes; ++i)
+    EXPECT_EQ(c.node(i)->Count(MemberState::kAlive), o.nodes) << "peer " << i << " seed " << o.seed;
+}
+
 }  // namespace
 }  // namespace swarm::membership
