@@ -127,29 +127,35 @@ void PackW1(Work<P>& w) {
   for (int i = 0; i < P::K; ++i) PackPlain(w.w1[i], P::kW1Bits, w.w1_packed + 32 * P::kW1Bits * i);
 }
 
-// Sign_internal from mu (Algorithm 7, lines 6-32). Returns false only if the
-// attempt limit was reached.
+// skDecode plus the NTTs and ExpandA that Sign_internal needs (Algorithm 7,
+// lines 1-5). The outputs hold secrets (except a_hat).
 template <typename P>
-bool SignImpl(const uint8_t* sk, const uint8_t mu[64], const uint8_t rnd[32], uint8_t* sig) {
-  auto w = NewWork<P>();
+void ExpandSecretKey(const uint8_t* sk, Poly* a_hat, Poly* s1_hat, Poly* s2_hat, Poly* t0_hat) {
   uint8_t rho[32];  // public (it is in the public key)
   std::memcpy(rho, sk, 32);
   SWARM_CT_PUBLIC(rho, 32);
-  const uint8_t* key = sk + 32;
   const uint8_t* in = sk + 128;
   for (int j = 0; j < P::L; ++j, in += 32 * P::kEtaBits) {
-    UnpackOffset(w->s1_hat[j], P::kEta, P::kEtaBits, in);
-    Ntt(w->s1_hat[j]);
+    UnpackOffset(s1_hat[j], P::kEta, P::kEtaBits, in);
+    Ntt(s1_hat[j]);
   }
   for (int i = 0; i < P::K; ++i, in += 32 * P::kEtaBits) {
-    UnpackOffset(w->s2_hat[i], P::kEta, P::kEtaBits, in);
-    Ntt(w->s2_hat[i]);
+    UnpackOffset(s2_hat[i], P::kEta, P::kEtaBits, in);
+    Ntt(s2_hat[i]);
   }
   for (int i = 0; i < P::K; ++i, in += 32 * kD) {
-    UnpackOffset(w->t0_hat[i], 1 << (kD - 1), kD, in);
-    Ntt(w->t0_hat[i]);
+    UnpackOffset(t0_hat[i], 1 << (kD - 1), kD, in);
+    Ntt(t0_hat[i]);
   }
-  ExpandA(w->a_hat, rho, P::K, P::L);
+  ExpandA(a_hat, rho, P::K, P::L);
+}
+
+// Sign_internal from mu and an expanded key (Algorithm 7, lines 6-32).
+// Returns false only if the attempt limit was reached.
+template <typename P>
+bool SignCore(Work<P>* w, const uint8_t key[32], const Poly* a_hat, const Poly* s1_hat,
+              const Poly* s2_hat, const Poly* t0_hat, const uint8_t mu[64],
+              const uint8_t rnd[32], uint8_t* sig) {
   uint8_t rho_pp[64];
   Shake256Parts({ByteSpan(key, 32), ByteSpan(rnd, 32), ByteSpan(mu, 64)}, rho_pp, 64);
 
@@ -162,7 +168,7 @@ bool SignImpl(const uint8_t* sk, const uint8_t mu[64], const uint8_t rnd[32], ui
       Ntt(w->y_hat[j]);
     }
     for (int i = 0; i < P::K; ++i) {
-      DotMont(w->w[i], &w->a_hat[i * P::L], w->y_hat, P::L);
+      DotMont(w->w[i], &a_hat[i * P::L], w->y_hat, P::L);
       InvNtt(w->w[i]);
       PolyFreeze(w->w[i]);
       PolyDecompose(w->w1[i], w->w0[i], w->w[i], P::kGamma2);
@@ -177,7 +183,7 @@ bool SignImpl(const uint8_t* sk, const uint8_t mu[64], const uint8_t rnd[32], ui
 
     uint32_t reject = 0;
     for (int j = 0; j < P::L; ++j) {  // z = y + c*s1
-      PointwiseMont(w->tmp, w->c_hat, w->s1_hat[j]);
+      PointwiseMont(w->tmp, w->c_hat, s1_hat[j]);
       InvNtt(w->tmp);
       PolyReduce32(w->tmp);
       PolyAdd(w->z[j], w->y[j], w->tmp);
@@ -189,7 +195,7 @@ bool SignImpl(const uint8_t* sk, const uint8_t mu[64], const uint8_t rnd[32], ui
     SWARM_CT_PUBLIC(&reject, sizeof(reject));
     if (reject != 0) continue;
     for (int i = 0; i < P::K; ++i) {
-      PointwiseMont(w->tmp, w->c_hat, w->s2_hat[i]);  // c*s2
+      PointwiseMont(w->tmp, w->c_hat, s2_hat[i]);  // c*s2
       InvNtt(w->tmp);
       PolySub(w->w[i], w->w[i], w->tmp);  // w - c*s2
       PolyFreeze(w->w[i]);
@@ -200,7 +206,7 @@ bool SignImpl(const uint8_t* sk, const uint8_t mu[64], const uint8_t rnd[32], ui
     if (reject != 0) continue;
     uint32_t ones = 0;
     for (int i = 0; i < P::K; ++i) {
-      PointwiseMont(w->tmp, w->c_hat, w->t0_hat[i]);  // c*t0
+      PointwiseMont(w->tmp, w->c_hat, t0_hat[i]);  // c*t0
       InvNtt(w->tmp);
       PolyReduce32(w->tmp);
       reject |= PolyExceedsNorm(w->tmp, P::kGamma2);
@@ -231,6 +237,13 @@ bool SignImpl(const uint8_t* sk, const uint8_t mu[64], const uint8_t rnd[32], ui
   w->WipeSecrets();
   SecureZero(rho_pp, sizeof(rho_pp));
   return done;
+}
+
+template <typename P>
+bool SignImpl(const uint8_t* sk, const uint8_t mu[64], const uint8_t rnd[32], uint8_t* sig) {
+  auto w = NewWork<P>();
+  ExpandSecretKey<P>(sk, w->a_hat, w->s1_hat, w->s2_hat, w->t0_hat);
+  return SignCore<P>(w.get(), sk + 32, w->a_hat, w->s1_hat, w->s2_hat, w->t0_hat, mu, rnd, sig);
 }
 
 // HintBitUnpack (Alg. 21); false for a malformed encoding.
@@ -574,6 +587,72 @@ StatusOr<bool> MlDsaVerifyingKey::Verify(ByteSpan message, ByteSpan sig, ByteSpa
   const Prefix pre = MakePrefix(0, ctx);
   MuFromParts(e_->tr, {ByteSpan(pre.bytes, 2), ctx, message}, mu);
   return VerifyMu(ByteSpan(mu, 64), sig);
+}
+
+// ---- MlDsaSigningKey ---------------------------------------------------------
+
+struct MlDsaSigningKey::Expanded {
+  MlDsaLevel level;
+  uint8_t key[32];
+  uint8_t tr[64];
+  std::vector<Poly> a_hat, s1_hat, s2_hat, t0_hat;
+  ~Expanded() {
+    SecureZero(key, sizeof(key));
+    for (auto* v : {&s1_hat, &s2_hat, &t0_hat}) SecureZero(v->data(), v->size() * sizeof(Poly));
+  }
+};
+
+StatusOr<MlDsaSigningKey> MlDsaSigningKey::Create(MlDsaLevel level, ByteSpan sk) {
+  SWARM_RETURN_IF_ERROR(CheckSecretKey(level, sk));
+  auto e = std::make_shared<Expanded>();
+  e->level = level;
+  std::memcpy(e->key, sk.data() + 32, 32);
+  std::memcpy(e->tr, sk.data() + 64, 64);
+  WithParams(level, [&](auto p) {
+    using P = decltype(p);
+    e->a_hat.resize(P::K * P::L);
+    e->s1_hat.resize(P::L);
+    e->s2_hat.resize(P::K);
+    e->t0_hat.resize(P::K);
+    ExpandSecretKey<P>(sk.data(), e->a_hat.data(), e->s1_hat.data(), e->s2_hat.data(),
+                       e->t0_hat.data());
+    return 0;
+  });
+  MlDsaSigningKey k;
+  k.e_ = std::move(e);
+  return k;
+}
+
+MlDsaLevel MlDsaSigningKey::level() const { return e_->level; }
+
+StatusOr<Bytes> MlDsaSigningKey::SignMu(ByteSpan mu, ByteSpan rnd) const {
+  const MlDsaLevel level = e_->level;
+  SWARM_RETURN_IF_ERROR(CheckLength("mu", level, mu.size(), kMlDsaMuBytes));
+  SWARM_RETURN_IF_ERROR(CheckLength("rnd", level, rnd.size(), kMlDsaRndBytes));
+  Bytes sig(MlDsaSizesOf(level).signature);
+  const bool ok = WithParams(level, [&](auto p) {
+    using P = decltype(p);
+    auto w = NewWork<P>();
+    return SignCore<P>(w.get(), e_->key, e_->a_hat.data(), e_->s1_hat.data(), e_->s2_hat.data(),
+                       e_->t0_hat.data(), mu.data(), rnd.data(), sig.data());
+  });
+  if (!ok) {
+    return absl::InternalError(absl::StrCat(MlDsaName(level), " signing gave up after ",
+                                            kSignAttemptsMax,
+                                            " attempts: the secret key is corrupt"));
+  }
+  return sig;
+}
+
+StatusOr<Bytes> MlDsaSigningKey::Sign(ByteSpan message, ByteSpan ctx, MlDsaSigning mode) const {
+  SWARM_RETURN_IF_ERROR(CheckContext(ctx));
+  uint8_t mu[64], rnd[32];
+  SWARM_RETURN_IF_ERROR(FillRnd(rnd, mode));
+  const Prefix pre = MakePrefix(0, ctx);
+  MuFromParts(e_->tr, {ByteSpan(pre.bytes, 2), ctx, message}, mu);
+  auto sig = SignMu(ByteSpan(mu, 64), ByteSpan(rnd, 32));
+  SecureZero(rnd, sizeof(rnd));
+  return sig;
 }
 
 }  // namespace swarm::crypto

@@ -139,6 +139,26 @@ StatusOr<bool> MlDsaVerifyMu(MlDsaLevel level, ByteSpan public_key, ByteSpan mu,
 // mu = SHAKE256(SHAKE256(pk, 64) || M', 64).
 StatusOr<Bytes> MlDsaComputeMu(MlDsaLevel level, ByteSpan public_key, ByteSpan m_prime);
 
+// A secret key expanded once (skDecode, NTT(s1), NTT(s2), NTT(t0), the
+// matrix A) for signing many messages: Sign then starts at the rejection
+// loop. Same signatures as MlDsaSign / MlDsaSignMu for the same rnd.
+// Immutable after Create; copies share the expansion, which is wiped when the
+// last copy goes; safe to use from several threads.
+class MlDsaSigningKey {
+ public:
+  static StatusOr<MlDsaSigningKey> Create(MlDsaLevel level, ByteSpan secret_key);
+  MlDsaLevel level() const;
+  StatusOr<Bytes> Sign(ByteSpan message, ByteSpan ctx = {},
+                       MlDsaSigning mode = MlDsaSigning::kHedged) const;
+  StatusOr<Bytes> SignMu(ByteSpan mu, ByteSpan rnd) const;
+
+  struct Expanded;  // defined in ml_dsa.cpp
+
+ private:
+  MlDsaSigningKey() = default;
+  std::shared_ptr<const Expanded> e_;
+};
+
 // A public key expanded once (the matrix A, NTT(t1 * 2^d) and tr), for
 // verifying many signatures by the same signer: Verify then skips ExpandA and
 // hashing the key, which are most of MlDsaVerify's cost. Same results as

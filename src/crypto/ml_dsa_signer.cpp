@@ -79,8 +79,10 @@ bool Ed25519Verify(ByteSpan pk, ByteSpan message, ByteSpan sig) {
 
 class KeySigner final : public Signer {
  public:
-  KeySigner(SignatureScheme scheme, Bytes pk, Bytes sk)
-      : scheme_(scheme), pk_(std::move(pk)), sk_(std::move(sk)) {}
+  // `ml_dsa` is the expanded ML-DSA part of `sk` (the whole key, or the part
+  // after the Ed25519 seed for hybrid).
+  KeySigner(SignatureScheme scheme, Bytes pk, Bytes sk, MlDsaSigningKey ml_dsa)
+      : scheme_(scheme), pk_(std::move(pk)), sk_(std::move(sk)), ml_dsa_(std::move(ml_dsa)) {}
   ~KeySigner() override { SecureZero(sk_.data(), sk_.size()); }
   SignatureScheme scheme() const override { return scheme_; }
   const Bytes& public_key() const override { return pk_; }
@@ -88,11 +90,9 @@ class KeySigner final : public Signer {
 
   StatusOr<Bytes> Sign(ByteSpan message) const override {
     const ByteSpan sk(sk_);
-    if (scheme_ != SignatureScheme::kHybrid)
-      return MlDsaSign(LevelOf(scheme_), sk, message, AsBytes(kContext));
+    if (scheme_ != SignatureScheme::kHybrid) return ml_dsa_.Sign(message, AsBytes(kContext));
     SWARM_ASSIGN_OR_RETURN(Bytes sig, Ed25519Sign(sk.first(kEdSk), message));
-    SWARM_ASSIGN_OR_RETURN(Bytes pq, MlDsaSign(MlDsaLevel::k65, sk.subspan(kEdSk), message,
-                                               AsBytes(kContext)));
+    SWARM_ASSIGN_OR_RETURN(Bytes pq, ml_dsa_.Sign(message, AsBytes(kContext)));
     sig.insert(sig.end(), pq.begin(), pq.end());
     return sig;
   }
@@ -101,7 +101,20 @@ class KeySigner final : public Signer {
   SignatureScheme scheme_;
   Bytes pk_;
   Bytes sk_;
+  MlDsaSigningKey ml_dsa_;
 };
+
+StatusOr<std::unique_ptr<Signer>> MakeKeySigner(SignatureScheme scheme, Bytes pk, Bytes sk) {
+  const ByteSpan ml_part = scheme == SignatureScheme::kHybrid ? ByteSpan(sk).subspan(kEdSk)
+                                                              : ByteSpan(sk);
+  auto ml = MlDsaSigningKey::Create(LevelOf(scheme), ml_part);
+  if (!ml.ok()) {
+    SecureZero(sk.data(), sk.size());
+    return ml.status();
+  }
+  return std::unique_ptr<Signer>(
+      new KeySigner(scheme, std::move(pk), std::move(sk), std::move(ml).value()));
+}
 
 // The ML-DSA secret key starts with rho (= public key bytes 0..31) and holds
 // tr = H(pk, 64) at bytes 64..127.
@@ -158,7 +171,7 @@ StatusOr<std::unique_ptr<Signer>> GenerateSigner(SignatureScheme scheme) {
   SWARM_RETURN_IF_ERROR(SchemeFromId(static_cast<uint8_t>(scheme)).status());
   if (scheme != SignatureScheme::kHybrid) {
     SWARM_ASSIGN_OR_RETURN(MlDsaKeyPair kp, MlDsaKeyGen(LevelOf(scheme)));
-    return std::unique_ptr<Signer>(new KeySigner(scheme, kp.public_key, kp.secret_key));
+    return MakeKeySigner(scheme, kp.public_key, kp.secret_key);
   }
   Bytes seed(kEdSk);
   if (RAND_bytes(seed.data(), static_cast<int>(seed.size())) != 1)
@@ -174,7 +187,7 @@ StatusOr<std::unique_ptr<Signer>> GenerateSigner(SignatureScheme scheme) {
   Bytes sk = seed;
   sk.insert(sk.end(), kp->secret_key.begin(), kp->secret_key.end());
   SecureZero(seed.data(), seed.size());
-  return std::unique_ptr<Signer>(new KeySigner(scheme, std::move(pk), std::move(sk)));
+  return MakeKeySigner(scheme, std::move(pk), std::move(sk));
 }
 
 StatusOr<std::unique_ptr<Signer>> SignerFromKeys(SignatureScheme scheme, ByteSpan pk,
@@ -196,8 +209,7 @@ StatusOr<std::unique_ptr<Signer>> SignerFromKeys(SignatureScheme scheme, ByteSpa
   } else {
     SWARM_RETURN_IF_ERROR(CheckMlDsaPair(scheme, LevelOf(scheme), pk, sk));
   }
-  return std::unique_ptr<Signer>(
-      new KeySigner(scheme, Bytes(pk.begin(), pk.end()), Bytes(sk.begin(), sk.end())));
+  return MakeKeySigner(scheme, Bytes(pk.begin(), pk.end()), Bytes(sk.begin(), sk.end()));
 }
 
 Status VerifySignature(SignatureScheme scheme, ByteSpan pk, ByteSpan message, ByteSpan sig) {

@@ -48,6 +48,12 @@ TEST_P(MlDsaCt, KeyGenAndSignDoNotBranchOnSecrets) {
     PUBLIC(sig->data(), sig->size());  // the published signature
     EXPECT_TRUE(*MlDsaVerifyInternal(level, kp->public_key, msg, *sig));
   }
+  auto prepared = MlDsaSigningKey::Create(level, kp->secret_key);
+  ASSERT_TRUE(prepared.ok());
+  auto psig = prepared->Sign(msg, {}, MlDsaSigning::kDeterministic);
+  ASSERT_TRUE(psig.ok());
+  PUBLIC(psig->data(), psig->size());
+  EXPECT_TRUE(*MlDsaVerify(level, kp->public_key, msg, *psig));
   auto hedged = MlDsaSign(level, kp->secret_key, msg);
   ASSERT_TRUE(hedged.ok());
   PUBLIC(hedged->data(), hedged->size());

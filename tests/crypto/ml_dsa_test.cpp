@@ -137,6 +137,24 @@ TEST_P(MlDsaLevelTest, VerifyingKeyAgreesWithVerify) {
   EXPECT_FALSE(MlDsaVerifyingKey::Create(L(), ByteSpan(kp_.public_key).first(5)).ok());
 }
 
+TEST_P(MlDsaLevelTest, SigningKeyGivesTheSameSignatures) {
+  auto sk = MlDsaSigningKey::Create(L(), kp_.secret_key);
+  ASSERT_TRUE(sk.ok()) << sk.status();
+  EXPECT_EQ(sk->level(), L());
+  auto a = sk->Sign(msg_, ctx_, MlDsaSigning::kDeterministic);
+  auto b = MlDsaSign(L(), kp_.secret_key, msg_, ctx_, MlDsaSigning::kDeterministic);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(*a, *b);
+  const Bytes mu(64, 3), rnd(32, 4);
+  EXPECT_EQ(*sk->SignMu(mu, rnd), *MlDsaSignMu(L(), kp_.secret_key, mu, rnd));
+  auto hedged = sk->Sign(msg_);
+  ASSERT_TRUE(hedged.ok());
+  EXPECT_TRUE(*MlDsaVerify(L(), kp_.public_key, msg_, *hedged));
+  EXPECT_FALSE(sk->Sign(msg_, Bytes(256, 0)).ok());
+  EXPECT_FALSE(sk->SignMu(Bytes(63, 0), rnd).ok());
+  EXPECT_FALSE(MlDsaSigningKey::Create(L(), ByteSpan(kp_.secret_key).first(100)).ok());
+}
+
 TEST_P(MlDsaLevelTest, WrongLengthsAreClearErrors) {
   auto sig = MlDsaSign(L(), kp_.secret_key, msg_);
   ASSERT_TRUE(sig.ok());
