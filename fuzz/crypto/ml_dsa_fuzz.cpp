@@ -59,6 +59,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       auto r = MlDsaVerify(level, fx.kp.public_key, fx.msg, sig);
       SWARM_ASSERT(r.ok());
       SWARM_ASSERT(!*r || sig == fx.sig);
+      // The prepared-key path agrees with the one-shot path.
+      static const MlDsaVerifyingKey* vk[3] = {nullptr, nullptr, nullptr};
+      const int vi = static_cast<int>(data[0] % 3);
+      if (vk[vi] == nullptr)
+        vk[vi] = new MlDsaVerifyingKey(MlDsaVerifyingKey::Create(level, fx.kp.public_key).value());
+      SWARM_ASSERT(vk[vi]->Verify(fx.msg, sig).value() == *r);
       auto mu = MlDsaVerifyMu(level, fx.kp.public_key, Fill(in, kMlDsaMuBytes), sig);
       SWARM_ASSERT(mu.ok());
       break;
