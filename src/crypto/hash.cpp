@@ -23,19 +23,31 @@ std::array<uint8_t, N> DigestParts(const EVP_MD* md, std::initializer_list<ByteS
 
 }  // namespace
 
-Digest256 Sha3_256(ByteSpan data) { return DigestParts<32>(EVP_sha3_256(), {data}); }
-Digest512 Sha3_512(ByteSpan data) { return DigestParts<64>(EVP_sha3_512(), {data}); }
+// Explicitly fetched once: EVP_sha3_256() & co. make every EVP_DigestInit_ex
+// do an implicit fetch under a lock.
+static const EVP_MD* Md(const char* name) {
+  const EVP_MD* md = EVP_MD_fetch(nullptr, name, nullptr);
+  SWARM_ASSERT(md != nullptr);
+  return md;
+}
+static const EVP_MD* Sha3_256Md() { static const EVP_MD* md = Md("SHA3-256"); return md; }
+static const EVP_MD* Sha3_512Md() { static const EVP_MD* md = Md("SHA3-512"); return md; }
+static const EVP_MD* Shake128Md() { static const EVP_MD* md = Md("SHAKE128"); return md; }
+static const EVP_MD* Shake256Md() { static const EVP_MD* md = Md("SHAKE256"); return md; }
+
+Digest256 Sha3_256(ByteSpan data) { return DigestParts<32>(Sha3_256Md(), {data}); }
+Digest512 Sha3_512(ByteSpan data) { return DigestParts<64>(Sha3_512Md(), {data}); }
 Digest256 Sha3_256(std::initializer_list<ByteSpan> parts) {
-  return DigestParts<32>(EVP_sha3_256(), parts);
+  return DigestParts<32>(Sha3_256Md(), parts);
 }
 Digest512 Sha3_512(std::initializer_list<ByteSpan> parts) {
-  return DigestParts<64>(EVP_sha3_512(), parts);
+  return DigestParts<64>(Sha3_512Md(), parts);
 }
 
 Xof::Xof(Kind kind) : kind_(kind) {
   absorbed_ = EVP_MD_CTX_new();
   SWARM_ASSERT(absorbed_ != nullptr);
-  const EVP_MD* md = kind == Kind::kShake128 ? EVP_shake128() : EVP_shake256();
+  const EVP_MD* md = kind == Kind::kShake128 ? Shake128Md() : Shake256Md();
   SWARM_ASSERT(EVP_DigestInit_ex(absorbed_, md, nullptr) == 1);
 }
 
@@ -68,8 +80,10 @@ void Xof::Absorb(ByteSpan data) {
 void Xof::Refill(size_t need) {
   // Rate-sized multiples: SHAKE128 rate 168, SHAKE256 rate 136.
   const size_t rate = kind_ == Kind::kShake128 ? 168 : 136;
-  size_t len = std::max<size_t>(out_.size() * 2, rate * 5);
-  while (len < need) len *= 2;
+  // First squeeze: just enough whole blocks (one-shot callers ask for exactly
+  // what they need); later: double, so repeated squeezes stay linear overall.
+  size_t len = out_.empty() ? (need + rate - 1) / rate * rate
+                            : std::max<size_t>(out_.size() * 2, need);
   EVP_MD_CTX* tmp = EVP_MD_CTX_new();
   SWARM_ASSERT(tmp != nullptr);
   SWARM_ASSERT(EVP_MD_CTX_copy_ex(tmp, absorbed_) == 1);
