@@ -85,6 +85,15 @@ void Enc(const FetchReply& m, pb::PbftFetchReply* o) {
   }
 }
 
+void Enc(const PreparedCert& c, pb::PbftPreparedCert* o) {
+  EncSigned(c.pre_prepare, o->mutable_pre_prepare());
+  for (const auto& p : c.prepares) EncSigned(p, o->add_prepares());
+}
+void Enc(const CommitCert& c, pb::PbftCommitCert* o) {
+  EncSigned(c.pre_prepare, o->mutable_pre_prepare());
+  for (const auto& p : c.commits) EncSigned(p, o->add_commits());
+}
+
 template <typename T>
 void EncSigned(const Signed<T>& s, pb::PbftMessage* o) {
   o->set_signer(s.signer.value());
@@ -224,6 +233,27 @@ class Decoder {
     return absl::OkStatus();
   }
 
+  Status Dec(const pb::PbftPreparedCert& in, PreparedCert& out, const std::string& f) {
+    if (!in.has_pre_prepare()) return Bad(f + ".pre_prepare", "is missing");
+    SWARM_RETURN_IF_ERROR(Sig(in.pre_prepare(), out.pre_prepare, f + ".pre_prepare"));
+    SWARM_RETURN_IF_ERROR(Count(in.prepares_size(), l_.votes_max, f + ".prepares"));
+    out.prepares.resize(in.prepares_size());
+    for (int k = 0; k < in.prepares_size(); ++k) {
+      SWARM_RETURN_IF_ERROR(Sig(in.prepares(k), out.prepares[k], absl::StrCat(f, ".prepares[", k, "]")));
+    }
+    return absl::OkStatus();
+  }
+  Status Dec(const pb::PbftCommitCert& in, CommitCert& out, const std::string& f) {
+    if (!in.has_pre_prepare()) return Bad(f + ".pre_prepare", "is missing");
+    SWARM_RETURN_IF_ERROR(Sig(in.pre_prepare(), out.pre_prepare, f + ".pre_prepare"));
+    SWARM_RETURN_IF_ERROR(Count(in.commits_size(), l_.votes_max, f + ".commits"));
+    out.commits.resize(in.commits_size());
+    for (int k = 0; k < in.commits_size(); ++k) {
+      SWARM_RETURN_IF_ERROR(Sig(in.commits(k), out.commits[k], absl::StrCat(f, ".commits[", k, "]")));
+    }
+    return absl::OkStatus();
+  }
+
   // An embedded or top-level signed message whose body must be a T.
   template <typename T>
   Status Sig(const pb::PbftMessage& in, Signed<T>& out, const std::string& f) {
@@ -285,6 +315,89 @@ class Decoder {
 };
 
 }  // namespace
+
+StatusOr<Bytes> EncodeDurableState(const DurableState& d) {
+  pb::PbftDurableState out;
+  out.set_view(d.view);
+  out.set_in_view_change(d.in_view_change);
+  out.set_next_seq(d.next_seq);
+  Enc(d.stable, out.mutable_stable());
+  out.set_stable_state(ToStr(d.stable_state));
+  for (const auto& [seq, slot] : d.log) {
+    auto* o = out.add_log();
+    o->set_seq(seq);
+    if (slot.pre_prepare) EncSigned(*slot.pre_prepare, o->mutable_pre_prepare());
+    for (const auto& [who, p] : slot.prepares) EncSigned(p, o->add_prepares());
+    for (const auto& [who, c] : slot.commits) EncSigned(c, o->add_commits());
+    if (slot.prepared) Enc(*slot.prepared, o->mutable_prepared());
+    if (slot.committed) Enc(*slot.committed, o->mutable_committed());
+  }
+  for (const auto& [seq, votes] : d.checkpoint_votes) {
+    for (const auto& [who, v] : votes) EncSigned(v, out.add_checkpoint_votes());
+  }
+  if (d.new_view) EncSigned(*d.new_view, out.mutable_new_view());
+  std::string wire;
+  if (!out.SerializeToString(&wire)) return absl::InternalError("pbft durable state: protobuf serialization failed");
+  return ToBytes(wire);
+}
+
+StatusOr<DurableState> DecodeDurableState(ByteSpan bytes, const CodecLimits& limits) {
+  if (bytes.size() > limits.message_bytes_max) {
+    return absl::InvalidArgumentError(absl::StrCat("pbft durable state: ", bytes.size(),
+                                                   " bytes exceeds message_bytes_max ", limits.message_bytes_max));
+  }
+  pb::PbftDurableState in;
+  if (!in.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return absl::InvalidArgumentError("pbft durable state: not a valid PbftDurableState");
+  }
+  Decoder dec(limits);
+  DurableState d;
+  d.view = in.view();
+  d.in_view_change = in.in_view_change();
+  d.next_seq = in.next_seq();
+  if (in.has_stable()) SWARM_RETURN_IF_ERROR(dec.Dec(in.stable(), d.stable, "state.stable"));
+  d.stable_state = ToBytes(in.stable_state());
+  if (static_cast<size_t>(in.log_size()) > limits.certificates_max) {
+    return Bad("state.log", absl::StrCat("has ", in.log_size(), " entries, limit ", limits.certificates_max));
+  }
+  for (int i = 0; i < in.log_size(); ++i) {
+    const auto& o = in.log(i);
+    const std::string f = absl::StrCat("state.log[", i, "]");
+    DurableState::Slot& slot = d.log[o.seq()];
+    if (o.has_pre_prepare()) {
+      slot.pre_prepare.emplace();
+      SWARM_RETURN_IF_ERROR(dec.Sig(o.pre_prepare(), *slot.pre_prepare, f + ".pre_prepare"));
+    }
+    for (int k = 0; k < o.prepares_size(); ++k) {
+      Signed<Prepare> p;
+      SWARM_RETURN_IF_ERROR(dec.Sig(o.prepares(k), p, absl::StrCat(f, ".prepares[", k, "]")));
+      slot.prepares[p.signer.value()] = std::move(p);
+    }
+    for (int k = 0; k < o.commits_size(); ++k) {
+      Signed<Commit> c;
+      SWARM_RETURN_IF_ERROR(dec.Sig(o.commits(k), c, absl::StrCat(f, ".commits[", k, "]")));
+      slot.commits[c.signer.value()] = std::move(c);
+    }
+    if (o.has_prepared()) {
+      slot.prepared.emplace();
+      SWARM_RETURN_IF_ERROR(dec.Dec(o.prepared(), *slot.prepared, f + ".prepared"));
+    }
+    if (o.has_committed()) {
+      slot.committed.emplace();
+      SWARM_RETURN_IF_ERROR(dec.Dec(o.committed(), *slot.committed, f + ".committed"));
+    }
+  }
+  for (int k = 0; k < in.checkpoint_votes_size(); ++k) {
+    Signed<Checkpoint> v;
+    SWARM_RETURN_IF_ERROR(dec.Sig(in.checkpoint_votes(k), v, absl::StrCat("state.checkpoint_votes[", k, "]")));
+    d.checkpoint_votes[v.body.seq][v.signer.value()] = std::move(v);
+  }
+  if (in.has_new_view()) {
+    d.new_view.emplace();
+    SWARM_RETURN_IF_ERROR(dec.Sig(in.new_view(), *d.new_view, "state.new_view"));
+  }
+  return d;
+}
 
 StatusOr<Bytes> EncodeMessage(const Message& m) {
   pb::PbftMessage out;

@@ -16,6 +16,7 @@
 
 #include "common/bytes.h"
 #include "common/status.h"
+#include "consensus/replica.h"
 #include "consensus/types.h"
 
 namespace swarm::consensus {
@@ -33,5 +34,10 @@ struct CodecLimits {
 
 StatusOr<Bytes> EncodeMessage(const Message& m);
 StatusOr<Message> DecodeMessage(ByteSpan wire, const CodecLimits& limits = {});
+
+// A replica's DurableState as bytes (message PbftDurableState), for the
+// driver's storage. Decoding applies the same limits and checks.
+StatusOr<Bytes> EncodeDurableState(const DurableState& state);
+StatusOr<DurableState> DecodeDurableState(ByteSpan bytes, const CodecLimits& limits = {});
 
 }  // namespace swarm::consensus

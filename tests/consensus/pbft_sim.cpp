@@ -261,8 +261,13 @@ class Sim {
         nd.alive = false;
         return;
       }
-      case Kind::kRestart:
-        return StartReplica(e.to, nodes_[e.to].saved);
+      case Kind::kRestart: {
+        // Through the storage encoding, as a real driver would read it back.
+        auto bytes = EncodeDurableState(nodes_[e.to].saved);
+        auto state = bytes.ok() ? DecodeDurableState(*bytes) : StatusOr<DurableState>(bytes.status());
+        if (!state.ok()) return Fail("durable state codec: " + std::string(state.status().message()));
+        return StartReplica(e.to, std::move(state).value());
+      }
       case Kind::kPartition:
         for (auto& g : group_) g = static_cast<int>(rng_.Uniform(2));
         return;
