@@ -5,13 +5,16 @@
 //   bench_train_accuracy [--seeds 3] [--steps 200] [--data PATH] [--quick]
 //                        [--attacks a,b] [--aggregators x,y] [--setups 4:1,7:2]
 //                        [--lr 0.1] [--optimizer sgd|adam] [--momentum 0.9]
+//                        [--jobs 1]   (experiments run concurrently, 1 torch thread each)
 #include <torch/torch.h>
 
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <atomic>
 #include <map>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -22,6 +25,8 @@
 using swarm::bench::Emit;
 using swarm::bench::Row;
 using namespace swarm::train;
+using swarm::Status;
+using swarm::StatusOr;
 
 namespace {
 
@@ -60,6 +65,7 @@ int main(int argc, char** argv) {
   bool quick = false;
   std::string attacks_arg, aggregators_arg, setups_arg, optimizer = "sgd";
   double lr = 0.1, momentum = 0.9;
+  int jobs = 1;
   std::string data_path = std::string(SWARM_SOURCE_DIR) + "/data/digits.csv.gz";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -73,6 +79,7 @@ int main(int argc, char** argv) {
     else if (i + 1 < argc && a == "--lr") lr = std::atof(argv[++i]);
     else if (i + 1 < argc && a == "--momentum") momentum = std::atof(argv[++i]);
     else if (i + 1 < argc && a == "--optimizer") optimizer = argv[++i];
+    else if (i + 1 < argc && a == "--jobs") jobs = std::max(1, std::atoi(argv[++i]));
     else {
       std::fprintf(stderr, "unknown or incomplete argument '%s'\n", a.c_str());
       return 2;
@@ -124,11 +131,54 @@ int main(int argc, char** argv) {
     return c;
   };
   const auto t0 = std::chrono::steady_clock::now();
+  // Every run (clean anchors and cells, all seeds) is a task; a pool of
+  // `jobs` threads runs them, then the table is assembled in order.
+  struct Task {
+    ExperimentConfig config;
+    StatusOr<ExperimentResult> result = absl::UnknownError("not run");
+  };
+  std::vector<Task> tasks;
+  auto key = [](int n, const std::string& attack, const std::string& agg, int seed) {
+    return absl::StrFormat("%d/%s/%s/%d", n, attack, agg, seed);
+  };
+  std::map<std::string, size_t> index;
+  for (auto [n, f] : setups) {
+    for (int s = 1; s <= seeds; ++s) {
+      index[key(n, "clean", "mean", s)] = tasks.size();
+      tasks.push_back({base(n, 0, static_cast<uint64_t>(s))});
+      for (const auto& attack : attacks) {
+        for (const auto& agg : aggregators) {
+          ExperimentConfig c = base(n, f, static_cast<uint64_t>(s));
+          c.attack.name = attack;
+          c.aggregator.name = agg;
+          index[key(n, attack, agg, s)] = tasks.size();
+          tasks.push_back({c});
+        }
+      }
+    }
+  }
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i = next++; i < tasks.size(); i = next++) {
+      tasks[i].result = RunExperiment(tasks[i].config, data->train, data->test);
+      const auto& c = tasks[i].config;
+      std::fprintf(stderr, "[%zu/%zu] n=%d f=%d %s/%s seed %llu: %s\n", i + 1, tasks.size(),
+                   c.trainers, c.byzantine, c.attack.name.c_str(), c.aggregator.name.c_str(),
+                   static_cast<unsigned long long>(c.seed),
+                   tasks[i].result.ok()
+                       ? absl::StrFormat("%.2f%%", 100 * tasks[i].result->test_accuracy).c_str()
+                       : std::string(tasks[i].result.status().message()).c_str());
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int j = 0; j < jobs; ++j) pool.emplace_back(worker);
+  for (auto& t : pool) t.join();
+
   std::string table;
   for (auto [n, f] : setups) {
     std::vector<double> clean;
     for (int s = 1; s <= seeds; ++s) {
-        auto r = RunExperiment(base(n, 0, static_cast<uint64_t>(s)), data->train, data->test);
+      const auto& r = tasks[index[key(n, "clean", "mean", s)]].result;
       if (!r.ok()) {
         std::fprintf(stderr, "clean run: %s\n", r.status().ToString().c_str());
         return 1;
@@ -147,31 +197,26 @@ int main(int argc, char** argv) {
       table += "| " + attack + " |";
       for (const auto& agg : aggregators) {
         std::vector<double> acc;
-        std::string err;
-        bool not_applicable = false;
+        int diverged = 0;
+        Status err = absl::OkStatus();
         for (int s = 1; s <= seeds; ++s) {
-          ExperimentConfig c = base(n, f, static_cast<uint64_t>(s));
-          c.attack.name = attack;
-          c.aggregator.name = agg;
-          auto r = RunExperiment(c, data->train, data->test);
+          const auto& r = tasks[index[key(n, attack, agg, s)]].result;
           if (!r.ok()) {
-            err = std::string(r.status().message());
-            not_applicable = absl::IsFailedPrecondition(r.status());
+            err = r.status();
             break;
           }
+          diverged += r->diverged ? 1 : 0;
           acc.push_back(100.0 * r->test_accuracy);
         }
-        if (!err.empty() && !not_applicable) {
-          std::fprintf(stderr, "%s/%s n=%d f=%d: %s\n", attack.c_str(), agg.c_str(), n, f, err.c_str());
-          return 1;
-        }
-        if (!err.empty()) {
+        if (!err.ok()) {
+          std::fprintf(stderr, "%s/%s n=%d f=%d: %s\n", attack.c_str(), agg.c_str(), n, f,
+                       err.ToString().c_str());
+          if (!absl::IsFailedPrecondition(err)) return 1;
           table += " n/a |";
-          std::fprintf(stderr, "%s/%s n=%d f=%d: %s\n", attack.c_str(), agg.c_str(), n, f, err.c_str());
           continue;
         }
         const Stat st = Summarize(acc);
-        table += absl::StrFormat(" %.2f ± %.2f |", st.mean, st.std);
+        table += absl::StrFormat(" %.2f ± %.2f%s |", st.mean, st.std, diverged ? " (div)" : "");
         Row row;
         row.section = "train: accuracy under attack (digits)";
         row.figure = absl::StrFormat("f=%d/%d attack=%s aggregator=%s", f, n, attack, agg);
@@ -181,8 +226,10 @@ int main(int argc, char** argv) {
         row.anchor_value = anchor.mean;
         std::string per;
         for (double v : st.values) per += absl::StrFormat(" %.2f", v);
-        row.note = absl::StrFormat("± %.2f std over %d seeds (%s); anchor ± %.2f; %d steps, worker momentum 0.9",
-                                   st.std, seeds, per.substr(1), anchor.std, steps);
+        row.note = absl::StrFormat(
+            "± %.2f std over %d seeds (%s); anchor ± %.2f; %d steps, worker momentum %.2f%s", st.std,
+            seeds, per.substr(1), anchor.std, steps, momentum,
+            diverged ? absl::StrFormat("; %d run(s) diverged", diverged) : "");
         row.command = "build/bench/train/bench_train_accuracy";
         Emit(row);
       }

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <cstring>
+#include <mutex>
 #include <optional>
 
 #include "common/rng.h"
@@ -92,8 +93,15 @@ StatusOr<ExperimentResult> RunExperiment(const ExperimentConfig& cfg, const nn::
   SWARM_ASSIGN_OR_RETURN(auto aggregator, MakeAggregator(cfg.EffectiveAggregator()));
   SWARM_ASSIGN_OR_RETURN(auto attack, MakeAttack(cfg.EffectiveAttack()));
 
-  torch::manual_seed(cfg.seed);
-  nn::MoeClassifier model(mcfg, nn::MakeFfnExperts(mcfg));
+  // Torch's default generator is process-global: serialize seeding and
+  // initialization so concurrent experiments stay reproducible.
+  static std::mutex init_mu;
+  nn::MoeClassifier model(nullptr);
+  {
+    std::lock_guard<std::mutex> lock(init_mu);
+    torch::manual_seed(cfg.seed);
+    model = nn::MoeClassifier(mcfg, nn::MakeFfnExperts(mcfg));
+  }
   model->train();
   const std::vector<torch::Tensor> params = model->ordered_parameters();
   const size_t dim = TotalNumel(params);

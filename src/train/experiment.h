@@ -15,7 +15,10 @@
 // test accuracy of the parameters as they are.
 //
 // Deterministic for a given config (single-threaded torch recommended:
-// torch::set_num_threads(1)). Not thread-safe; run one experiment per thread.
+// torch::set_num_threads(1)). Several experiments may run concurrently on
+// different threads (initialization is serialized under a lock); with
+// moe.noisy_gating the gate noise comes from torch's global generator, so
+// concurrent noisy runs are not bit-reproducible.
 #pragma once
 
 #include <cstdint>
