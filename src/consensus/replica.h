@@ -95,6 +95,7 @@ struct ReplicaCounters {
   uint64_t state_transfers = 0;     // snapshots installed from peers
   uint64_t entries_fetched = 0;     // batches executed from commit certificates of peers
   uint64_t state_divergences = 0;   // own checkpoint digest differed from the stable one
+  uint64_t state_install_failures = 0;  // certified state the StateMachine could not restore
   uint64_t dropped_total() const;
 };
 

@@ -137,6 +137,10 @@ class Sim {
       Accumulate(result_.honest_counters, c);
       Accumulate(result_.honest_counters, nodes_[i].counters_before_crash);
     }
+    if (result_.ok && (result_.honest_counters.state_divergences || result_.honest_counters.state_install_failures)) {
+      result_.ok = false;
+      result_.failure = "honest replica saw a state divergence or could not install certified state";
+    }
     result_.view_changes = result_.honest_counters.view_changes_started;
     result_.state_transfers = result_.honest_counters.state_transfers;
     result_.dropped = result_.honest_counters.dropped_total();
@@ -155,6 +159,7 @@ class Sim {
     a.state_transfers += b.state_transfers;
     a.entries_fetched += b.entries_fetched;
     a.state_divergences += b.state_divergences;
+    a.state_install_failures += b.state_install_failures;
   }
 
   void Fail(const std::string& why) {
