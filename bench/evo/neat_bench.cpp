@@ -7,7 +7,10 @@
 //   bench_evo [--runs N] [--tasks xor,double-pole,double-pole-nv]
 //             [--gen-cap G] [--seed S] [--set key=value ...] [--quiet]
 // Defaults: 100 runs of xor and double-pole, 100 of double-pole-nv
-// (override with --runs-nv N).
+// (override with --runs-nv N; a failing no-velocity run costs minutes on a
+// loaded machine, docs/neat.md reports how many were run). --trace prints
+// per-generation progress (and, for pole tasks, the champion's long-run and
+// generalisation scores).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -33,8 +36,12 @@ struct PaperFigure {
 
 const std::map<std::string, PaperFigure> kPaper = {
     {"xor", {4755, 32, 100, "NEAT paper sec. 4.1: 4,755 evaluations, 32 generations, 100/100"}},
-    {"double-pole", {3600, 24, 100, "NEAT paper Table 1 (DPV): 3,600 evaluations"}},
-    {"double-pole-nv", {33184, 33.2, 100, "NEAT paper Table 2 (DPNV, Gruau fitness): 33,184 evaluations"}},
+    {"double-pole", {3600, 24, 100,
+                     "NEAT paper Table 1 (DPV): 3,600 evaluations, pop 150; paper generations "
+                     "derived as 3,600/150"}},
+    {"double-pole-nv", {33184, 33.2, 100,
+                        "NEAT paper Table 2 (DPNV, Gruau fitness): 33,184 evaluations, pop 1000; "
+                        "paper generations derived as 33,184/1000"}},
 };
 
 struct TaskSummary {
