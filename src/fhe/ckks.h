@@ -37,6 +37,8 @@
 
 namespace swarm::fhe {
 
+inline constexpr size_t kEvalPolynomialDegreeMax = 256;  // O(d) ciphertexts held at once
+
 class CkksEncoder {
  public:
   explicit CkksEncoder(ContextPtr ctx);
@@ -96,7 +98,8 @@ class CkksEvaluator {
   // next power of two ≥ max(rows, cols) and 2d ≤ slot_count. One level.
   StatusOr<Ciphertext> MatVec(const CkksEncoder& enc, const Ciphertext& x,
                               const std::vector<double>& matrix, size_t rows, size_t cols) const;
-  // sum_i coeffs[i] * x^i. Depth ceil(log2 d) + 1 for degree d ≥ 1.
+  // sum_i coeffs[i] * x^i. Depth ceil(log2 d) + 1 for degree 1 ≤ d ≤
+  // kEvalPolynomialDegreeMax.
   StatusOr<Ciphertext> EvalPolynomial(const Ciphertext& x, const std::vector<double>& coeffs) const;
   // Galois steps MatVec needs for a given shape.
   static std::vector<int> MatVecSteps(size_t rows, size_t cols);

@@ -290,7 +290,8 @@ std::vector<int> CkksEvaluator::MatVecSteps(size_t rows, size_t cols) {
 StatusOr<Ciphertext> CkksEvaluator::MatVec(const CkksEncoder& enc, const Ciphertext& x,
                                            const std::vector<double>& matrix, size_t rows, size_t cols) const {
   SWARM_RETURN_IF_ERROR(CheckOperand("matvec", x));
-  if (rows == 0 || cols == 0 || matrix.size() != rows * cols) {
+  if (rows == 0 || cols == 0 || rows > ctx_->slot_count() || cols > ctx_->slot_count() ||
+      matrix.size() != rows * cols) {
     return absl::InvalidArgumentError(absl::StrCat("matvec: matrix has ", matrix.size(), " entries, expected rows*cols = ", rows, "*", cols));
   }
   const size_t d = NextPow2(std::max(rows, cols));
@@ -338,6 +339,12 @@ StatusOr<Ciphertext> CkksEvaluator::EvalPolynomial(const Ciphertext& x, const st
     return absl::InvalidArgumentError("eval_polynomial: degree must be at least 1 (give at least two coefficients, the last nonzero)");
   }
   const size_t deg = coeffs.size() - 1;
+  if (deg > kEvalPolynomialDegreeMax) {
+    return absl::InvalidArgumentError(absl::StrCat("eval_polynomial: degree ", deg, " exceeds eval_polynomial_degree_max ", kEvalPolynomialDegreeMax));
+  }
+  for (double c : coeffs) {
+    if (!std::isfinite(c)) return absl::InvalidArgumentError("eval_polynomial: a coefficient is not finite");
+  }
   size_t depth = 1;
   while ((size_t{1} << (depth - 1)) < deg) ++depth;  // ceil(log2 deg) + 1
   if (depth > x.level) {

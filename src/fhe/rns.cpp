@@ -144,7 +144,13 @@ BaseConverter::BaseConverter(const std::vector<Modulus>& from, const std::vector
     for (const auto& tk : to) row.push_back(ModU64(qhat, tk.value()));
     qhat_mod_.push_back(std::move(row));
   }
-  for (const auto& tk : to) q_mod_.push_back(ModU64(big_q, tk.value()));
+  for (const auto& tk : to) {
+    q_mod_.push_back(ModU64(big_q, tk.value()));
+    neg_q_mod_.push_back(tk.Neg(q_mod_.back()));
+  }
+  for (size_t i = 0; i < from.size(); ++i) {
+    for (size_t k = 0; k < to.size(); ++k) qhat_mod_flat_.push_back(qhat_mod_[i][k]);
+  }
 }
 
 void BaseConverter::Convert(const uint64_t* const* in, uint64_t* const* out, size_t n) const {
@@ -156,12 +162,14 @@ void BaseConverter::Convert(const uint64_t* const* in, uint64_t* const* out, siz
       y[i] = from_[i].MulShoup(in[i][c], qhat_inv_[i], qhat_inv_shoup_[i]);
       frac += static_cast<double>(y[i]) * inv_q_[i];
     }
-    const uint64_t v = static_cast<uint64_t>(std::llround(frac));
+    // v = round(sum y_i / q_i): how many times Q was overshot (centered result).
+    const uint64_t v = static_cast<uint64_t>(frac + 0.5);
     for (size_t k = 0; k < K; ++k) {
-      const Modulus& m = to_[k];
-      uint64_t s = 0;
-      for (size_t i = 0; i < L; ++i) s = m.Add(s, m.Mul(y[i], qhat_mod_[i][k]));
-      out[k][c] = m.Sub(s, m.Mul(m.Reduce(v), q_mod_[k]));
+      // Lazy 128-bit accumulation: L ≤ 25 products below 2^120 each.
+      u128 acc = static_cast<u128>(v) * neg_q_mod_[k];
+      const uint64_t* col = qhat_mod_flat_.data() + k;
+      for (size_t i = 0; i < L; ++i) acc += static_cast<u128>(y[i]) * col[i * K];
+      out[k][c] = to_[k].ReduceWide(acc);
     }
   }
 }
@@ -194,10 +202,12 @@ ScaleRounder::ScaleRounder(const std::vector<Modulus>& q, const std::vector<Modu
     for (const auto& m : targets) row.push_back(ModU64(c, m.value()));
     lambda_.push_back(std::move(row));
   }
+  for (const auto& row : omega_) omega_flat_.insert(omega_flat_.end(), row.begin(), row.end());
+  for (const auto& row : lambda_) lambda_flat_.insert(lambda_flat_.end(), row.begin(), row.end());
 }
 
 void ScaleRounder::Apply(const uint64_t* const* in, uint64_t* const* out, size_t n) const {
-  const size_t L = q_.size(), K = r_.size();
+  const size_t L = q_.size(), K = r_.size(), T = targets_.size();
   for (size_t c = 0; c < n; ++c) {
     u128 acc = 0;  // units of 2^-64
     for (size_t i = 0; i < L; ++i) {
@@ -206,14 +216,14 @@ void ScaleRounder::Apply(const uint64_t* const* in, uint64_t* const* out, size_t
              static_cast<uint64_t>((static_cast<u128>(x) * theta_lo_[i]) >> 64);
     }
     const uint64_t rounded = static_cast<uint64_t>((acc + (static_cast<u128>(1) << 63)) >> 64);
-    for (size_t m = 0; m < targets_.size(); ++m) {
-      const Modulus& mod = targets_[m];
-      uint64_t s = mod.Reduce(rounded);
-      for (size_t i = 0; i < L; ++i) s = mod.Add(s, mod.Mul(mod.Reduce(in[i][c]), omega_[i][m]));
-      for (size_t j = 0; j < K; ++j) {
-        if (lambda_[j][m] != 0) s = mod.Add(s, mod.Mul(mod.Reduce(in[L + j][c]), lambda_[j][m]));
-      }
-      out[m][c] = s;
+    for (size_t m = 0; m < T; ++m) {
+      // ≤ 16 + 17 products below 2^120 each: fits 128 bits.
+      u128 s = rounded;
+      const uint64_t* om = omega_flat_.data() + m;
+      for (size_t i = 0; i < L; ++i) s += static_cast<u128>(in[i][c]) * om[i * T];
+      const uint64_t* lm = lambda_flat_.data() + m;
+      for (size_t j = 0; j < K; ++j) s += static_cast<u128>(in[L + j][c]) * lm[j * T];
+      out[m][c] = targets_[m].ReduceWide(s);
     }
   }
 }

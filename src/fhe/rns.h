@@ -73,6 +73,8 @@ class BaseConverter {
   std::vector<double> inv_q_;
   std::vector<std::vector<uint64_t>> qhat_mod_;  // [i][k] = (Q/q_i) mod to_k
   std::vector<uint64_t> q_mod_;                  // Q mod to_k
+  std::vector<uint64_t> neg_q_mod_;              // -Q mod to_k
+  std::vector<uint64_t> qhat_mod_flat_;          // [i * K + k]
 };
 
 // round(t * x / Q) mod each target, for x given mod every prime of Q ∪ R
@@ -89,6 +91,7 @@ class ScaleRounder {
   std::vector<uint64_t> theta_hi_, theta_lo_;     // frac(t*R*inv_i/q_i) * 2^128
   std::vector<std::vector<uint64_t>> omega_;      // [i][m] floor(t*R*inv_i/q_i) mod target m
   std::vector<std::vector<uint64_t>> lambda_;     // [j][m] t*(R/r_j)*inv_j mod target m
+  std::vector<uint64_t> omega_flat_, lambda_flat_;  // [i * T + m]
 };
 
 // BFV constants: the HPS extension basis R (|R| = L + 1 primes of 60 bits)
