@@ -88,10 +88,14 @@ RnsPoly Prng::UniformPoly(const Context& ctx, const Basis& basis) {
 
 std::vector<int64_t> Prng::Ternary(size_t n) {
   std::vector<int64_t> v(n);
-  for (size_t i = 0; i < n; ++i) {
-    uint8_t b;
-    do Fill(&b, 1); while (b >= 255);  // 255 = 3 * 85: unbiased
-    v[i] = static_cast<int64_t>(b % 3) - 1;
+  size_t i = 0;
+  while (i < n) {
+    uint64_t w = NextU64();
+    for (int k = 0; k < 8 && i < n; ++k, w >>= 8) {
+      const uint8_t b = static_cast<uint8_t>(w);
+      if (b >= 255) continue;  // 255 = 3 * 85: rejection keeps it unbiased
+      v[i++] = static_cast<int64_t>(b % 3) - 1;
+    }
   }
   return v;
 }
