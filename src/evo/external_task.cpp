@@ -44,6 +44,7 @@ class SigPipeGuard {
     }
     pthread_sigmask(SIG_SETMASK, &old_, nullptr);
   }
+  const sigset_t& old_mask() const { return old_; }
 
  private:
   sigset_t set_, old_;
@@ -95,8 +96,14 @@ StatusOr<double> ExternalProcessTask::Evaluate(const Genome& g) const {
   std::vector<char*> args;
   for (const auto& a : cfg_.argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  // The child gets the caller's signal mask, not the SIGPIPE block.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setsigmask(&attr, &sigpipe.old_mask());
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
   pid_t pid = -1;
-  const int rc = ::posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ);
+  const int rc = ::posix_spawnp(&pid, args[0], &fa, &attr, args.data(), environ);
+  posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&fa);
   if (rc != 0) {
     return absl::FailedPreconditionError(

@@ -226,7 +226,9 @@ Status Island::Immigrate(const std::vector<Genome>& migrants) {
     }
     Status v = ValidateGenome(g, cfg_.weight_abs_max);
     if (!v.ok()) return absl::InvalidArgumentError(absl::StrCat("migrant ", i, ": ", v.message()));
-    genomes_[genomes_.size() - 1 - placed] = g;
+    Genome& slot = genomes_[genomes_.size() - 1 - placed];
+    slot = g;
+    slot.feed_forward = cfg_.feed_forward;  // a feed-forward migrant may grow recurrent links here
     ++placed;
   }
   return absl::OkStatus();
