@@ -306,6 +306,15 @@ StatusOr<Ciphertext> BfvEvaluator::RotateRows(const Ciphertext& a, int steps) co
   return r;
 }
 
+bool BfvEvaluator::CanRotateRows(int steps) const {
+  const uint32_t g = GaloisElementForRotation(ctx_->n(), steps);
+  return g == 1 || (galois_ && galois_->Has(g));
+}
+
+bool BfvEvaluator::CanRotateColumns() const {
+  return galois_ && galois_->Has(GaloisElementForConjugation(ctx_->n()));
+}
+
 StatusOr<Ciphertext> BfvEvaluator::RotateColumns(const Ciphertext& a) const {
   return Galois("bfv rotate_columns", a, GaloisElementForConjugation(ctx_->n()));
 }

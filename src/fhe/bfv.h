@@ -71,6 +71,11 @@ class BfvEvaluator {
   StatusOr<Ciphertext> RotateRows(const Ciphertext& a, int steps) const;
   StatusOr<Ciphertext> RotateColumns(const Ciphertext& a) const;  // swaps the two rows
 
+  // What this evaluator's keys allow (to refuse a circuit before any work).
+  bool CanRelinearize() const { return relin_ != nullptr; }
+  bool CanRotateRows(int steps) const;
+  bool CanRotateColumns() const;
+
   // Estimated budget lost per operation (bits), exposed for documentation/tests.
   double MultiplyCostBits() const;
   double MultiplyPlainCostBits() const;

@@ -101,6 +101,11 @@ class CkksEvaluator {
   // sum_i coeffs[i] * x^i. Depth ceil(log2 d) + 1 for degree 1 ≤ d ≤
   // kEvalPolynomialDegreeMax.
   StatusOr<Ciphertext> EvalPolynomial(const Ciphertext& x, const std::vector<double>& coeffs) const;
+  // What this evaluator's keys allow (to refuse a circuit before any work).
+  bool CanRelinearize() const { return relin_ != nullptr; }
+  bool CanRotate(int steps) const;
+  bool CanConjugate() const;
+
   // Galois steps MatVec needs for a given shape.
   static std::vector<int> MatVecSteps(size_t rows, size_t cols);
 

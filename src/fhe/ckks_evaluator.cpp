@@ -253,6 +253,15 @@ StatusOr<Ciphertext> CkksEvaluator::Rotate(const Ciphertext& a, int steps) const
   return r;
 }
 
+bool CkksEvaluator::CanRotate(int steps) const {
+  const uint32_t g = GaloisElementForRotation(ctx_->n(), steps);
+  return g == 1 || (galois_ && galois_->Has(g));
+}
+
+bool CkksEvaluator::CanConjugate() const {
+  return galois_ && galois_->Has(GaloisElementForConjugation(ctx_->n()));
+}
+
 StatusOr<Ciphertext> CkksEvaluator::Conjugate(const Ciphertext& a) const {
   return ApplyGalois("conjugate", a, GaloisElementForConjugation(ctx_->n()));
 }

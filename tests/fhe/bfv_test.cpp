@@ -142,6 +142,9 @@ TEST(Bfv, RotateRowsAndColumns) {
     ASSERT_EQ(got[h + j], a[j]);
   }
   EXPECT_FALSE(e.ev->RotateRows(ca, 2).ok());
+  EXPECT_FALSE(e.ev->CanRotateRows(2));
+  EXPECT_TRUE(e.ev->CanRotateRows(5));
+  EXPECT_TRUE(e.ev->CanRotateColumns());
 }
 
 TEST(Bfv, NoiseBudgetEstimateIsConservativeAndExhaustionIsAnError) {

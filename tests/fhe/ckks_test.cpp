@@ -248,6 +248,11 @@ TEST(Ckks, RotateConjugateSumDot) {
     for (size_t i = 0; i < S; ++i) want[i] = a[(i + S + k) % S];
     EXPECT_LT(MaxErr(e.Dec(*r), want), 1e-5) << k;
   }
+  EXPECT_TRUE(e.ev->CanRotate(4));
+  EXPECT_TRUE(e.ev->CanRotate(0));
+  EXPECT_FALSE(e.ev->CanRotate(9));
+  EXPECT_TRUE(e.ev->CanConjugate());
+  EXPECT_TRUE(e.ev->CanRelinearize());
   auto missing = e.ev->Rotate(ca, 9);
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.status().message().find("Galois key"), std::string::npos);
