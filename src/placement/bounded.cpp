@@ -48,4 +48,19 @@ Assignment AssignBounded(const Ring& ring, std::span<const uint64_t> key_hashes)
   return a;
 }
 
+uint64_t CountMoves(const Ring& ring_before, const Assignment& before, const Ring& ring_after,
+                    const Assignment& after) {
+  SWARM_ASSERT(before.owners.size() == after.owners.size());
+  uint64_t moves = 0;
+  for (size_t k = 0; k < after.owners.size(); ++k) {
+    for (uint32_t q : after.owners[k]) {
+      const std::string& id = ring_after.peers()[q].id;
+      bool held = false;
+      for (uint32_t p : before.owners[k]) held |= ring_before.peers()[p].id == id;
+      moves += !held;
+    }
+  }
+  return moves;
+}
+
 }  // namespace swarm::placement

@@ -30,4 +30,10 @@ struct Assignment {
 
 Assignment AssignBounded(const Ring& ring, std::span<const uint64_t> key_hashes);
 
+// (key, owner) pairs of `after` whose owner did not hold that key in
+// `before`, compared by peer id (for swarm_ring_moves_total). Both
+// assignments must cover the same keys in the same order (asserted).
+uint64_t CountMoves(const Ring& ring_before, const Assignment& before, const Ring& ring_after,
+                    const Assignment& after);
+
 }  // namespace swarm::placement

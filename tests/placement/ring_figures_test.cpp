@@ -95,5 +95,25 @@ TEST(RingFigures, AddingOnePeerMovesAtMost1point2OverNKeys) {
   }
 }
 
+TEST(RingFigures, BoundedAssignmentMovesWhenAPeerDies) {
+  // The ring after a peer dies: its keys move to others; how many of the
+  // other keys move too (bounded loads can cascade)?
+  auto peers = Peers(100);
+  auto before = Ring::Build(peers).value();
+  peers.erase(peers.begin() + 37);
+  auto after = Ring::Build(peers).value();
+  std::vector<uint64_t> keys;
+  for (uint64_t k = 0; k < 10000; ++k) keys.push_back(KeyHash(k));
+  auto a = AssignBounded(before, keys), b = AssignBounded(after, keys);
+  const uint64_t moves = CountMoves(before, a, after, b);
+  uint64_t lost = 0;  // replicas the dead peer held: they must move
+  for (const auto& o : a.owners)
+    for (uint32_t p : o) lost += before.peers()[p].id == "peer-37";
+  std::cout << "[ring-bounded-moves] n=100 -> 99 (peer-37 dead), 10000 keys r=3 eps=0.25: replicas moved="
+            << moves << " of which forced (held by the dead peer)=" << lost << std::endl;
+  EXPECT_GE(moves, lost);
+  EXPECT_EQ(CountMoves(before, a, before, a), 0u);
+}
+
 }  // namespace
 }  // namespace swarm::placement
