@@ -47,6 +47,7 @@ Status Config::Validate() const {
   if (!(peer_messages_burst >= 1)) return Bad("peer_messages_burst", peer_messages_burst, "must be >= 1");
   if (members_max < 2 || members_max > (1u << 24)) return Bad("members_max", members_max, "must be in [2,16777216]");
   if (relays_max < 1) return Bad("relays_max", relays_max, "must be >= 1");
+  if (incarnation_jump_max < 1) return Bad("incarnation_jump_max", incarnation_jump_max, "must be >= 1");
   return absl::OkStatus();
 }
 

@@ -52,6 +52,10 @@ struct Config {
   // --- named limits ---
   uint32_t members_max = 1u << 20;          // largest member index accepted
   uint32_t relays_max = 256;                // concurrent ping-req relays
+  // An update more than this above the incarnation we know for that member
+  // (or our own) is ignored and counted as `incarnation_jump`: only forgery
+  // produces such jumps, and they would exhaust the 32-bit incarnation space.
+  uint32_t incarnation_jump_max = 1u << 16;
   // --- switches for the comparison tests ---
   bool lifeguard = true;        // local health, confirmation-shortened suspicion, nacks
   bool adaptive_weights = true; // link weights bias gossip targets and ping-req helpers

@@ -53,6 +53,13 @@ void Swim::AddMember(const Update& u, Nanos now) {
 }
 
 void Swim::ApplyUpdate(const Update& u, bool from_sync, Nanos now) {
+  const uint64_t known = u.member == self_ ? incarnation_
+                         : (u.member < slots_.size() && slots_[u.member].meta) ? slots_[u.member].incarnation
+                                                                                 : 0;
+  if (static_cast<uint64_t>(u.incarnation) > known + cfg_.incarnation_jump_max) {
+    Reject("incarnation_jump");
+    return;
+  }
   if (u.member == self_) {
     if (leaving_) return;
     if (u.state == MemberState::kAlive ? u.incarnation > incarnation_ : u.incarnation >= incarnation_)
@@ -140,7 +147,12 @@ void Swim::ApplyDead(const Update& u, Nanos now) {
 }
 
 void Swim::Refute(uint32_t claimed, Nanos now) {
-  incarnation_ = std::max(incarnation_, claimed) + 1;
+  const uint32_t top = std::max(incarnation_, claimed);
+  if (top == std::numeric_limits<uint32_t>::max()) {
+    Reject("incarnation_exhausted");  // cannot go higher; unreachable given incarnation_jump_max
+    return;
+  }
+  incarnation_ = top + 1;
   Slot& s = slots_[self_];
   s.incarnation = incarnation_;
   queue_.Push(Update{MemberState::kAlive, self_, incarnation_, self_, s.meta});

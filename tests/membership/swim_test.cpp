@@ -62,6 +62,23 @@ TEST(Swim, SuspicionAboutSelfIsRefutedWithHigherIncarnation) {
   EXPECT_EQ(s->incarnation(), 8u);
 }
 
+TEST(Swim, ForgedIncarnationJumpsAreIgnored) {
+  auto s = Peer(0, 5);
+  Message g;
+  g.type = MessageType::kGossip;
+  g.updates = {Update{MemberState::kDead, 0, 4294967295u, 2, nullptr}};
+  s->OnMessage(2, g, Seconds(1));
+  g.updates = {Update{MemberState::kAlive, 3, 3000000000u, 3, Meta()}};
+  s->OnMessage(2, g, Seconds(1));
+  EXPECT_EQ(s->incarnation(), 0u);
+  EXPECT_EQ(s->Get(3)->incarnation, 0u);
+  EXPECT_EQ(s->counters().rejected.at("incarnation_jump"), 2u);
+  // A restarted peer's old incarnation (a small jump) is still refuted above.
+  g.updates = {Update{MemberState::kDead, 0, 40, 2, nullptr}};
+  s->OnMessage(2, g, Seconds(2));
+  EXPECT_EQ(s->incarnation(), 41u);
+}
+
 TEST(Swim, IncarnationPrecedence) {
   auto s = Peer(0, 5);
   Message g;
@@ -215,7 +232,9 @@ TEST(SimCluster, JoinThroughSeedAndLeave) {
   c.RunUntil(Seconds(30));
   EXPECT_TRUE(c.node(5)->LeaveDone(c.now()));
   for (uint32_t i = 0; i < o.nodes; ++i)
-    if (i != 5) EXPECT_EQ(c.node(i)->StateOf(5), MemberState::kLeft) << i;
+    if (i != 5) {
+      EXPECT_EQ(c.node(i)->StateOf(5), MemberState::kLeft) << i;
+    }
 }
 
 TEST(SimCluster, CrashedPeerDeclaredDeadThenRejoinsWithHigherIncarnation) {
@@ -226,7 +245,9 @@ TEST(SimCluster, CrashedPeerDeclaredDeadThenRejoinsWithHigherIncarnation) {
   c.sim().Crash(3, Seconds(2));
   c.RunUntil(Seconds(70));
   for (uint32_t i = 0; i < o.nodes; ++i)
-    if (i != 3) EXPECT_EQ(c.node(i)->StateOf(3), MemberState::kDead) << i;
+    if (i != 3) {
+      EXPECT_EQ(c.node(i)->StateOf(3), MemberState::kDead) << i;
+    }
   c.sim().Restart(3, Seconds(71));
   c.RunUntil(Seconds(90));
   ASSERT_TRUE(c.up(3));
