@@ -27,6 +27,15 @@ const ConfigSchema& NodeSchema() {
         .String("tls.cert_file", "", {}, "PEM certificate chain of this peer.")
         .String("tls.key_file", "", {}, "PEM private key of this peer.")
         .String("tls.ca_file", "", {}, "PEM CA bundle that peers' certificates must chain to (enables mutual TLS).")
+        .String("node.key_file", "", {}, "Identity key file (swarm keygen); empty = <data_dir>/node.key, created on first start.")
+        .String("node.signature", "ml-dsa-65", {"ml-dsa-65", "ml-dsa-87", "hybrid"}, "Signature scheme of a newly created identity.")
+        .Bool("membership.enabled", true, "Run SWIM membership with the peers in node.seeds.")
+        .Int("membership.probe_interval_ms", 1000, 10, 60000, "SWIM protocol period T: one probe per period.")
+        .Int("membership.probe_timeout_ms", 500, 5, 60000, "Direct-ack wait before asking helpers (ping-req).")
+        .Double("membership.suspicion_mult", 4.0, 0.5, 100.0, "Suspicion timeout = mult * log10(max(n,10)) * T (shorter with confirmations).")
+        .Int("membership.join_timeout_ms", 10000, 100, 600000, "Give up joining after this long with no seed answering.")
+        .Int("ring.experts", 16, 1, 1 << 20, "Expert ids placed on the ring (shown by swarm status).")
+        .Int("ring.replicas", 2, 1, 16, "Replicas per expert, on distinct peers (distinct regions when possible).")
         .String("log.format", "text", {"text", "json"}, "Log line format.")
         .String("log.level", "info", {"trace", "debug", "info", "warn", "error", "off"}, "Least severe level logged.");
     return s;
@@ -77,6 +86,20 @@ StatusOr<NodeConfig> ToNodeConfig(const Config& c) {
     return absl::InvalidArgumentError(
         "tls.enabled = true needs tls.cert_file and tls.key_file to be set");
   }
+  n.key_file = c.GetString("node.key_file");
+  n.signature = c.GetString("node.signature");
+  n.membership = c.GetBool("membership.enabled");
+  n.membership_probe_interval = Millis(c.GetInt("membership.probe_interval_ms"));
+  n.membership_probe_timeout = Millis(c.GetInt("membership.probe_timeout_ms"));
+  if (n.membership_probe_timeout >= n.membership_probe_interval) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "membership.probe_timeout_ms = ", c.GetInt("membership.probe_timeout_ms"),
+        " must be less than membership.probe_interval_ms = ", c.GetInt("membership.probe_interval_ms")));
+  }
+  n.membership_suspicion_mult = c.GetDouble("membership.suspicion_mult");
+  n.membership_join_timeout = Millis(c.GetInt("membership.join_timeout_ms"));
+  n.ring_experts = c.GetInt("ring.experts");
+  n.ring_replicas = c.GetInt("ring.replicas");
   n.log_format = c.GetString("log.format");
   n.log_level = c.GetString("log.level");
   return n;

@@ -22,6 +22,15 @@ struct NodeConfig {
   net::NetOptions net;
   std::string log_format;
   std::string log_level;
+  std::string key_file;      // identity; "" = <data_dir>/node.key, or ephemeral without data_dir
+  std::string signature;     // scheme for a newly generated identity
+  bool membership = true;
+  Nanos membership_probe_interval = Seconds(1);
+  Nanos membership_probe_timeout = Millis(500);
+  double membership_suspicion_mult = 4.0;
+  Nanos membership_join_timeout = Seconds(10);
+  int64_t ring_experts = 16;
+  int64_t ring_replicas = 2;
 };
 
 // The schema of `swarm node --config FILE`. `swarm node --print-config` prints

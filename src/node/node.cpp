@@ -9,9 +9,13 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include "crypto/identity.h"
 #include "net/address.h"
+#include "net/envelope.h"
+#include "node/membership_driver.h"
 #include "node/web_assets.h"
 #include "swarm/v1/node.grpc.pb.h"
+#include "swarm/v1/transport.grpc.pb.h"
 
 #ifndef SWARM_VERSION
 #define SWARM_VERSION "dev"
@@ -53,8 +57,92 @@ class Node::NodeServiceImpl final : public swarm::v1::Node::Service {
   prometheus::Counter& info_;
 };
 
+// Transport.Deliver: verify the envelope, then route it by kind.
+class Node::TransportServiceImpl final : public swarm::v1::Transport::Service {
+ public:
+  explicit TransportServiceImpl(Node* node)
+      : node_(node), calls_(node->metrics().rpc_requests.Add({{"method", "Deliver"}})) {}
+
+  grpc::Status Deliver(grpc::ServerContext*, const swarm::v1::DeliverRequest* req,
+                       swarm::v1::DeliverReply*) override {
+    calls_.Increment();
+    auto opened = node_->opener_->Open(AsBytes(req->envelope()));
+    if (!opened.ok()) {
+      const std::string m(opened.status().message());
+      node_->metrics().rejected_messages.Add({{"reason", m.substr(0, m.find(':'))}}).Increment();
+      return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, m);
+    }
+    if (opened->kind == "membership" && node_->membership_) {
+      node_->membership_->Deliver(*opened);
+      return grpc::Status::OK;
+    }
+    node_->metrics().rejected_messages.Add({{"reason", "unknown_kind"}}).Increment();
+    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                        absl::StrCat("no protocol for envelope kind '", opened->kind, "'"));
+  }
+
+ private:
+  Node* node_;
+  prometheus::Counter& calls_;
+};
+
 Node::Node(NodeConfig config) : config_(std::move(config)) {
   node_service_ = std::make_unique<NodeServiceImpl>(this);
+  transport_service_ = std::make_unique<TransportServiceImpl>(this);
+  opener_ = std::make_unique<net::EnvelopeOpener>();
+}
+
+Status Node::LoadIdentity() {
+  std::string path = config_.key_file;
+  if (path.empty() && !config_.data_dir.empty()) path = config_.data_dir + "/node.key";
+  if (!path.empty() && std::filesystem::exists(path)) {
+    SWARM_ASSIGN_OR_RETURN(auto id, crypto::Identity::Load(path));
+    identity_ = std::make_unique<crypto::Identity>(std::move(id));
+    return absl::OkStatus();
+  }
+  SWARM_ASSIGN_OR_RETURN(auto scheme, crypto::SchemeFromName(config_.signature));
+  SWARM_ASSIGN_OR_RETURN(auto id, crypto::Identity::Generate(scheme));
+  if (!path.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+    SWARM_RETURN_IF_ERROR(id.Save(path, /*force=*/false));
+  }
+  identity_ = std::make_unique<crypto::Identity>(std::move(id));
+  return absl::OkStatus();
+}
+
+void Node::ExportMembershipMetrics() {
+  if (!membership_) return;
+  static const char* kStates[] = {"alive", "suspect", "dead", "left"};
+  auto& members = prometheus::BuildGauge()
+                      .Name("swarm_members")
+                      .Help("Members in this peer's view, by state")
+                      .Register(metrics_.registry());
+  auto counter = [&](const char* name, const char* help) -> prometheus::Counter& {
+    return prometheus::BuildCounter().Name(name).Help(help).Register(metrics_.registry()).Add({});
+  };
+  auto& gossip = counter("swarm_gossip_messages_total", "Membership messages sent");
+  auto& suspicions = counter("swarm_suspicions_total", "Members this peer started to suspect");
+  auto& refutations = counter("swarm_refutations_total", "Suspicions about this peer it refuted");
+  auto& moves = counter("swarm_ring_moves_total", "Expert ids whose primary owner changed");
+  metrics_.AddScrapeHook([this, &members, &gossip, &suspicions, &refutations, &moves] {
+    const nlohmann::json s = membership_->StatusJson();
+    std::map<std::string, double> count;
+    for (const char* st : kStates) count[st] = 0;
+    if (s.contains("members")) {
+      for (const auto& m : s["members"]) count[m.value("state", "alive")] += 1;
+    }
+    for (const auto& [st, n] : count) members.Add({{"state", st}}).Set(n);
+    auto bump = [](prometheus::Counter& c, double v) {
+      if (v > c.Value()) c.Increment(v - c.Value());
+    };
+    if (s.contains("counters")) {
+      bump(gossip, s["counters"].value("gossip_messages", 0.0));
+      bump(suspicions, s["counters"].value("suspicions", 0.0));
+      bump(refutations, s["counters"].value("refutations", 0.0));
+    }
+    if (s.contains("ring")) bump(moves, s["ring"].value("moves", 0.0));
+  });
 }
 
 Node::~Node() { Shutdown(); }
@@ -97,6 +185,11 @@ nlohmann::json Node::StatusJson() {
                       {"capacity", config_.capacity},
                       {"uptime_seconds", uptime_seconds()},
                       {"healthy", healthy()}};
+  if (identity_) j["peer_id"] = identity_->PeerIdHex();
+  if (membership_) {
+    const nlohmann::json m = membership_->StatusJson();
+    for (auto& [k, v] : m.items()) j[k] = v;
+  }
   std::lock_guard<std::mutex> lock(providers_mu_);
   for (auto& [name, fn] : providers_) j[name] = fn();
   return j;
@@ -105,7 +198,11 @@ nlohmann::json Node::StatusJson() {
 Status Node::Start() {
   SWARM_ASSERT(!started_);
   started_at_ = clock_.Now();
-  std::vector<grpc::Service*> services = {node_service_.get()};
+  SWARM_RETURN_IF_ERROR(LoadIdentity());
+  if (config_.membership) {
+    membership_ = std::make_unique<MembershipDriver>(config_, *identity_, metrics_);
+  }
+  std::vector<grpc::Service*> services = {node_service_.get(), transport_service_.get()};
   services.insert(services.end(), services_.begin(), services_.end());
   SWARM_ASSIGN_OR_RETURN(server_, net::RpcServer::Start(config_.grpc_listen, config_.net, services));
   SWARM_RETURN_IF_ERROR(StartHttp());
@@ -123,6 +220,10 @@ Status Node::Start() {
   info.Set(1);
   metrics_.AddScrapeHook([this, &up] { up.Set(uptime_seconds()); });
 
+  if (membership_) {
+    SWARM_RETURN_IF_ERROR(membership_->Start(grpc_address()));
+    ExportMembershipMetrics();
+  }
   started_ = true;
   SWARM_RETURN_IF_ERROR(WriteNodeFile());
   spdlog::info("peer {} serving gRPC on {} and HTTP on http://{}", config_.id, grpc_address(),
@@ -176,6 +277,7 @@ Status Node::WriteNodeFile() {
                                                     "': cannot create: ", ec.message()));
   }
   const nlohmann::json j = {{"id", config_.id},
+                            {"peer_id", identity_ ? identity_->PeerIdHex() : ""},
                             {"grpc", grpc_address()},
                             {"http", http_address()},
                             {"pid", getpid()}};
@@ -195,6 +297,7 @@ void Node::Shutdown() {
   if (!started_ || shutting_down_.exchange(true)) return;
   spdlog::info("peer {} shutting down: draining in-flight calls (up to {:.1f} s)", config_.id,
                ToSeconds(config_.shutdown_drain));
+  if (membership_) membership_->Stop();  // gossips a graceful leave first
   if (server_) server_->Shutdown(config_.shutdown_drain);
   if (http_) http_->stop();
   if (http_thread_.joinable()) http_thread_.join();

@@ -26,11 +26,20 @@
 #include "node/config.h"
 #include "node/metrics.h"
 
+namespace swarm::crypto {
+class Identity;
+}
+namespace swarm::net {
+class EnvelopeOpener;
+}
+
 namespace httplib {
 class Server;
 }
 
 namespace swarm::node {
+
+class MembershipDriver;
 
 class Node {
  public:
@@ -54,9 +63,14 @@ class Node {
   Metrics& metrics() { return metrics_; }
   double uptime_seconds() const;
   nlohmann::json StatusJson();
+  // The peer's identity (valid after Start).
+  const crypto::Identity& identity() const { return *identity_; }
 
  private:
   class NodeServiceImpl;
+  class TransportServiceImpl;
+  Status LoadIdentity();
+  void ExportMembershipMetrics();
   Status StartHttp();
   Status WriteNodeFile();
 
@@ -66,6 +80,10 @@ class Node {
   Nanos started_at_ = 0;
   std::vector<grpc::Service*> services_;
   std::unique_ptr<NodeServiceImpl> node_service_;
+  std::unique_ptr<TransportServiceImpl> transport_service_;
+  std::unique_ptr<crypto::Identity> identity_;
+  std::unique_ptr<net::EnvelopeOpener> opener_;
+  std::unique_ptr<MembershipDriver> membership_;
   std::unique_ptr<net::RpcServer> server_;
   std::unique_ptr<httplib::Server> http_;
   std::thread http_thread_;

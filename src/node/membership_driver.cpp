@@ -1,0 +1,259 @@
+#include "node/membership_driver.h"
+
+#include <grpcpp/grpcpp.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "membership/codec.h"
+#include "membership/peer_directory.h"
+#include "placement/ring.h"
+#include "placement/view.h"
+#include "swarm/v1/transport.grpc.pb.h"
+
+namespace swarm::node {
+namespace {
+
+constexpr char kKind[] = "membership";
+constexpr char kNameRolePrefix[] = "name:";
+constexpr size_t kInboundQueueMax = 4096;
+constexpr Nanos kSendDeadline = Millis(1000);
+constexpr Nanos kIdleWait = Millis(100);
+
+// The display name a member announces in its roles ("name:n3"), else its address.
+std::string DisplayName(const membership::MemberView& m, const std::string& address) {
+  if (m.meta) {
+    for (const auto& r : m.meta->roles) {
+      if (r.rfind(kNameRolePrefix, 0) == 0) return r.substr(sizeof(kNameRolePrefix) - 1);
+    }
+  }
+  return address;
+}
+
+}  // namespace
+
+MembershipDriver::MembershipDriver(const NodeConfig& config, const crypto::Identity& identity,
+                                   Metrics& metrics)
+    : config_(config), identity_(identity), metrics_(metrics), origin_(clock_.Now()),
+      sealer_(identity) {
+  swim_config_.probe_interval = config.membership_probe_interval;
+  swim_config_.probe_timeout = config.membership_probe_timeout;
+  swim_config_.suspicion_mult = config.membership_suspicion_mult;
+  swim_config_.join_timeout = config.membership_join_timeout;
+  snapshot_ = nlohmann::json::object();
+}
+
+MembershipDriver::~MembershipDriver() { Stop(); }
+
+Status MembershipDriver::Start(const std::string& self_address) {
+  self_address_ = self_address;
+  SWARM_RETURN_IF_ERROR(swim_config_.Validate());
+  dir_ = std::make_unique<membership::PeerDirectory>();
+  SWARM_ASSIGN_OR_RETURN(membership::MemberId self, dir_->Intern(self_address));
+  membership::Metadata meta;
+  meta.capacity = static_cast<float>(config_.capacity);
+  meta.region = config_.region;
+  meta.address = self_address;
+  meta.roles = {std::string(kNameRolePrefix) + config_.id};
+  SWARM_RETURN_IF_ERROR(membership::ValidateMetadata(meta));
+  swim_ = std::make_unique<membership::Swim>(self, meta, swim_config_,
+                                             std::hash<std::string>{}(self_address) ^ origin_);
+  std::vector<membership::MemberId> seeds;
+  for (const auto& s : config_.seeds) {
+    if (s == self_address) continue;
+    SWARM_ASSIGN_OR_RETURN(membership::MemberId id, dir_->Intern(s));
+    seeds.push_back(id);
+  }
+  if (!seeds.empty()) SWARM_RETURN_IF_ERROR(swim_->Join(seeds, Now()));
+  Step(Now());
+  thread_ = std::thread([this] { Loop(); });
+  return absl::OkStatus();
+}
+
+void MembershipDriver::Stop() {
+  if (!thread_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void MembershipDriver::Deliver(const net::OpenedEnvelope& env) {
+  const Bytes& p = env.payload;
+  auto reject = [&](const char* reason) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++rejected_[reason];
+  };
+  if (p.empty() || p.size() < 1u + p[0]) return reject("malformed");
+  std::string name(p.begin() + 1, p.begin() + 1 + p[0]);
+  if (!membership::PeerDirectory::ValidateName(name).ok()) return reject("bad_peer_id");
+  std::lock_guard<std::mutex> lock(mu_);
+  auto [it, inserted] = bound_names_.emplace(name, env.sender);
+  if (!inserted && it->second != env.sender) {
+    ++rejected_["name_hijack"];
+    return;
+  }
+  if (inbound_.size() >= kInboundQueueMax) {
+    ++rejected_["queue_full"];
+    return;
+  }
+  inbound_.push_back({std::move(name), Bytes(p.begin() + 1 + p[0], p.end())});
+  cv_.notify_one();
+}
+
+void MembershipDriver::Loop() {
+  for (;;) {
+    std::deque<Inbound> batch;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      const Nanos wait = std::clamp<Nanos>(swim_->NextDeadline() - Now(), 0, kIdleWait);
+      cv_.wait_for(lock, std::chrono::nanoseconds(wait), [&] { return stop_ || !inbound_.empty(); });
+      if (stop_) break;
+      batch.swap(inbound_);
+    }
+    const Nanos now = Now();
+    for (auto& in : batch) {
+      std::string reason;
+      auto msg = membership::Decode(in.bytes, *dir_, &reason);
+      if (!msg.ok()) {
+        std::lock_guard<std::mutex> lock(mu_);
+        ++rejected_[reason.empty() ? "malformed" : reason];
+        continue;
+      }
+      auto from = dir_->Intern(in.name);
+      if (!from.ok()) continue;
+      swim_->OnMessage(*from, *msg, now);
+    }
+    Step(now);
+  }
+  // Graceful leave: gossip it and give it a moment to go out.
+  swim_->Leave(Now());
+  const Nanos until = Now() + std::min<Nanos>(swim_config_.leave_timeout, Millis(1500));
+  while (!swim_->LeaveDone(Now()) && Now() < until) {
+    Step(Now());
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+void MembershipDriver::Step(Nanos now) {
+  swim_->OnTick(now);
+  SendAll(swim_->TakeOutbox());
+  RefreshSnapshot(now);
+}
+
+void MembershipDriver::SendAll(std::vector<membership::Outgoing> out) {
+  for (auto& o : out) {
+    auto bytes = membership::Encode(o.msg, *dir_);
+    if (!bytes.ok()) continue;
+    Bytes payload;
+    payload.reserve(1 + self_address_.size() + bytes->size());
+    payload.push_back(static_cast<uint8_t>(self_address_.size()));
+    payload.insert(payload.end(), self_address_.begin(), self_address_.end());
+    payload.insert(payload.end(), bytes->begin(), bytes->end());
+    auto sealed = sealer_.Seal(kKind, payload);
+    if (!sealed.ok()) continue;
+    const std::string& to = dir_->Name(o.to);
+    auto& channel = channels_[to];
+    if (!channel) {
+      grpc::ChannelArguments args;
+      args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+      args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+      args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
+      channel = grpc::CreateCustomChannel(to, grpc::InsecureChannelCredentials(), args);
+    }
+    struct Call {
+      grpc::ClientContext ctx;
+      swarm::v1::DeliverRequest req;
+      swarm::v1::DeliverReply reply;
+    };
+    auto* call = new Call;
+    call->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::nanoseconds(kSendDeadline));
+    call->req.set_envelope(sealed->data(), sealed->size());
+    swarm::v1::Transport::NewStub(channel)->async()->Deliver(
+        &call->ctx, &call->req, &call->reply, [call](grpc::Status) { delete call; });
+  }
+}
+
+void MembershipDriver::RefreshSnapshot(Nanos now) {
+  const auto members = swim_->Members();
+  // The ring follows the live view; count how many expert slots change owner.
+  auto peers = placement::PeersFromView(members, *dir_);
+  std::vector<std::string> names;
+  for (const auto& p : peers) names.push_back(p.id);
+  std::sort(names.begin(), names.end());
+  if (names != ring_peers_) {
+    ring_peers_ = names;
+    placement::RingConfig rc;
+    rc.replicas = static_cast<uint32_t>(config_.ring_replicas);
+    auto ring = placement::Ring::Build(peers, rc);
+    if (ring.ok()) {
+      std::map<uint32_t, std::vector<std::string>> owners;
+      std::vector<uint32_t> idx;
+      for (uint32_t e = 0; e < static_cast<uint32_t>(config_.ring_experts); ++e) {
+        ring->Owners(placement::KeyHash(static_cast<uint64_t>(e)), &idx);
+        for (uint32_t i : idx) owners[e].push_back(ring->peers()[i].id);
+      }
+      for (const auto& [e, o] : owners) {
+        auto old = expert_owners_.find(e);
+        if (old != expert_owners_.end() && !old->second.empty() && !o.empty() &&
+            old->second.front() != o.front()) {
+          ++ring_moves_;
+        }
+      }
+      expert_owners_ = std::move(owners);
+    }
+  }
+  std::map<std::string, std::string> display;  // address -> name
+  nlohmann::json jm = nlohmann::json::array();
+  for (const auto& m : members) {
+    const std::string& addr = dir_->Name(m.id);
+    const std::string name = DisplayName(m, addr);
+    display[addr] = name;
+    jm.push_back({{"id", name},
+                  {"address", addr},
+                  {"state", membership::MemberStateName(m.state)},
+                  {"incarnation", m.incarnation},
+                  {"region", m.meta ? m.meta->region : ""},
+                  {"capacity", m.meta ? m.meta->capacity : 0.0f},
+                  {"link_weight", m.link_weight},
+                  {"self", m.id == swim_->self()}});
+  }
+  nlohmann::json owners = nlohmann::json::object();
+  for (const auto& [e, o] : expert_owners_) {
+    nlohmann::json names_json = nlohmann::json::array();
+    for (const auto& a : o) names_json.push_back(display.count(a) ? display[a] : a);
+    owners[std::to_string(e)] = names_json;
+  }
+  const auto& c = swim_->counters();
+  std::lock_guard<std::mutex> lock(mu_);
+  counters_snapshot_ = c;
+  snapshot_ = {{"self", {{"id", config_.id},
+                         {"address", self_address_},
+                         {"peer_id", identity_.PeerIdHex()},
+                         {"incarnation", swim_->incarnation()},
+                         {"health", swim_->health()},
+                         {"fanout", swim_->fanout()},
+                         {"join", swim_->JoinStatus().ok() ? "joined"
+                                                           : std::string(swim_->JoinStatus().message())}}},
+               {"members", jm},
+               {"ring", {{"experts", config_.ring_experts},
+                         {"replicas", config_.ring_replicas},
+                         {"peers", ring_peers_.size()},
+                         {"moves", ring_moves_},
+                         {"owners", owners}}},
+               {"counters", {{"gossip_messages", c.messages_sent},
+                             {"suspicions", c.suspicions},
+                             {"refutations", c.refutations},
+                             {"probe_failures", c.probe_failures}}},
+               {"updated_ms", now / kNanosPerMilli}};
+  (void)now;
+}
+
+nlohmann::json MembershipDriver::StatusJson() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return snapshot_;
+}
+
+}  // namespace swarm::node

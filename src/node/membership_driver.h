@@ -1,0 +1,99 @@
+// Drives membership::Swim (a sans-I/O state machine) over gRPC, and keeps the
+// placement ring in step with the live view.
+//
+// Threads: one driver thread owns the Swim, the PeerDirectory and the ring;
+// gRPC handler threads only open envelopes and enqueue payloads; HTTP/Info
+// threads read a snapshot refreshed by the driver after every step.
+//
+// Wire: a membership message is `[u8 name length][sender name][codec bytes]`
+// inside a SignedEnvelope of kind "membership", sent by Transport.Deliver.
+// Sender names are gRPC addresses ("127.0.0.1:47100"). The first verified
+// envelope for a name binds it to the signer's peer id (trust on first use);
+// a later envelope claiming that name under another peer id is rejected
+// ("name_hijack"), so a Byzantine peer cannot speak for another.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/clock.h"
+#include "crypto/identity.h"
+#include "membership/config.h"
+#include "membership/peer_directory.h"
+#include "membership/swim.h"
+#include "net/envelope.h"
+#include "node/config.h"
+#include "node/metrics.h"
+
+namespace grpc {
+class Channel;
+}
+
+namespace swarm::node {
+
+class MembershipDriver {
+ public:
+  MembershipDriver(const NodeConfig& config, const crypto::Identity& identity, Metrics& metrics);
+  ~MembershipDriver();
+
+  // `self_address` is the bound gRPC address. Joins through config.seeds.
+  Status Start(const std::string& self_address);
+  // Gossips a graceful leave (bounded by leave_timeout) and stops the thread.
+  void Stop();
+
+  // Called from gRPC threads with an already verified envelope.
+  void Deliver(const net::OpenedEnvelope& env);
+
+  // {"self":..., "members":[...], "ring":{...}} as of the last step.
+  nlohmann::json StatusJson() const;
+
+ private:
+  struct Inbound {
+    std::string name;
+    Bytes bytes;
+  };
+  void Loop();
+  void Step(Nanos now);
+  void SendAll(std::vector<membership::Outgoing> out);
+  void RefreshSnapshot(Nanos now);
+  Nanos Now() const { return clock_.Now() - origin_; }
+
+  NodeConfig config_;
+  const crypto::Identity& identity_;
+  Metrics& metrics_;
+  membership::Config swim_config_;
+  RealClock clock_;
+  Nanos origin_;
+  std::string self_address_;
+  net::EnvelopeSealer sealer_;
+
+  // Driver-thread state.
+  std::unique_ptr<membership::PeerDirectory> dir_;
+  std::unique_ptr<membership::Swim> swim_;
+  std::vector<std::string> ring_peers_;  // live peer names the ring was built from
+  uint64_t ring_moves_ = 0;
+  std::map<uint32_t, std::vector<std::string>> expert_owners_;
+  std::map<std::string, std::shared_ptr<grpc::Channel>> channels_;
+
+  // Shared with gRPC threads.
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Inbound> inbound_;
+  std::map<std::string, crypto::PeerIdBytes> bound_names_;
+  bool stop_ = false;
+  nlohmann::json snapshot_;
+  std::map<std::string, uint64_t> rejected_;  // codec and binding rejections
+  membership::Counters counters_snapshot_;
+  std::thread thread_;
+};
+
+}  // namespace swarm::node
