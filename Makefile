@@ -25,5 +25,10 @@ test: build
 bench: build
 	@bash scripts/bench $(BUILD)
 
+# libFuzzer (clang-14, ASan/UBSan) over every fuzz target, FUZZ_SECONDS each.
+# `make test` already runs each target as a bounded CTest under g++.
+fuzz: setup
+	@bash scripts/fuzz $(FUZZ_SECONDS)
+
 clean:
 	rm -rf $(BUILD)
