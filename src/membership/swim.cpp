@@ -522,9 +522,8 @@ Nanos Swim::NextDeadline() const {
     t = std::min({t, next_probe_at_, next_push_pull_at_});
     if (probe_.active) t = std::min(t, probe_.indirect_sent ? probe_.end : probe_.indirect_at);
     if (Count(MemberState::kDead) > 0) t = std::min(t, next_reconnect_at_);
-  } else {
-    t = std::min(t, leave_started_ + cfg_.leave_timeout);
   }
+  // While leaving, only gossip (below) needs ticks; LeaveDone(now) is polled.
   for (const Relay& r : relays_) t = std::min(t, r.deadline);
   if (!suspicions_.empty()) t = std::min(t, SuspicionMin());
   if (!queue_.empty()) t = std::min(t, next_gossip_at_);
