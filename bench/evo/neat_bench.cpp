@@ -6,9 +6,10 @@
 //
 //   bench_evo [--runs N] [--tasks xor,double-pole,double-pole-nv]
 //             [--gen-cap G] [--seed S] [--set key=value ...] [--quiet]
-// Defaults: 100 runs of xor and double-pole, 100 of double-pole-nv
-// (override with --runs-nv N; a failing no-velocity run costs minutes on a
-// loaded machine, docs/neat.md reports how many were run). --trace prints
+// Defaults: 100 runs of xor and double-pole (cap 300 generations), 10 runs
+// of double-pole-nv (cap 60 generations; override with --runs-nv N and
+// --gen-cap G): a failing no-velocity run costs about a minute, so 100 of
+// them would not fit in `scripts/bench`. docs/neat.md reports what was run. --trace prints
 // per-generation progress (and, for pole tasks, the champion's long-run and
 // generalisation scores).
 #include <chrono>
@@ -77,7 +78,7 @@ class TimingEvaluator final : public swarm::evo::Evaluator {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int runs = 100, runs_nv = 100;
+  int runs = 100, runs_nv = 10;
   uint64_t gen_cap = 0, seed0 = 1;
   bool quiet = false, trace = false;
   std::vector<std::string> tasks = {"xor", "double-pole", "double-pole-nv"};
@@ -127,7 +128,7 @@ int main(int argc, char** argv) {
     swarm::evo::TaskEvaluator task_eval(&task);
     TimingEvaluator eval(&task_eval);
     const int n_runs = name == "double-pole-nv" ? runs_nv : runs;
-    const uint64_t cap = gen_cap ? gen_cap : (name == "double-pole-nv" ? 200 : 300);
+    const uint64_t cap = gen_cap ? gen_cap : (name == "double-pole-nv" ? 60 : 300);
     TaskSummary s;
     for (int r = 0; r < n_runs; ++r) {
       swarm::evo::Island island(cfg, &task, seed0 + static_cast<uint64_t>(r));
