@@ -2,8 +2,8 @@
 // aggregator, f = 1 of 4 and f = 2 of 7 trainers, mean ± std over seeds. One
 // Row per cell; the anchor is the clean run (same n, no Byzantine trainer,
 // mean aggregator) over the same seeds. A markdown table goes to stderr.
-//   bench_train_accuracy [--seeds 3] [--steps 200] [--data PATH] [--quick]
-//                        [--attacks a,b] [--aggregators x,y] [--setups 4:1,7:2]
+//   bench_train_accuracy [--seeds 3] [--steps 150] [--lr 0.15] [--data PATH] [--quick]
+//                        [--attacks a,b] [--aggregators x,y] [--setups n:f[:steps],...]
 //                        [--lr 0.1] [--optimizer sgd|adam] [--momentum 0.9]
 //                        [--jobs 1]   (experiments run concurrently, 1 torch thread each)
 #include <torch/torch.h>
@@ -61,10 +61,10 @@ Stat Summarize(const std::vector<double>& v) {
 
 int main(int argc, char** argv) {
   torch::set_num_threads(1);
-  int seeds = 3, steps = 200;
+  int seeds = 3, steps = 150;
   bool quick = false;
   std::string attacks_arg, aggregators_arg, setups_arg, optimizer = "sgd";
-  double lr = 0.1, momentum = 0.9;
+  double lr = 0.15, momentum = 0.9;
   int jobs = 1;
   std::string data_path = std::string(SWARM_SOURCE_DIR) + "/data/digits.csv.gz";
   for (int i = 1; i < argc; ++i) {
@@ -102,7 +102,10 @@ int main(int argc, char** argv) {
   }
   if (!attacks_arg.empty()) attacks = SplitList(attacks_arg);
   if (!aggregators_arg.empty()) aggregators = SplitList(aggregators_arg);
-  std::vector<std::pair<int, int>> setups = {{4, 1}, {7, 2}};
+  struct Setup {
+    int n, f, steps;
+  };
+  std::vector<Setup> setups = {{4, 1, steps}, {7, 2, steps}};
   if (!setups_arg.empty()) {
     setups.clear();
     for (const auto& s : SplitList(setups_arg)) {
@@ -111,10 +114,12 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "--setups wants n:f pairs, got '%s'\n", s.c_str());
         return 2;
       }
-      setups.emplace_back(std::atoi(s.substr(0, colon).c_str()), std::atoi(s.substr(colon + 1).c_str()));
+      const size_t colon2 = s.find(':', colon + 1);
+      setups.push_back({std::atoi(s.substr(0, colon).c_str()), std::atoi(s.substr(colon + 1).c_str()),
+                        colon2 == std::string::npos ? steps : std::atoi(s.substr(colon2 + 1).c_str())});
     }
   }
-  auto base = [&](int n, int f, uint64_t seed) {
+  auto base = [&](int n, int f, int steps, uint64_t seed) {
     ExperimentConfig c;
     c.model.d_model = 64;
     c.model.num_experts = 4;
@@ -142,13 +147,19 @@ int main(int argc, char** argv) {
     return absl::StrFormat("%d/%s/%s/%d", n, attack, agg, seed);
   };
   std::map<std::string, size_t> index;
-  for (auto [n, f] : setups) {
+  // Cell by cell (all seeds of a cell together) so a cut-short run still has
+  // whole cells.
+  for (auto [n, f, st] : setups) {
     for (int s = 1; s <= seeds; ++s) {
       index[key(n, "clean", "mean", s)] = tasks.size();
-      tasks.push_back({base(n, 0, static_cast<uint64_t>(s))});
-      for (const auto& attack : attacks) {
-        for (const auto& agg : aggregators) {
-          ExperimentConfig c = base(n, f, static_cast<uint64_t>(s));
+      tasks.push_back({base(n, 0, st, static_cast<uint64_t>(s))});
+    }
+  }
+  for (auto [n, f, st] : setups) {
+    for (const auto& attack : attacks) {
+      for (const auto& agg : aggregators) {
+        for (int s = 1; s <= seeds; ++s) {
+          ExperimentConfig c = base(n, f, st, static_cast<uint64_t>(s));
           c.attack.name = attack;
           c.aggregator.name = agg;
           index[key(n, attack, agg, s)] = tasks.size();
@@ -175,7 +186,7 @@ int main(int argc, char** argv) {
   for (auto& t : pool) t.join();
 
   std::string table;
-  for (auto [n, f] : setups) {
+  for (auto [n, f, steps] : setups) {
     std::vector<double> clean;
     for (int s = 1; s <= seeds; ++s) {
       const auto& r = tasks[index[key(n, "clean", "mean", s)]].result;
