@@ -20,6 +20,7 @@ void AddUpCommand(CLI::App& app);
 void AddStatusCommand(CLI::App& app);
 void AddCryptoCommands(CLI::App& app);  // keygen, identity, crypto
 void AddLedgerCommand(CLI::App& app);
+void AddTrainCommand(CLI::App& app);
 
 // Prints "swarm <command>: <message>" to stderr and throws CLI::RuntimeError.
 [[noreturn]] void Fail(const std::string& command, const absl::Status& status, int code);

@@ -60,6 +60,9 @@ int main(int argc, char** argv) {
   swarm::cli::AddStatusCommand(app);
   swarm::cli::AddCryptoCommands(app);
   swarm::cli::AddLedgerCommand(app);
+#ifdef SWARM_HAVE_TRAIN
+  swarm::cli::AddTrainCommand(app);
+#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
