@@ -1,4 +1,5 @@
 // `swarm status`: what a peer knows (its Info), or every peer of a local cluster.
+#include <cstdio>
 #include <fstream>
 #include <iostream>
 
@@ -51,6 +52,11 @@ void PrintPeer(const nlohmann::json& s) {
     for (const auto& e : s["members"]) {
       auto str = [&](const char* k) {
         if (!e.contains(k)) return std::string();
+        if (e[k].is_number_float()) {
+          char buf[32];
+          std::snprintf(buf, sizeof(buf), "%.2f", e[k].get<double>());
+          return std::string(buf);
+        }
         return e[k].is_string() ? e[k].get<std::string>() : e[k].dump();
       };
       m.push_back({str("id"), str("state"), str("incarnation"), str("region"), str("capacity"),
