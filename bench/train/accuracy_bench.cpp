@@ -5,7 +5,8 @@
 //   bench_train_accuracy [--seeds 3] [--steps 150] [--lr 0.15] [--data PATH] [--quick]
 //                        [--attacks a,b] [--aggregators x,y] [--setups n:f[:steps],...]
 //                        [--lr 0.1] [--optimizer sgd|adam] [--momentum 0.9]
-//                        [--jobs 1]   (experiments run concurrently, 1 torch thread each)
+//                        [--jobs 2]   (experiments run concurrently, 1 torch thread each;
+//                                      wall times measured: docs/aggregation.md)
 #include <torch/torch.h>
 
 #include <chrono>
@@ -65,7 +66,7 @@ int main(int argc, char** argv) {
   bool quick = false;
   std::string attacks_arg, aggregators_arg, setups_arg, optimizer = "sgd";
   double lr = 0.15, momentum = 0.9;
-  int jobs = 1;
+  int jobs = 2;
   std::string data_path = std::string(SWARM_SOURCE_DIR) + "/data/digits.csv.gz";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
