@@ -55,6 +55,7 @@ function(swarm_fuzz name)
   endif()
   target_include_directories(fuzz_${name} PRIVATE ${CMAKE_SOURCE_DIR}/src)
   target_link_libraries(fuzz_${name} PRIVATE ${F_DEPS})
+  set_property(GLOBAL APPEND PROPERTY SWARM_FUZZERS fuzz_${name})
 endfunction()
 
 # swarm_bench(NAME SOURCES b.cpp DEPS ...)
