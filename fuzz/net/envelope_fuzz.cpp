@@ -10,7 +10,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Also a valid envelope with the fuzz input as payload must round-trip.
   static const auto* id = new swarm::crypto::Identity(*swarm::crypto::Identity::Generate());
   static swarm::net::EnvelopeSealer sealer(*id);
-  if (size < 256) {
+  // Sealing signs with ML-DSA (slow): do the round trip for 1 input in 16.
+  if (size > 0 && size < 256 && (data[0] & 0x0f) == 0) {
     auto wire = sealer.Seal("fuzz", swarm::ByteSpan(data, size));
     if (!wire.ok()) __builtin_trap();
     auto opened = opener.Open(*wire);
