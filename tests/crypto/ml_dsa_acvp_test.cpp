@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "vector_files.h"
+
 #include <filesystem>
 #include <fstream>
 
@@ -18,17 +20,8 @@ namespace fs = std::filesystem;
 
 fs::path VectorsDir() { return fs::path(SWARM_VECTORS_DIR) / "ml-dsa"; }
 
-json Load(const fs::path& p) {
-  std::ifstream in(p);
-  EXPECT_TRUE(in.good()) << "cannot open " << p;
-  return json::parse(in);
-}
-
-Bytes Hex(const json& j) {
-  auto b = FromHex(j.get<std::string>());
-  EXPECT_TRUE(b.ok()) << b.status();
-  return b.ok() ? *b : Bytes{};
-}
+json Load(const std::filesystem::path& p) { return testing::LoadJson(p); }
+Bytes Hex(const json& j) { return testing::HexBytes(j); }
 
 void ExpectReproduces(const std::string& mode) {
   const fs::path dir = VectorsDir() / ("ML-DSA-" + mode + "-FIPS204");

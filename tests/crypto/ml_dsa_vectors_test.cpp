@@ -3,6 +3,8 @@
 // (not through the ACVP responder), compared with expectedResults.json.
 #include <gtest/gtest.h>
 
+#include "vector_files.h"
+
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -19,17 +21,8 @@ namespace fs = std::filesystem;
 
 fs::path VectorsDir() { return fs::path(SWARM_VECTORS_DIR) / "ml-dsa"; }
 
-json Load(const fs::path& p) {
-  std::ifstream in(p);
-  EXPECT_TRUE(in.good()) << "cannot open " << p;
-  return json::parse(in);
-}
-
-Bytes Hex(const json& j) {
-  auto b = FromHex(j.get<std::string>());
-  EXPECT_TRUE(b.ok()) << b.status();
-  return b.ok() ? *b : Bytes{};
-}
+json Load(const std::filesystem::path& p) { return testing::LoadJson(p); }
+Bytes Hex(const json& j) { return testing::HexBytes(j); }
 
 // expected[tgId][tcId] = test object.
 std::map<int64_t, std::map<int64_t, json>> IndexExpected(const json& expected) {

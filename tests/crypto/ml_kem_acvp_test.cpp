@@ -5,6 +5,8 @@
 // decapsulation and key-check tests) against our implementation.
 #include <gtest/gtest.h>
 
+#include "vector_files.h"
+
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -23,16 +25,8 @@ std::string Dir(const std::string& name) {
   return std::string(SWARM_VECTORS_DIR) + "/ml-kem/ML-KEM-" + name + "-FIPS203";
 }
 
-json Load(const std::string& path) {
-  std::ifstream in(path);
-  return json::parse(in);
-}
-
-Bytes Hex(const json& j) {
-  auto b = FromHex(j.get<std::string>());
-  SWARM_ASSERT(b.ok());
-  return *b;
-}
+json Load(const std::filesystem::path& p) { return testing::LoadJson(p); }
+Bytes Hex(const json& j) { return testing::HexBytes(j); }
 
 Bytes Of(const MlKemSecret& s) { return Bytes(s.span().begin(), s.span().end()); }
 
