@@ -5,6 +5,7 @@
 #include "cli/commands.h"
 #include "common/log.h"
 #include "node/config.h"
+#include "node/extension.h"
 #include "node/node.h"
 
 namespace swarm::cli {
@@ -54,6 +55,9 @@ int RunNode(const NodeFlags& f) {
   // only sigwait below sees SIGINT/SIGTERM.
   node::BlockShutdownSignals();
   node::Node peer(*config);
+  auto extensions = node::MakeExtensions(*config);
+  if (!extensions.ok()) Fail("node", extensions.status(), kExitUsage);
+  for (auto& ext : *extensions) peer.AddExtension(std::move(ext));
   if (auto s = peer.Start(); !s.ok()) {
     Fail("node", s, s.code() == absl::StatusCode::kUnavailable ? kExitUsage : kExitRuntime);
   }

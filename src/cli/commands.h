@@ -20,7 +20,16 @@ void AddUpCommand(CLI::App& app);
 void AddStatusCommand(CLI::App& app);
 void AddCryptoCommands(CLI::App& app);  // keygen, identity, crypto
 void AddLedgerCommand(CLI::App& app);
-void AddTrainCommand(CLI::App& app);
+void AddTrainCommand(CLI::App& app);      // cmd_train.cpp, if SWARM_HAVE_TRAIN
+void AddEvolveCommand(CLI::App& app);     // cmd_evolve.cpp, if SWARM_HAVE_EVO
+void AddFheCommand(CLI::App& app);        // cmd_fhe.cpp, if SWARM_HAVE_FHE
+// `swarm fhe eval`, added by AddFheCommand to its `fhe` subcommand when
+// SWARM_HAVE_JOBS (cmd_fhe_eval.cpp).
+void AddFheEvalCommand(CLI::App& fhe);
+
+// Registers the node extensions compiled into this binary (cli/extensions.cpp);
+// main calls it before any command parses a config.
+void RegisterCompiledExtensions();
 
 // Prints "swarm <command>: <message>" to stderr and throws CLI::RuntimeError.
 [[noreturn]] void Fail(const std::string& command, const absl::Status& status, int code);

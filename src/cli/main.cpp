@@ -45,6 +45,7 @@ std::string FormatTable(const std::vector<std::string>& header,
 
 int main(int argc, char** argv) {
   swarm::net::RouteGrpcLogsToSpdlog();
+  swarm::cli::RegisterCompiledExtensions();
   CLI::App app{
       "swarm: train and serve neural networks on a swarm of unreliable, possibly malicious "
       "machines.\n\nExamples:\n  swarm up --nodes 4            start a local 4-peer cluster on loopback\n"
@@ -62,6 +63,12 @@ int main(int argc, char** argv) {
   swarm::cli::AddLedgerCommand(app);
 #ifdef SWARM_HAVE_TRAIN
   swarm::cli::AddTrainCommand(app);
+#endif
+#ifdef SWARM_HAVE_EVO
+  swarm::cli::AddEvolveCommand(app);
+#endif
+#ifdef SWARM_HAVE_FHE
+  swarm::cli::AddFheCommand(app);
 #endif
   try {
     app.parse(argc, argv);

@@ -1,6 +1,7 @@
 #include "node/config.h"
 
 #include "net/address.h"
+#include "node/extension.h"
 
 namespace swarm::node {
 
@@ -38,6 +39,7 @@ const ConfigSchema& NodeSchema() {
         .Int("ring.replicas", 2, 1, 16, "Replicas per expert, on distinct peers (distinct regions when possible).")
         .String("log.format", "text", {"text", "json"}, "Log line format.")
         .String("log.level", "info", {"trace", "debug", "info", "warn", "error", "off"}, "Least severe level logged.");
+    for (const auto& ext : RegisteredExtensions()) ext.add_config_keys(*s);
     return s;
   }();
   return *schema;
@@ -102,6 +104,7 @@ StatusOr<NodeConfig> ToNodeConfig(const Config& c) {
   n.ring_replicas = c.GetInt("ring.replicas");
   n.log_format = c.GetString("log.format");
   n.log_level = c.GetString("log.level");
+  n.raw = c;
   return n;
 }
 

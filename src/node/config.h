@@ -31,10 +31,13 @@ struct NodeConfig {
   Nanos membership_join_timeout = Seconds(10);
   int64_t ring_experts = 16;
   int64_t ring_replicas = 2;
+  // The whole validated config, for extensions that read their own sections.
+  Config raw;
 };
 
-// The schema of `swarm node --config FILE`. `swarm node --print-config` prints
-// it as a commented TOML file.
+// The schema of `swarm node --config FILE`: the peer's own keys plus the keys
+// of every registered extension (node/extension.h), so call it only after
+// registration. `swarm node --print-config` prints it as a commented TOML file.
 const ConfigSchema& NodeSchema();
 
 // Converts and cross-checks (addresses parse, TLS files named when enabled).

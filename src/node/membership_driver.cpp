@@ -33,9 +33,9 @@ std::string DisplayName(const membership::MemberView& m, const std::string& addr
 }  // namespace
 
 MembershipDriver::MembershipDriver(const NodeConfig& config, const crypto::Identity& identity,
-                                   Metrics& metrics)
+                                   net::EnvelopeSealer& sealer, Metrics& metrics)
     : config_(config), identity_(identity), metrics_(metrics), origin_(clock_.Now()),
-      sealer_(identity) {
+      sealer_(sealer) {
   swim_config_.probe_interval = config.membership_probe_interval;
   swim_config_.probe_timeout = config.membership_probe_timeout;
   swim_config_.suspicion_mult = config.membership_suspicion_mult;
@@ -207,10 +207,16 @@ void MembershipDriver::RefreshSnapshot(Nanos now) {
   }
   std::map<std::string, std::string> display;  // address -> name
   nlohmann::json jm = nlohmann::json::array();
+  PlacementView view;
+  view.owners = expert_owners_;
+  view.ring_moves = ring_moves_;
   for (const auto& m : members) {
     const std::string& addr = dir_->Name(m.id);
     const std::string name = DisplayName(m, addr);
     display[addr] = name;
+    view.members.push_back({name, addr, std::string(membership::MemberStateName(m.state)),
+                            m.meta ? m.meta->region : "", m.meta ? m.meta->capacity : 0.0,
+                            m.incarnation, m.id == swim_->self()});
     jm.push_back({{"id", name},
                   {"address", addr},
                   {"state", membership::MemberStateName(m.state)},
@@ -229,6 +235,7 @@ void MembershipDriver::RefreshSnapshot(Nanos now) {
   const auto& c = swim_->counters();
   std::lock_guard<std::mutex> lock(mu_);
   counters_snapshot_ = c;
+  placement_ = std::move(view);
   snapshot_ = {{"self", {{"id", config_.id},
                          {"address", self_address_},
                          {"peer_id", identity_.PeerIdHex()},
@@ -249,6 +256,11 @@ void MembershipDriver::RefreshSnapshot(Nanos now) {
                              {"probe_failures", c.probe_failures}}},
                {"updated_ms", now / kNanosPerMilli}};
   (void)now;
+}
+
+PlacementView MembershipDriver::Placement() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return placement_;
 }
 
 nlohmann::json MembershipDriver::StatusJson() const {

@@ -33,6 +33,7 @@
 #include "net/envelope.h"
 #include "node/config.h"
 #include "node/metrics.h"
+#include "node/view.h"
 
 namespace grpc {
 class Channel;
@@ -42,7 +43,10 @@ namespace swarm::node {
 
 class MembershipDriver {
  public:
-  MembershipDriver(const NodeConfig& config, const crypto::Identity& identity, Metrics& metrics);
+  // `sealer` is shared with the node's other protocols (one sequence space per
+  // identity, or receivers would see replays); not owned.
+  MembershipDriver(const NodeConfig& config, const crypto::Identity& identity,
+                   net::EnvelopeSealer& sealer, Metrics& metrics);
   ~MembershipDriver();
 
   // `self_address` is the bound gRPC address. Joins through config.seeds.
@@ -55,6 +59,8 @@ class MembershipDriver {
 
   // {"self":..., "members":[...], "ring":{...}} as of the last step.
   nlohmann::json StatusJson() const;
+  // Members and ring owners (by address) as of the last step.
+  PlacementView Placement() const;
 
  private:
   struct Inbound {
@@ -74,7 +80,7 @@ class MembershipDriver {
   RealClock clock_;
   Nanos origin_;
   std::string self_address_;
-  net::EnvelopeSealer sealer_;
+  net::EnvelopeSealer& sealer_;
 
   // Driver-thread state.
   std::unique_ptr<membership::PeerDirectory> dir_;
@@ -91,6 +97,7 @@ class MembershipDriver {
   std::map<std::string, crypto::PeerIdBytes> bound_names_;
   bool stop_ = false;
   nlohmann::json snapshot_;
+  PlacementView placement_;
   std::map<std::string, uint64_t> rejected_;  // codec and binding rejections
   membership::Counters counters_snapshot_;
   std::thread thread_;

@@ -76,6 +76,13 @@ class Node::TransportServiceImpl final : public swarm::v1::Transport::Service {
       node_->membership_->Deliver(*opened);
       return grpc::Status::OK;
     }
+    if (auto it = node_->kinds_.find(opened->kind); it != node_->kinds_.end()) {
+      Status s = it->second->OnEnvelope(*opened);
+      if (s.ok()) return grpc::Status::OK;
+      const std::string m(s.message());
+      node_->metrics().rejected_messages.Add({{"reason", m.substr(0, m.find_first_of(" :"))}}).Increment();
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, m);
+    }
     node_->metrics().rejected_messages.Add({{"reason", "unknown_kind"}}).Increment();
     return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
                         absl::StrCat("no protocol for envelope kind '", opened->kind, "'"));
@@ -90,6 +97,63 @@ Node::Node(NodeConfig config) : config_(std::move(config)) {
   node_service_ = std::make_unique<NodeServiceImpl>(this);
   transport_service_ = std::make_unique<TransportServiceImpl>(this);
   opener_ = std::make_unique<net::EnvelopeOpener>();
+}
+
+void Node::AddExtension(std::unique_ptr<Extension> extension) {
+  SWARM_ASSERT(!started_);
+  for (const auto& kind : extension->envelope_kinds()) {
+    SWARM_ASSERT(kind != "membership" && !kinds_.count(kind));
+    kinds_[kind] = extension.get();
+  }
+  extensions_.push_back(std::move(extension));
+}
+
+std::shared_ptr<grpc::Channel> Node::ChannelTo(const std::string& address) {
+  std::lock_guard<std::mutex> lock(channels_mu_);
+  auto& channel = channels_[address];
+  if (!channel) {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+    args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
+    args.SetMaxReceiveMessageSize(static_cast<int>(config_.net.message_size_bytes_max));
+    args.SetMaxSendMessageSize(static_cast<int>(config_.net.message_size_bytes_max));
+    channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  }
+  return channel;
+}
+
+void Node::SendEnvelope(const std::string& address, const std::string& kind, ByteSpan payload,
+                        std::function<void(const Status&)> done, Nanos deadline) {
+  auto sealed = sealer_->Seal(kind, payload);
+  if (!sealed.ok()) {
+    if (done) done(sealed.status());
+    return;
+  }
+  struct Call {
+    grpc::ClientContext ctx;
+    swarm::v1::DeliverRequest req;
+    swarm::v1::DeliverReply reply;
+    std::function<void(const Status&)> done;
+  };
+  auto* call = new Call;
+  call->done = std::move(done);
+  call->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::nanoseconds(deadline));
+  call->req.set_envelope(sealed->data(), sealed->size());
+  swarm::v1::Transport::NewStub(ChannelTo(address))
+      ->async()
+      ->Deliver(&call->ctx, &call->req, &call->reply, [call](grpc::Status s) {
+        if (call->done) {
+          call->done(s.ok() ? absl::OkStatus()
+                            : absl::Status(static_cast<absl::StatusCode>(s.error_code()),
+                                           s.error_message()));
+        }
+        delete call;
+      });
+}
+
+PlacementView Node::Placement() const {
+  return membership_ ? membership_->Placement() : PlacementView{};
 }
 
 Status Node::LoadIdentity() {
@@ -190,6 +254,7 @@ nlohmann::json Node::StatusJson() {
     const nlohmann::json m = membership_->StatusJson();
     for (auto& [k, v] : m.items()) j[k] = v;
   }
+  for (auto& ext : extensions_) j[ext->name()] = ext->StatusJson();
   std::lock_guard<std::mutex> lock(providers_mu_);
   for (auto& [name, fn] : providers_) j[name] = fn();
   return j;
@@ -199,11 +264,15 @@ Status Node::Start() {
   SWARM_ASSERT(!started_);
   started_at_ = clock_.Now();
   SWARM_RETURN_IF_ERROR(LoadIdentity());
+  sealer_ = std::make_unique<net::EnvelopeSealer>(*identity_);
   if (config_.membership) {
-    membership_ = std::make_unique<MembershipDriver>(config_, *identity_, metrics_);
+    membership_ = std::make_unique<MembershipDriver>(config_, *identity_, *sealer_, metrics_);
   }
   std::vector<grpc::Service*> services = {node_service_.get(), transport_service_.get()};
   services.insert(services.end(), services_.begin(), services_.end());
+  for (auto& ext : extensions_) {
+    for (auto* svc : ext->services()) services.push_back(svc);
+  }
   SWARM_ASSIGN_OR_RETURN(server_, net::RpcServer::Start(config_.grpc_listen, config_.net, services));
   SWARM_RETURN_IF_ERROR(StartHttp());
 
@@ -225,6 +294,11 @@ Status Node::Start() {
     ExportMembershipMetrics();
   }
   started_ = true;
+  for (auto& ext : extensions_) {
+    if (auto s = ext->Start(*this); !s.ok()) {
+      return absl::Status(s.code(), absl::StrCat(ext->name(), ": ", s.message()));
+    }
+  }
   SWARM_RETURN_IF_ERROR(WriteNodeFile());
   spdlog::info("peer {} serving gRPC on {} and HTTP on http://{}", config_.id, grpc_address(),
                http_address());
@@ -297,6 +371,7 @@ void Node::Shutdown() {
   if (!started_ || shutting_down_.exchange(true)) return;
   spdlog::info("peer {} shutting down: draining in-flight calls (up to {:.1f} s)", config_.id,
                ToSeconds(config_.shutdown_drain));
+  for (auto it = extensions_.rbegin(); it != extensions_.rend(); ++it) (*it)->Stop();
   if (membership_) membership_->Stop();  // gossips a graceful leave first
   if (server_) server_->Shutdown(config_.shutdown_drain);
   if (http_) http_->stop();

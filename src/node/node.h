@@ -2,8 +2,8 @@
 // caller adds), an HTTP server with /metrics, /healthz, /api/status and the
 // dashboard, and a graceful shutdown.
 //
-// Lifecycle: construct → AddService / AddStatusProvider → Start → (serve) →
-// Shutdown. Start writes <data_dir>/node.json with the bound ports so that
+// Lifecycle: construct → AddService / AddStatusProvider / AddExtension →
+// Start → (serve) → Shutdown. Start writes <data_dir>/node.json with the bound ports so that
 // `swarm up` can find them. Shutdown marks /healthz unhealthy, stops accepting
 // calls, lets in-flight calls finish within config.shutdown_drain, and stops
 // the HTTP server. Thread-safety: Start/Shutdown from one thread; the rest is
@@ -12,6 +12,8 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <thread>
@@ -20,17 +22,21 @@
 #include <grpcpp/grpcpp.h>
 #include <nlohmann/json.hpp>
 
+#include "common/bytes.h"
 #include "common/clock.h"
 #include "common/status.h"
 #include "net/rpc.h"
 #include "node/config.h"
+#include "node/extension.h"
 #include "node/metrics.h"
+#include "node/view.h"
 
 namespace swarm::crypto {
 class Identity;
 }
 namespace swarm::net {
 class EnvelopeOpener;
+class EnvelopeSealer;
 }
 
 namespace httplib {
@@ -50,6 +56,8 @@ class Node {
   void AddService(grpc::Service* service);
   // `name` becomes a key of the status JSON (Info RPC and /api/status).
   void AddStatusProvider(const std::string& name, std::function<nlohmann::json()> provider);
+  // Before Start. The node owns it; see node/extension.h for the lifecycle.
+  void AddExtension(std::unique_ptr<Extension> extension);
 
   Status Start();
   void Shutdown();
@@ -65,6 +73,18 @@ class Node {
   nlohmann::json StatusJson();
   // The peer's identity (valid after Start).
   const crypto::Identity& identity() const { return *identity_; }
+
+  // For extensions (valid after Start, thread-safe):
+  // Seals `payload` as a signed envelope of `kind` with this peer's identity
+  // and delivers it by Transport.Deliver to `address` (host:port), without
+  // blocking. `done` (optional) runs on a gRPC thread with the outcome.
+  void SendEnvelope(const std::string& address, const std::string& kind, ByteSpan payload,
+                    std::function<void(const Status&)> done = {}, Nanos deadline = Seconds(2));
+  // A cached channel to `address` honouring net.message_size_bytes_max.
+  std::shared_ptr<grpc::Channel> ChannelTo(const std::string& address);
+  // Members and ring owners as of the last membership step (empty when
+  // membership is off).
+  PlacementView Placement() const;
 
  private:
   class NodeServiceImpl;
@@ -83,6 +103,11 @@ class Node {
   std::unique_ptr<TransportServiceImpl> transport_service_;
   std::unique_ptr<crypto::Identity> identity_;
   std::unique_ptr<net::EnvelopeOpener> opener_;
+  std::unique_ptr<net::EnvelopeSealer> sealer_;
+  std::vector<std::unique_ptr<Extension>> extensions_;
+  std::map<std::string, Extension*> kinds_;  // envelope kind → extension
+  std::mutex channels_mu_;
+  std::map<std::string, std::shared_ptr<grpc::Channel>> channels_;
   std::unique_ptr<MembershipDriver> membership_;
   std::unique_ptr<net::RpcServer> server_;
   std::unique_ptr<httplib::Server> http_;
