@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -34,6 +35,7 @@ struct UpFlags {
   std::string dir = "swarm-cluster";
   std::string config_file;
   std::vector<std::string> sets;
+  std::vector<std::string> node_sets;  // "I:key=value"
   double ready_timeout_s = 30;
   double stop_timeout_s = 10;
   std::string log_level = "info";
@@ -188,6 +190,42 @@ int RunUp(const UpFlags& f) {
 
   std::vector<Child> children;
   const std::string seed = net::Address{f.host, static_cast<uint16_t>(f.base_port)}.ToString();
+  // Placeholders in --set / --node-set values: {peers} = TOML array of every
+  // peer's gRPC address, {i} = the peer's index, {id} = its name.
+  std::string peers_toml = "[";
+  for (int i = 0; i < f.nodes; ++i) {
+    peers_toml += (i ? ",\"" : "\"") +
+                  net::Address{f.host, static_cast<uint16_t>(f.base_port + i)}.ToString() + "\"";
+  }
+  peers_toml += "]";
+  auto expand = [&](std::string v, int i) {
+    const std::pair<std::string, std::string> subs[] = {
+        {"{peers}", peers_toml}, {"{i}", std::to_string(i)}, {"{id}", "n" + std::to_string(i)}};
+    for (const auto& [from, to] : subs) {
+      for (size_t pos = v.find(from); pos != std::string::npos; pos = v.find(from, pos + to.size())) {
+        v.replace(pos, from.size(), to);
+      }
+    }
+    return v;
+  };
+  std::map<int, std::vector<std::string>> per_node;
+  for (const auto& ns : f.node_sets) {
+    const auto colon = ns.find(':');
+    int index = -1;
+    if (colon != std::string::npos) {
+      try {
+        index = std::stoi(ns.substr(0, colon));
+      } catch (...) {
+        index = -1;
+      }
+    }
+    if (index < 0 || index >= f.nodes || ns.find('=') == std::string::npos) {
+      std::cerr << "swarm up: --node-set '" << ns << "': expected I:key=value with I in [0, "
+                << f.nodes - 1 << "]" << std::endl;
+      return kExitUsage;
+    }
+    per_node[index].push_back(ns.substr(colon + 1));
+  }
   for (int i = 0; i < f.nodes; ++i) {
     Child c;
     c.id = "n" + std::to_string(i);
@@ -208,7 +246,11 @@ int RunUp(const UpFlags& f) {
     }
     for (const auto& s : f.sets) {
       args.push_back("--set");
-      args.push_back(s);
+      args.push_back(expand(s, i));
+    }
+    for (const auto& s : per_node[i]) {
+      args.push_back("--set");
+      args.push_back(expand(s, i));
     }
     c.pid = Spawn(args, c.dir + "/node.log");
     c.alive = c.pid > 0;
@@ -296,7 +338,8 @@ void AddUpCommand(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "up",
       "Start a local cluster of peers on loopback and keep it running until Ctrl-C.\n\n"
-      "Example:\n  swarm up --nodes 3 --base-port 47100 --dir /tmp/x\n"
+      "Examples:\n  swarm up --nodes 3 --base-port 47100 --dir /tmp/x\n"
+      "  swarm up --nodes 4 --set 'consensus.committee={peers}' --node-set 3:log.level=debug\n"
       "Writes DIR/cluster.json ({\"nodes\":[{\"id\",\"grpc\",\"http\",\"pid\"}...]}); each peer logs to "
       "DIR/<id>/node.log. Peers stop when `swarm up` stops, however it stops.");
   cmd->add_option("-n,--nodes", f->nodes, "Number of peers")->capture_default_str();
@@ -305,7 +348,12 @@ void AddUpCommand(CLI::App& app) {
   cmd->add_option("--host", f->host, "Address to bind")->capture_default_str();
   cmd->add_option("--dir", f->dir, "Directory for cluster.json and per-peer state")->capture_default_str();
   cmd->add_option("-c,--config", f->config_file, "Node config applied to every peer")->check(CLI::ExistingFile);
-  cmd->add_option("--set", f->sets, "Config override for every peer, key=value; repeatable");
+  cmd->add_option("--set", f->sets,
+                  "Config override for every peer, key=value; repeatable. In values, {peers} becomes a "
+                  "TOML array of every peer's gRPC address, {i} the peer's index, {id} its name");
+  cmd->add_option("--node-set", f->node_sets,
+                  "Config override for one peer, I:key=value (I = 0-based index); repeatable, "
+                  "applied after --set");
   cmd->add_option("--ready-timeout", f->ready_timeout_s, "Seconds to wait for every peer to be healthy")
       ->capture_default_str();
   cmd->add_option("--log-level", f->log_level, "Peers' log level")->capture_default_str();
