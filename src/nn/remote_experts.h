@@ -1,0 +1,120 @@
+// Trainer side of remote experts: an ExpertClient (nn/expert_client.h) that
+// calls swarm.v1.ExpertService (proto/swarm/v1/expert.proto) over gRPC on the
+// peers hosting one expert, with fail-over between replicas. Torch-free
+// (library swarm_nn_remote: gRPC + protobuf + the tensor codec).
+//
+//   auto client = MakeGrpcExpertClient(3, [&] { return ring_owners_of(3); }, opts);
+//   auto expert = nn::MakeRemoteExpert(client);   // torch adapter, nn/expert.h
+//
+// Forward(x): asks owners() (called on every call, so the ring's current view
+// is used; primary first) and tries each replica in order, each attempt with
+// its own deadline (call_deadline); the first OK answer wins. An error, a late
+// answer or a malformed reply (wrong shape, NaN/Inf, bad bytes) moves on to
+// the next replica and counts a fail-over. If every replica failed the Status
+// is Unavailable naming each address and its error; the MoE layer then masks
+// the expert for the batch.
+// Backward(x, grad_out): sent to every replica in the same order (so replicas
+// that started equal stay equal, each applying the same gradient) — in
+// parallel; the returned dL/dx is the first successful replica's (in owner
+// order). Fails only if no replica applied it.
+// Replicas that apply Backward out of order across concurrent trainers drift
+// apart; the host's replica-agreement metric measures that.
+//
+// Errors are absl::Status: InvalidArgument for a bad input tensor (never sent),
+// Unavailable when no replica answered. Never throws.
+// Thread-safety: the client is thread-safe (Forward and Backward may run
+// concurrently from several threads). `owners` must be thread-safe too.
+// Channels are cached per address inside the client and live as long as it.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "nn/expert_client.h"
+#include "nn/tensor_codec.h"
+
+namespace swarm::nn {
+
+// Named limits.
+constexpr int kExpertAttemptsPerReplicaMax = 5;
+constexpr uint64_t kExpertMessageSizeBytesDefault = 64ull << 20;
+
+struct RemoteExpertOptions {
+  Nanos call_deadline = Millis(2000);  // per attempt, per replica
+  int attempts_per_replica = 1;        // 1..kExpertAttemptsPerReplicaMax
+  std::string wire_dtype = "f32";      // f32 | f16 | int8 (requests and replies)
+  size_t message_bytes_max = kExpertMessageSizeBytesDefault;  // send and receive
+  size_t replicas_max = 8;             // owners beyond this are ignored
+
+  // InvalidArgument naming the field and value (attempts out of range,
+  // unknown wire_dtype, zero deadline or limits).
+  Status Validate() const;
+};
+
+// Parses "f32" | "f16" | "int8"; the error lists the valid names.
+StatusOr<WireDtype> ParseWireDtype(const std::string& name);
+const char* WireDtypeName(WireDtype d);
+
+// Failure reasons counted by the client (and used as metric label values):
+//   "deadline"    the replica did not answer within call_deadline
+//   "unavailable" connection refused / peer down
+//   "rejected"    the host refused the request (bad tensor, unknown expert...)
+//   "bad_reply"   the reply failed decoding or had the wrong shape
+//   "error"       any other gRPC error
+//   "no_owner"    owners() returned no address
+inline constexpr const char* kExpertFailureReasons[] = {"deadline", "unavailable", "rejected",
+                                                        "bad_reply", "error", "no_owner"};
+
+// Counters readable while calls run (for the caller's metrics). Shared by
+// every client that is given the same object.
+struct RemoteExpertCounters {
+  std::atomic<int64_t> forward_calls{0}, forward_ok{0};
+  std::atomic<int64_t> backward_calls{0}, backward_ok{0};
+  // A replica attempt failed and the next replica was tried (Forward), or a
+  // Backward replica failed while another applied it.
+  std::atomic<int64_t> failovers{0};
+  // Calls where no replica answered (the expert gets masked).
+  std::atomic<int64_t> forward_failed{0}, backward_failed{0};
+  // Per-attempt failures by reason (index into kExpertFailureReasons).
+  std::atomic<int64_t> failures[6] = {};
+  std::atomic<int64_t> bytes_sent{0}, bytes_received{0};
+
+  // reason name -> count (all six names, zeros included).
+  std::map<std::string, int64_t> FailuresByReason() const;
+};
+
+// `owners` returns the hosts' gRPC addresses for `expert_id`, primary first.
+// `counters` may be nullptr (the client then counts into a private object).
+// Never null. With options that fail Validate() every call returns that
+// InvalidArgument error (validate first to report it early).
+std::shared_ptr<ExpertClient> MakeGrpcExpertClient(
+    uint32_t expert_id, std::function<std::vector<std::string>()> owners,
+    RemoteExpertOptions options, std::shared_ptr<RemoteExpertCounters> counters = nullptr);
+
+// Host information as returned by ExpertService.Info on one peer.
+struct ExpertHostInfo {
+  struct Expert {
+    uint32_t id = 0;
+    int64_t d_model = 0, hidden = 0;
+    int64_t steps_applied = 0;  // Backward calls applied
+    int64_t forwards = 0;
+  };
+  std::vector<Expert> experts;
+  std::map<std::string, int64_t> rejected;  // reason -> count on this host
+};
+// One Info call to `address`. Errors: the gRPC status as an absl::Status.
+StatusOr<ExpertHostInfo> QueryExpertHost(const std::string& address, Nanos deadline);
+// Fetches expert `expert_id`'s flattened parameters from `address`
+// (GetParameters), decoded with the strict codec.
+StatusOr<HostTensor> FetchExpertParameters(const std::string& address, uint32_t expert_id,
+                                           Nanos deadline,
+                                           uint64_t message_bytes_max = kExpertMessageSizeBytesDefault);
+
+}  // namespace swarm::nn
