@@ -40,6 +40,37 @@ StatusOr<nlohmann::json> FetchInfo(const std::string& address, const StatusFlags
   return j;
 }
 
+// Objects in the status JSON that belong to the peer itself; every other
+// object is an extension's (consensus, experts, trainer, evo, jobs, ...).
+bool IsExtensionKey(const std::string& key, const nlohmann::json& v) {
+  static const char* kCore[] = {"self", "members", "ring", "counters"};
+  if (!v.is_object()) return false;
+  for (const char* k : kCore) {
+    if (key == k) return false;
+  }
+  return true;
+}
+
+std::string Cell(const nlohmann::json& v) {
+  if (v.is_number_float()) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.4g", v.get<double>());
+    return buf;
+  }
+  if (v.is_string()) return v.get<std::string>();
+  std::string d = v.dump();
+  return d.size() > 100 ? d.substr(0, 97) + "..." : d;
+}
+
+// The extensions a peer runs, e.g. "consensus,experts".
+std::string Roles(const nlohmann::json& s) {
+  std::string out;
+  for (const auto& [k, v] : s.items()) {
+    if (IsExtensionKey(k, v)) out += (out.empty() ? "" : ",") + k;
+  }
+  return out.empty() ? "-" : out;
+}
+
 void PrintPeer(const nlohmann::json& s) {
   std::vector<std::vector<std::string>> rows;
   for (const auto& [k, v] : s.items()) {
@@ -64,6 +95,12 @@ void PrintPeer(const nlohmann::json& s) {
     }
     std::cout << "\nmembers\n"
               << FormatTable({"id", "state", "incarnation", "region", "capacity", "link weight"}, m);
+  }
+  for (const auto& [name, ext] : s.items()) {
+    if (!IsExtensionKey(name, ext)) continue;
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& [k, v] : ext.items()) rows.push_back({k, Cell(v)});
+    std::cout << "\n" << name << "\n" << FormatTable({"field", "value"}, rows);
   }
 }
 
@@ -97,15 +134,15 @@ int RunStatus(const StatusFlags& f) {
       rows.push_back({info->value("id", ""), grpc, info->value("http", ""),
                       std::to_string(info->value("pid", 0)),
                       absl::StrCat(static_cast<int64_t>(info->value("uptime_seconds", 0.0)), " s"),
-                      info->value("healthy", false) ? "healthy" : "unhealthy"});
+                      info->value("healthy", false) ? "healthy" : "unhealthy", Roles(*info)});
     } else {
       ++unreachable;
       out.push_back({{"id", n.value("id", "")}, {"grpc", grpc}, {"error", std::string(info.status().message())}});
-      rows.push_back({n.value("id", ""), grpc, n.value("http", ""), "-", "-", "unreachable"});
+      rows.push_back({n.value("id", ""), grpc, n.value("http", ""), "-", "-", "unreachable", "-"});
     }
   }
   if (f.json) std::cout << out.dump(2) << std::endl;
-  else std::cout << FormatTable({"peer", "grpc", "http", "pid", "uptime", "state"}, rows);
+  else std::cout << FormatTable({"peer", "grpc", "http", "pid", "uptime", "state", "roles"}, rows);
   return unreachable == 0 ? 0 : kExitRuntime;
 }
 
