@@ -54,7 +54,7 @@ std::vector<MigrationEdge> MigrationRoutes(const Topology& t, Rng& rng) {
 
 Archipelago::Archipelago(const NeatConfig& cfg, const Task* task, Topology topology,
                          ArchipelagoConfig acfg, uint64_t seed)
-    : topology_(std::move(topology)), acfg_(acfg), rng_(seed ^ 0xa5a5a5a5ULL) {
+    : topology_(std::move(topology)), acfg_(acfg), seed_(seed), rng_(seed ^ 0xa5a5a5a5ULL) {
   for (uint32_t i = 0; i < topology_.size(); ++i)
     islands_.push_back(std::make_unique<Island>(cfg, task, seed + i));
 }
@@ -86,6 +86,29 @@ StatusOr<ArchipelagoStats> Archipelago::Step(Evaluator& evaluator) {
   st.evaluations_total = evaluations();
   st.migrations_total = migrations_;
   return st;
+}
+
+ArchipelagoState Archipelago::Save() const {
+  ArchipelagoState s;
+  s.generation = generation_;
+  s.migrations = migrations_;
+  for (const auto& i : islands_) s.islands.push_back(i->Save());
+  return s;
+}
+
+Status Archipelago::Load(ArchipelagoState s) {
+  if (s.islands.size() != islands_.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("checkpoint has ", s.islands.size(),
+                                                   " islands, this run has ", islands_.size()));
+  }
+  for (size_t i = 0; i < islands_.size(); ++i) {
+    Status st = islands_[i]->Load(std::move(s.islands[i]));
+    if (!st.ok()) return absl::InvalidArgumentError(absl::StrCat("island ", i, ": ", st.message()));
+  }
+  generation_ = s.generation;
+  migrations_ = s.migrations;
+  rng_ = Rng((seed_ ^ 0xa5a5a5a5ULL) + 0x9e3779b97f4a7c15ULL * (generation_ + 1));
+  return absl::OkStatus();
 }
 
 bool Archipelago::solved() const {

@@ -60,6 +60,13 @@ struct ArchipelagoStats {
   std::vector<GenerationStats> islands;
 };
 
+// Checkpoint of a whole archipelago (evo/checkpoint.h).
+struct ArchipelagoState {
+  uint64_t generation = 0;
+  uint64_t migrations = 0;
+  std::vector<IslandState> islands;
+};
+
 class Archipelago {
  public:
   // One island per topology node; island i is seeded with seed + i.
@@ -67,6 +74,11 @@ class Archipelago {
               uint64_t seed);
   // `evaluator` is shared by all islands (one batch per island per step).
   StatusOr<ArchipelagoStats> Step(Evaluator& evaluator);
+
+  ArchipelagoState Save() const;
+  // Restores every island (count must match); the migration Rng is reseeded
+  // from (seed, generation). On error nothing is guaranteed: discard the object.
+  Status Load(ArchipelagoState s);
 
   bool solved() const;
   uint64_t evaluations() const;
@@ -78,6 +90,7 @@ class Archipelago {
   std::vector<std::unique_ptr<Island>> islands_;
   Topology topology_;
   ArchipelagoConfig acfg_;
+  uint64_t seed_;
   Rng rng_;
   uint64_t generation_ = 0;
   uint64_t migrations_ = 0;

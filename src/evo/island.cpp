@@ -9,7 +9,7 @@
 namespace swarm::evo {
 
 Island::Island(const NeatConfig& cfg, const Task* task, uint64_t seed)
-    : cfg_(cfg), task_(task), rng_(seed), threshold_(cfg.compatibility_threshold) {
+    : cfg_(cfg), task_(task), seed_(seed), rng_(seed), threshold_(cfg.compatibility_threshold) {
   cfg_.feed_forward = cfg.feed_forward && !task->recurrent();
   genomes_.reserve(cfg_.population_size);
   for (uint32_t i = 0; i < cfg_.population_size; ++i)
@@ -231,6 +231,68 @@ Status Island::Immigrate(const std::vector<Genome>& migrants) {
     slot.feed_forward = cfg_.feed_forward;  // a feed-forward migrant may grow recurrent links here
     ++placed;
   }
+  return absl::OkStatus();
+}
+
+IslandState Island::Save() const {
+  IslandState s;
+  s.generation = generation_;
+  s.evaluations = evaluations_;
+  s.failed = failed_;
+  s.threshold = threshold_;
+  s.best_ever = best_ever_;
+  s.best_ever_generation = best_ever_generation_;
+  s.next_species_id = next_species_id_;
+  s.genomes = genomes_;
+  for (const auto& sp : species_)
+    s.species.push_back({sp.id, sp.representative, sp.best_fitness, sp.last_improved});
+  s.champion = champion_;
+  s.solution = solution_;
+  return s;
+}
+
+Status Island::CheckGenome(const Genome& g, const std::string& what) const {
+  if (g.inputs != task_->inputs() || g.outputs != task_->outputs()) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " has shape ", g.inputs, "x", g.outputs,
+                                                   ", task '", task_->name(), "' needs ",
+                                                   task_->inputs(), "x", task_->outputs()));
+  }
+  Status v = ValidateGenome(g, cfg_.weight_abs_max);
+  if (!v.ok()) return absl::InvalidArgumentError(absl::StrCat(what, ": ", v.message()));
+  return absl::OkStatus();
+}
+
+Status Island::Load(IslandState s) {
+  if (s.genomes.size() != cfg_.population_size) {
+    return absl::InvalidArgumentError(absl::StrCat("island state has ", s.genomes.size(),
+                                                   " genomes, population_size is ",
+                                                   cfg_.population_size));
+  }
+  if (!std::isfinite(s.threshold) || s.threshold <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat("island state threshold = ", s.threshold));
+  }
+  for (size_t i = 0; i < s.genomes.size(); ++i)
+    SWARM_RETURN_IF_ERROR(CheckGenome(s.genomes[i], absl::StrCat("genome ", i)));
+  for (size_t i = 0; i < s.species.size(); ++i)
+    SWARM_RETURN_IF_ERROR(CheckGenome(s.species[i].representative, absl::StrCat("species ", i)));
+  if (s.champion) SWARM_RETURN_IF_ERROR(CheckGenome(s.champion->genome, "champion"));
+  if (s.solution) SWARM_RETURN_IF_ERROR(CheckGenome(s.solution->genome, "solution"));
+  generation_ = s.generation;
+  evaluations_ = s.evaluations;
+  failed_ = s.failed;
+  threshold_ = s.threshold;
+  best_ever_ = s.best_ever;
+  best_ever_generation_ = s.best_ever_generation;
+  next_species_id_ = s.next_species_id;
+  genomes_ = std::move(s.genomes);
+  for (auto& g : genomes_) g.feed_forward = cfg_.feed_forward;
+  species_.clear();
+  for (auto& sp : s.species)
+    species_.push_back({sp.id, std::move(sp.representative), sp.best_fitness, sp.last_improved, {}});
+  champion_ = std::move(s.champion);
+  solution_ = std::move(s.solution);
+  last_.clear();
+  rng_ = Rng(seed_ ^ (0x9e3779b97f4a7c15ULL * (generation_ + 1)));
   return absl::OkStatus();
 }
 

@@ -50,6 +50,29 @@ struct Scored {
   double fitness = 0;
 };
 
+// Everything an island needs to continue a run (evo/checkpoint.h stores it).
+// The Rng is not part of it: Load reseeds it from (seed, generation), so a
+// resumed run is deterministic from the checkpoint but is not the same
+// sequence the uninterrupted run would have drawn.
+struct IslandState {
+  struct SpeciesState {
+    uint64_t id = 0;
+    Genome representative;
+    double best_fitness = 0;
+    uint64_t last_improved = 0;
+  };
+  uint64_t generation = 0;
+  uint64_t evaluations = 0;
+  uint64_t failed = 0;
+  double threshold = 0;
+  double best_ever = 0;
+  uint64_t best_ever_generation = 0;
+  uint64_t next_species_id = 0;
+  std::vector<Genome> genomes;  // the next generation to evaluate
+  std::vector<SpeciesState> species;
+  std::optional<Scored> champion, solution;
+};
+
 class Island {
  public:
   // `task` supplies the shape and the solution check; not owned.
@@ -65,6 +88,11 @@ class Island {
   // The k best of the last evaluated generation, fitness descending (ties by
   // genome hash). Empty before the first Step.
   std::vector<Scored> Best(size_t k) const;
+
+  IslandState Save() const;
+  // Replaces the island's state with `s` (validated: population size, genome
+  // shapes and invariants); on error the island is unchanged.
+  Status Load(IslandState s);
 
   bool solved() const { return solution_.has_value(); }
   const std::optional<Scored>& solution() const { return solution_; }
@@ -87,8 +115,11 @@ class Island {
   Genome MakeChild(const Species& s, const std::vector<size_t>& parents,
                    const std::vector<double>& fitness, const std::vector<Species>& all);
 
+  Status CheckGenome(const Genome& g, const std::string& what) const;
+
   NeatConfig cfg_;
   const Task* task_;
+  uint64_t seed_;
   Rng rng_;
   std::vector<Genome> genomes_;
   std::vector<Scored> last_;  // last evaluated generation, sorted best first

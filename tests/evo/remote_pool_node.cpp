@@ -1,0 +1,179 @@
+// RemoteEvaluatorPool (node/evo_pool.h) against in-process EvoEvaluator
+// services (node/evo_service.h) over real gRPC on loopback.
+#include <gtest/gtest.h>
+
+#include "evo/genome_codec.h"
+#include "evo/operators.h"
+#include "evo/presets.h"
+#include "evo/tasks.h"
+#include "net/rpc.h"
+#include "node/evo_pool.h"
+#include "node/evo_service.h"
+
+namespace swarm::node {
+namespace {
+
+struct Peer {
+  std::unique_ptr<EvoEvaluatorService> service;
+  std::unique_ptr<net::RpcServer> server;
+  std::string address;
+};
+
+Peer StartPeer(const std::string& id, uint32_t capacity, bool lie = false) {
+  EvoServiceConfig cfg;
+  cfg.evaluator_id = id;
+  cfg.capacity = capacity;
+  cfg.lie = lie;
+  Peer p;
+  auto s = EvoEvaluatorService::Create(cfg);
+  EXPECT_TRUE(s.ok()) << s.status();
+  p.service = std::move(*s);
+  auto srv = net::RpcServer::Start("127.0.0.1:0", net::NetOptions{}, {p.service.get()});
+  EXPECT_TRUE(srv.ok()) << srv.status();
+  p.server = std::move(*srv);
+  p.address = "127.0.0.1:" + std::to_string(p.server->port());
+  return p;
+}
+
+std::vector<evo::Genome> RandomXorGenomes(size_t n, uint64_t seed) {
+  evo::NeatConfig cfg = *evo::PresetConfig("xor");
+  Rng rng(seed);
+  std::vector<evo::Genome> out;
+  for (size_t i = 0; i < n; ++i) {
+    evo::Genome g = evo::RandomInitialGenome(2, 1, cfg, rng);
+    for (int k = 0; k < 3; ++k) evo::Mutate(g, cfg, rng);
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
+std::vector<const evo::Genome*> Ptrs(const std::vector<evo::Genome>& v) {
+  std::vector<const evo::Genome*> p;
+  for (const auto& g : v) p.push_back(&g);
+  return p;
+}
+
+RemotePoolConfig Cfg() {
+  RemotePoolConfig pc;
+  pc.task = "xor";
+  pc.dispatch.evaluation_timeout = Seconds(5);
+  return pc;
+}
+
+TEST(RemotePool, SpreadsABatchOverEvaluatorsAndMatchesLocalFitness) {
+  evo::XorTask task;
+  Peer a = StartPeer("a", 2), b = StartPeer("b", 2);
+  RemoteEvaluatorPool pool(Cfg(), &task);
+  auto info = pool.AddEvaluator(a.address);
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->id, "a");
+  EXPECT_EQ(info->capacity, 2u);
+  ASSERT_TRUE(pool.AddEvaluator(b.address).ok());
+  auto genomes = RandomXorGenomes(100, 3);
+  auto results = pool.EvaluateBatch(Ptrs(genomes));
+  ASSERT_EQ(results.size(), genomes.size());
+  for (size_t i = 0; i < genomes.size(); ++i) {
+    ASSERT_TRUE(results[i].ok()) << results[i].status();
+    EXPECT_EQ(*results[i], *task.Evaluate(genomes[i]));
+  }
+  EXPECT_GT(a.service->counters().evaluations.load(), 0u);
+  EXPECT_GT(b.service->counters().evaluations.load(), 0u);
+  EXPECT_EQ(pool.counters().exclusions, 0u);
+  EXPECT_EQ(pool.evaluators_alive(), 2u);
+}
+
+TEST(RemotePool, RegistrationChecksTheTask) {
+  evo::XorTask task;
+  Peer a = StartPeer("a", 1);
+  RemotePoolConfig pc = Cfg();
+  pc.task = "no-such-task";
+  RemoteEvaluatorPool pool(pc, &task);
+  auto r = pool.AddEvaluator(a.address);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("does not offer task 'no-such-task'"), std::string::npos);
+  RemoteEvaluatorPool pool2(Cfg(), &task);
+  auto dead = pool2.AddEvaluator("127.0.0.1:1");
+  ASSERT_FALSE(dead.ok());
+  EXPECT_NE(dead.status().message().find("127.0.0.1:1"), std::string::npos);
+}
+
+TEST(RemotePool, ALyingEvaluatorIsExcludedAndResultsStayCorrect) {
+  evo::XorTask task;
+  Peer honest = StartPeer("honest", 2), liar = StartPeer("liar", 2, /*lie=*/true);
+  RemotePoolConfig pc = Cfg();
+  pc.dispatch.spot_check_fraction = 0.2;
+  RemoteEvaluatorPool pool(pc, &task);
+  ASSERT_TRUE(pool.AddEvaluator(honest.address).ok());
+  ASSERT_TRUE(pool.AddEvaluator(liar.address).ok());
+  for (int round = 0; round < 3; ++round) {
+    auto genomes = RandomXorGenomes(80, 10 + round);
+    auto results = pool.EvaluateBatch(Ptrs(genomes));
+    for (size_t i = 0; i < genomes.size(); ++i) {
+      ASSERT_TRUE(results[i].ok());
+      EXPECT_EQ(*results[i], *task.Evaluate(genomes[i])) << "round " << round << " genome " << i;
+    }
+  }
+  EXPECT_EQ(pool.counters().exclusions, 1u);
+  EXPECT_EQ(pool.evaluators_alive(), 1u);
+}
+
+TEST(RemotePool, FallsBackToLocalWhenEvaluatorsDie) {
+  evo::XorTask task;
+  Peer a = StartPeer("a", 2);
+  RemotePoolConfig pc = Cfg();
+  pc.dispatch.evaluation_timeout = Millis(500);
+  RemoteEvaluatorPool pool(pc, &task);
+  ASSERT_TRUE(pool.AddEvaluator(a.address).ok());
+  a.server->Shutdown(0);
+  a.server.reset();
+  auto genomes = RandomXorGenomes(30, 4);
+  auto results = pool.EvaluateBatch(Ptrs(genomes));
+  for (size_t i = 0; i < genomes.size(); ++i) {
+    ASSERT_TRUE(results[i].ok()) << results[i].status();
+    EXPECT_EQ(*results[i], *task.Evaluate(genomes[i]));
+  }
+  EXPECT_GT(pool.counters().request_failures, 0u);
+  EXPECT_EQ(pool.counters().local_results, 30u);
+}
+
+TEST(EvoService, RejectsBadRequestsAndBadGenomesWithReasons) {
+  Peer a = StartPeer("a", 1);
+  grpc::ServerContext ctx;
+  swarm::v1::EvoEvaluateRequest req;
+  swarm::v1::EvoEvaluateReply reply;
+  req.set_task("chess");
+  grpc::Status s = a.service->Evaluate(&ctx, &req, &reply);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("task 'chess'"), std::string::npos);
+
+  req.set_task("xor");
+  req.add_genomes("{not json");
+  req.add_genomes(evo::EncodeGenome(evo::MinimalGenome(4, 1, true, true)));  // wrong shape
+  req.add_genomes(evo::EncodeGenome(RandomXorGenomes(1, 1)[0]));
+  reply.Clear();
+  s = a.service->Evaluate(&ctx, &req, &reply);
+  ASSERT_TRUE(s.ok());
+  ASSERT_EQ(reply.results_size(), 3);
+  EXPECT_FALSE(reply.results(0).ok());
+  EXPECT_FALSE(reply.results(0).error().empty());
+  EXPECT_FALSE(reply.results(1).ok());
+  EXPECT_TRUE(reply.results(2).ok());
+  EXPECT_EQ(a.service->counters().failed_evaluations.load(), 2u);
+
+  EvoServiceConfig small;
+  small.batch_genomes_max = 2;
+  auto svc = EvoEvaluatorService::Create(small);
+  ASSERT_TRUE(svc.ok());
+  s = (*svc)->Evaluate(&ctx, &req, &reply);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("batch_genomes_max"), std::string::npos);
+
+  EvoServiceConfig bad;
+  bad.tasks = {"xor", "tetris"};
+  auto r = EvoEvaluatorService::Create(bad);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("evo.tasks contains 'tetris'"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace swarm::node
