@@ -1,0 +1,62 @@
+// The Pbft gRPC service of a committee member (proto/swarm/v1/consensus.proto):
+// Deliver (replica-to-replica batches), Identify (this member's key),
+// Submit (client path) and LedgerHead (head, one record's hash, verify).
+//
+// The service is registered before the committee is known; until then (and
+// on a peer outside the committee) calls fail with UNAVAILABLE /
+// FAILED_PRECONDITION naming why. Thread-safety: gRPC handler threads call
+// it concurrently; the core is shared-owned and immutable once published.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "crypto/identity.h"
+#include "node/consensus_driver.h"
+#include "node/consensus_keys.h"
+#include "node/consensus_ledger.h"
+#include "swarm/v1/consensus.grpc.pb.h"
+
+namespace swarm::node {
+
+// Everything that exists once the committee is known.
+struct ConsensusCore {
+  std::vector<std::string> committee;
+  int self = -1;  // -1: this peer is not a member
+  std::string self_address;
+  const crypto::Identity* identity = nullptr;
+  std::string ledger_path;  // "" = memory only
+  std::unique_ptr<CommitteeKeys> keys;
+  // Declared before the driver, which uses it: destroyed after it.
+  std::unique_ptr<consensus::StateMachine> machine;
+  LedgerStateMachine* ledger = nullptr;  // `machine` when it is the ledger, else null
+  std::unique_ptr<ConsensusDriver> driver;
+  Nanos submit_wait_default = Seconds(10);
+  Nanos submit_wait_max = Seconds(60);
+  // Observes commit latencies of requests submitted here (metrics).
+  std::function<void(double)> on_latency;
+};
+
+class PbftServiceImpl final : public swarm::v1::Pbft::Service {
+ public:
+  using CoreFn = std::function<std::shared_ptr<ConsensusCore>()>;
+  explicit PbftServiceImpl(CoreFn core) : core_(std::move(core)) {}
+
+  grpc::Status Deliver(grpc::ServerContext*, const swarm::v1::PbftBatch* req,
+                       swarm::v1::PbftAck*) override;
+  grpc::Status Identify(grpc::ServerContext*, const swarm::v1::PbftIdentifyRequest*,
+                        swarm::v1::PbftIdentifyReply* reply) override;
+  grpc::Status Submit(grpc::ServerContext*, const swarm::v1::LedgerSubmitRequest* req,
+                      swarm::v1::LedgerSubmitReply* reply) override;
+  grpc::Status LedgerHead(grpc::ServerContext*, const swarm::v1::LedgerHeadRequest* req,
+                          swarm::v1::LedgerHeadReply* reply) override;
+
+ private:
+  // The core of a running member, or an error status saying why not.
+  grpc::Status Member(std::shared_ptr<ConsensusCore>& out);
+  CoreFn core_;
+};
+
+}  // namespace swarm::node
