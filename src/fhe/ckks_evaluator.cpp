@@ -312,6 +312,21 @@ StatusOr<Ciphertext> CkksEvaluator::MatVec(const CkksEncoder& enc, const Ciphert
   SWARM_ASSIGN_OR_RETURN(Ciphertext shifted, Rotate(x, -static_cast<int>(d)));
   SWARM_ASSIGN_OR_RETURN(Ciphertext xr, Add(x, shifted));
   const double pscale = static_cast<double>(ctx_->modulus(x.level).value());
+  // Rotations of xr are hoisted: one digit decomposition serves all of them.
+  std::optional<HoistedDigits> hoisted;
+  auto rotate_xr = [&](size_t i) -> StatusOr<Ciphertext> {
+    if (i == 0) return xr;
+    const uint32_t g = GaloisElementForRotation(ctx_->n(), static_cast<int>(i));
+    if (!galois_ || !galois_->Has(g) || galois_->id != xr.key_id || xr.parts.size() != 2) {
+      return Rotate(xr, static_cast<int>(i));  // reports the missing/mismatched key
+    }
+    if (!hoisted) {
+      RnsPoly c1 = xr.parts[1];
+      FromNtt(*ctx_, DataBasis(xr.level), c1);
+      hoisted = DecomposeForKeySwitch(*ctx_, c1, xr.parts[1], xr.level);
+    }
+    return ApplyGaloisHoisted(*ctx_, xr, *hoisted, g, galois_->keys.at(g));
+  };
   std::optional<Ciphertext> acc;
   for (size_t i = 0; i < d; ++i) {
     std::vector<double> diag(d, 0.0);
@@ -324,7 +339,7 @@ StatusOr<Ciphertext> CkksEvaluator::MatVec(const CkksEncoder& enc, const Ciphert
       }
     }
     if (!any) continue;
-    SWARM_ASSIGN_OR_RETURN(Ciphertext rot, Rotate(xr, static_cast<int>(i)));
+    SWARM_ASSIGN_OR_RETURN(Ciphertext rot, rotate_xr(i));
     SWARM_ASSIGN_OR_RETURN(Plaintext pd, enc.Encode(std::span<const double>(diag), pscale, x.level));
     SWARM_ASSIGN_OR_RETURN(Ciphertext term, MultiplyPlain(rot, pd));
     if (acc) {

@@ -130,6 +130,35 @@ StatusOr<GaloisKeys> KeyGenerator::GenerateGaloisKeys(const SecretKey& sk, std::
   return gk;
 }
 
+namespace {
+// out = (acc - [acc]_P) / P over q_0..q_{rows-1}; acc rows q_0..q_{rows-1}, P in
+// NTT form (its P row is destroyed).
+void ModDown(const Context& ctx, size_t rows, RnsPoly& acc, RnsPoly& out) {
+  const size_t n = ctx.n();
+  const size_t key_special_row = ctx.special_index();
+  const Modulus& mp = ctx.modulus(key_special_row);
+  const uint64_t half_p = mp.value() >> 1;
+  std::vector<uint64_t> tmp(n);
+  uint64_t* pr = acc.row(rows);
+  ctx.ntt(key_special_row).Inverse(pr);
+  out = RnsPoly(n, rows);
+  for (size_t i = 0; i < rows; ++i) {
+    const Modulus& qi = ctx.modulus(i);
+    const uint64_t p_mod_qi = qi.Reduce(mp.value());
+    for (size_t c = 0; c < n; ++c) {
+      // centered [acc]_P reduced mod q_i
+      const uint64_t v = pr[c];
+      tmp[c] = v > half_p ? qi.Sub(qi.Reduce(v), p_mod_qi) : qi.Reduce(v);
+    }
+    ctx.ntt(i).Forward(tmp.data());
+    const uint64_t inv = ctx.inv_special_mod(i), invp = qi.ShoupOf(inv);
+    const uint64_t* ar = acc.row(i);
+    uint64_t* o = out.row(i);
+    for (size_t c = 0; c < n; ++c) o[c] = qi.MulShoup(qi.Sub(ar[c], tmp[c]), inv, invp);
+  }
+}
+}  // namespace
+
 void KeySwitch(const Context& ctx, const RnsPoly& d, const RnsPoly& d_ntt, size_t level,
                const KeySwitchKey& key, RnsPoly& out0, RnsPoly& out1) {
   const size_t n = ctx.n(), rows = level + 1;
@@ -167,30 +196,8 @@ void KeySwitch(const Context& ctx, const RnsPoly& d, const RnsPoly& d_ntt, size_
       a1[c] = mj.ReduceWide(s1[c]);
     }
   }
-  // ModDown: out = (acc - [acc]_P) / P over q_0..q_level.
-  const Modulus& mp = ctx.modulus(key_special_row);
-  const uint64_t half_p = mp.value() >> 1;
-  for (int which = 0; which < 2; ++which) {
-    RnsPoly& acc = which == 0 ? acc0 : acc1;
-    RnsPoly& out = which == 0 ? out0 : out1;
-    uint64_t* pr = acc.row(rows);
-    ctx.ntt(key_special_row).Inverse(pr);
-    out = RnsPoly(n, rows);
-    for (size_t i = 0; i < rows; ++i) {
-      const Modulus& qi = ctx.modulus(i);
-      const uint64_t p_mod_qi = qi.Reduce(mp.value());
-      for (size_t c = 0; c < n; ++c) {
-        // centered [acc]_P reduced mod q_i
-        const uint64_t v = pr[c];
-        tmp[c] = v > half_p ? qi.Sub(qi.Reduce(v), p_mod_qi) : qi.Reduce(v);
-      }
-      ctx.ntt(i).Forward(tmp.data());
-      const uint64_t inv = ctx.inv_special_mod(i), invp = qi.ShoupOf(inv);
-      const uint64_t* ar = acc.row(i);
-      uint64_t* o = out.row(i);
-      for (size_t c = 0; c < n; ++c) o[c] = qi.MulShoup(qi.Sub(ar[c], tmp[c]), inv, invp);
-    }
-  }
+  ModDown(ctx, rows, acc0, out0);
+  ModDown(ctx, rows, acc1, out1);
 }
 
 }  // namespace swarm::fhe
@@ -220,6 +227,76 @@ Ciphertext ApplyGaloisWith(const Context& ctx, const Ciphertext& a, uint32_t g, 
   FromNtt(ctx, bs, d);
   RnsPoly k0, k1;
   KeySwitch(ctx, d, d_ntt, a.level, key, k0, k1);
+  PolyAdd(ctx, bs, r.parts[0], k0);
+  r.parts[1] = std::move(k1);
+  return r;
+}
+
+}  // namespace swarm::fhe
+
+namespace swarm::fhe {
+
+HoistedDigits DecomposeForKeySwitch(const Context& ctx, const RnsPoly& d, const RnsPoly& d_ntt, size_t level) {
+  const size_t n = ctx.n(), rows = level + 1;
+  const Basis kb = KeyBasis(ctx, level);
+  HoistedDigits h;
+  h.level = level;
+  h.digits.assign(rows, RnsPoly(n, rows + 1));
+  for (size_t i = 0; i < rows; ++i) {
+    const uint64_t* di = d.row(i);
+    for (size_t jj = 0; jj < kb.size(); ++jj) {
+      const size_t j = kb[jj];
+      uint64_t* out = h.digits[i].row(jj);
+      if (j == i) {
+        std::copy(d_ntt.row(i), d_ntt.row(i) + n, out);
+      } else {
+        const Modulus& mj = ctx.modulus(j);
+        for (size_t c = 0; c < n; ++c) out[c] = mj.Reduce(di[c]);
+        ctx.ntt(j).Forward(out);
+      }
+    }
+  }
+  return h;
+}
+
+Ciphertext ApplyGaloisHoisted(const Context& ctx, const Ciphertext& a, const HoistedDigits& h, uint32_t g,
+                              const KeySwitchKey& key) {
+  const size_t n = ctx.n(), rows = h.level + 1;
+  const auto perm = GaloisPermutation(n, g);
+  const Basis bs = DataBasis(h.level);
+  const Basis kb = KeyBasis(ctx, h.level);
+  const size_t key_special_row = ctx.special_index();
+  RnsPoly acc0(n, rows + 1), acc1(n, rows + 1);
+  std::vector<u128> s0(n), s1(n);
+  for (size_t jj = 0; jj < kb.size(); ++jj) {
+    const size_t j = kb[jj];
+    const Modulus& mj = ctx.modulus(j);
+    const size_t key_row = (jj == rows) ? key_special_row : j;
+    std::fill(s0.begin(), s0.end(), 0);
+    std::fill(s1.begin(), s1.end(), 0);
+    for (size_t i = 0; i < rows; ++i) {
+      // sigma_g(digit i) in NTT form is a permutation of the hoisted digit.
+      const uint64_t* t = h.digits[i].row(jj);
+      const uint64_t* kb0 = key.b[i].row(key_row);
+      const uint64_t* ka0 = key.a[i].row(key_row);
+      for (size_t c = 0; c < n; ++c) {
+        const uint64_t v = t[perm[c]];
+        s0[c] += static_cast<u128>(v) * kb0[c];
+        s1[c] += static_cast<u128>(v) * ka0[c];
+      }
+    }
+    uint64_t* a0 = acc0.row(jj);
+    uint64_t* a1 = acc1.row(jj);
+    for (size_t c = 0; c < n; ++c) {
+      a0[c] = mj.ReduceWide(s0[c]);
+      a1[c] = mj.ReduceWide(s1[c]);
+    }
+  }
+  RnsPoly k0, k1;
+  ModDown(ctx, rows, acc0, k0);
+  ModDown(ctx, rows, acc1, k1);
+  Ciphertext r = a;
+  r.parts[0] = ApplyGaloisNtt(a.parts[0], perm);
   PolyAdd(ctx, bs, r.parts[0], k0);
   r.parts[1] = std::move(k1);
   return r;

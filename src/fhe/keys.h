@@ -61,4 +61,19 @@ namespace swarm::fhe {
 Ciphertext RelinearizeWith(const Context& ctx, const Ciphertext& a, const KeySwitchKey& key);
 // (c0, c1) -> (g(c0), 0) + KeySwitch(g(c1)) with the Galois key for g.
 Ciphertext ApplyGaloisWith(const Context& ctx, const Ciphertext& a, uint32_t g, const KeySwitchKey& key);
+
+// Hoisted rotations (several automorphisms of one ciphertext): the digits
+// [d]_{q_i} of d = c1, each extended to q_0..q_level, P in NTT form, computed
+// once (the (l+1)*(l+1) NTTs that dominate key switching); each rotation then
+// costs a permutation, the inner products and ModDown. sigma_g of a lifted
+// digit is again a valid digit of sigma_g(d) (coefficients below q_i in
+// absolute value), so the result decrypts like ApplyGaloisWith's, though not
+// bit-identically (the digits are lifted differently). Deterministic.
+struct HoistedDigits {
+  size_t level = 0;
+  std::vector<RnsPoly> digits;  // digits[i]: rows q_0..q_level, P (NTT form)
+};
+HoistedDigits DecomposeForKeySwitch(const Context& ctx, const RnsPoly& d_coeff, const RnsPoly& d_ntt, size_t level);
+Ciphertext ApplyGaloisHoisted(const Context& ctx, const Ciphertext& a, const HoistedDigits& h, uint32_t g,
+                              const KeySwitchKey& key);
 }  // namespace swarm::fhe

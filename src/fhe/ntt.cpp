@@ -1,5 +1,9 @@
 #include "fhe/ntt.h"
 
+#include <atomic>
+
+#include "fhe/ntt_simd.h"
+
 namespace swarm::fhe {
 
 StatusOr<NttTables> NttTables::Create(size_t n, uint64_t q) {
@@ -40,7 +44,49 @@ StatusOr<NttTables> NttTables::Create(size_t n, uint64_t q) {
   return t;
 }
 
+namespace {
+std::atomic<bool> g_simd{true};
+}  // namespace
+
+void SetNttSimdEnabled(bool on) { g_simd.store(on, std::memory_order_relaxed); }
+bool NttSimdEnabled() { return g_simd.load(std::memory_order_relaxed); }
+
+namespace {
+NttKernelArgs ArgsOf(size_t n, uint64_t q, const std::vector<uint64_t>& r, const std::vector<uint64_t>& rs,
+                     const std::vector<uint64_t>& ir, const std::vector<uint64_t>& irs, uint64_t ni, uint64_t nis,
+                     uint64_t last, uint64_t lasts) {
+  NttKernelArgs k;
+  k.n = n;
+  k.q = q;
+  k.roots = r.data();
+  k.roots_shoup = rs.data();
+  k.iroots = ir.data();
+  k.iroots_shoup = irs.data();
+  k.n_inv = ni;
+  k.n_inv_shoup = nis;
+  k.last = last;
+  k.last_shoup = lasts;
+  return k;
+}
+}  // namespace
+
 void NttTables::Forward(uint64_t* a) const {
+  if (NttSimdEnabled() && NttForwardSimd(ArgsOf(n_, mod_.value(), roots_, roots_shoup_, iroots_, iroots_shoup_, n_inv_,
+                                                n_inv_shoup_, last_, last_shoup_),
+                                         a))
+    return;
+  ForwardScalar(a);
+}
+
+void NttTables::Inverse(uint64_t* a) const {
+  if (NttSimdEnabled() && NttInverseSimd(ArgsOf(n_, mod_.value(), roots_, roots_shoup_, iroots_, iroots_shoup_, n_inv_,
+                                                n_inv_shoup_, last_, last_shoup_),
+                                         a))
+    return;
+  InverseScalar(a);
+}
+
+void NttTables::ForwardScalar(uint64_t* a) const {
   const uint64_t q = mod_.value(), two_q = 2 * q;
   size_t t = n_;
   for (size_t m = 1; m < n_; m <<= 1) {
@@ -66,7 +112,7 @@ void NttTables::Forward(uint64_t* a) const {
   }
 }
 
-void NttTables::Inverse(uint64_t* a) const {
+void NttTables::InverseScalar(uint64_t* a) const {
   const uint64_t q = mod_.value(), two_q = 2 * q;
   size_t t = 1;
   for (size_t m = n_ >> 1; m > 1; m >>= 1) {

@@ -1,4 +1,7 @@
 // Negacyclic number-theoretic transform over Z_q[X]/(X^N + 1).
+// Forward/Inverse run Highway (libhwy) AVX-512 kernels when the CPU has them
+// (run-time dispatch, ntt_simd.cpp) and the scalar code otherwise; both give
+// bit-identical results.
 //
 // Forward: Cooley-Tukey with Harvey's lazy butterflies (values kept in
 // [0, 4q) between layers, Shoup-precomputed twiddles psi^bitrev(i)); output in
@@ -29,8 +32,12 @@ class NttTables {
   const Modulus& modulus() const { return mod_; }
   uint64_t psi() const { return psi_; }
 
+  // Use the Highway kernels when the CPU has AVX-512 (else scalar).
   void Forward(uint64_t* a) const;
   void Inverse(uint64_t* a) const;
+  // The portable scalar transforms (tests compare the two word for word).
+  void ForwardScalar(uint64_t* a) const;
+  void InverseScalar(uint64_t* a) const;
 
  private:
   NttTables() = default;
@@ -43,6 +50,11 @@ class NttTables {
   uint64_t n_inv_ = 0, n_inv_shoup_ = 0;
   uint64_t last_ = 0, last_shoup_ = 0;              // N^-1 * psi^-bitrev(1)
 };
+
+// Process-wide switch for the SIMD kernels (default on); benchmarks and tests
+// turn it off to measure/compare the scalar path. Thread-safe (atomic).
+void SetNttSimdEnabled(bool on);
+bool NttSimdEnabled();
 
 // Bit reversal of the low `bits` bits.
 inline uint32_t BitReverse(uint32_t x, int bits) {

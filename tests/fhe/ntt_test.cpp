@@ -4,6 +4,7 @@
 
 #include "common/rng.h"
 #include "fhe/modarith.h"
+#include "fhe/ntt_simd.h"
 
 namespace swarm::fhe {
 namespace {
@@ -108,6 +109,43 @@ TEST(Ntt, RejectsBadSizesAndModuli) {
   EXPECT_FALSE(NttTables::Create(12, 97).ok());
   EXPECT_FALSE(NttTables::Create(16, 91).ok());   // not prime
   EXPECT_FALSE(NttTables::Create(16, 101).ok());  // 101 != 1 mod 32
+}
+
+}  // namespace
+}  // namespace swarm::fhe
+
+namespace swarm::fhe {
+namespace {
+
+// The Highway kernels (AVX-512 when present) must agree word for word with the
+// scalar transforms, for every size and prime size, including inputs at the
+// top of the lazy range.
+TEST(NttSimd, MatchesScalarWordForWord) {
+  std::printf("NTT SIMD path (AVX-512 via Highway) available: %s\n", NttSimdAvailable() ? "yes" : "no");
+  Rng rng(99);
+  for (size_t n : {size_t{16}, size_t{64}, size_t{4096}, size_t{32768}}) {
+    for (int bits : {30, 50, 60}) {
+      auto primes = GenerateNttPrimes(bits, 1, 2 * n);
+      ASSERT_TRUE(primes.ok());
+      auto t = NttTables::Create(n, (*primes)[0]);
+      ASSERT_TRUE(t.ok());
+      const uint64_t q = (*primes)[0];
+      std::vector<uint64_t> a(n), b;
+      for (auto& x : a) x = rng.Uniform(q);
+      a[0] = q - 1;
+      b = a;
+      t->Forward(a.data());
+      t->ForwardScalar(b.data());
+      ASSERT_EQ(a, b) << "forward n=" << n << " bits=" << bits;
+      t->Inverse(a.data());
+      t->InverseScalar(b.data());
+      ASSERT_EQ(a, b) << "inverse n=" << n << " bits=" << bits;
+      for (size_t i = 0; i < n; ++i) ASSERT_LT(a[i], q);
+    }
+  }
+  SetNttSimdEnabled(false);
+  EXPECT_FALSE(NttSimdEnabled());
+  SetNttSimdEnabled(true);
 }
 
 }  // namespace
