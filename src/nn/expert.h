@@ -56,6 +56,14 @@ struct RemoteExpertStats {
 std::shared_ptr<ExpertBackend> MakeRemoteExpert(std::shared_ptr<ExpertClient> client,
                                                 std::shared_ptr<RemoteExpertStats> stats = nullptr);
 
+// Calls remote backends concurrently (one thread per call) and returns each
+// output (or its error) in order. Outputs of MakeRemoteExpert backends share
+// one autograd node whose backward runs their client->Backward calls
+// concurrently too (failures: zero input-gradient, counted in the stats).
+// Other remote backends are called through their own Forward.
+std::vector<StatusOr<torch::Tensor>> ForwardRemoteConcurrently(
+    const std::vector<ExpertBackend*>& backends, const std::vector<torch::Tensor>& xs);
+
 // Host <-> torch conversions (float32, contiguous copy). ToTorch checks that
 // shape and data agree.
 HostTensor ToHost(const torch::Tensor& t);

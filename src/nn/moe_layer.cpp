@@ -147,8 +147,9 @@ StatusOr<MoeOutput> MoeLayerImpl::Forward(const torch::Tensor& x, const std::vec
   // Dispatch: remote experts concurrently, local ones inline.
   std::vector<std::optional<StatusOr<torch::Tensor>>> results(static_cast<size_t>(E));
   std::vector<torch::Tensor> token_idx(static_cast<size_t>(E));
-  std::vector<std::future<StatusOr<torch::Tensor>>> pending(static_cast<size_t>(E));
-  const bool grad = torch::GradMode::is_enabled();
+  std::vector<ExpertBackend*> remote_backends;
+  std::vector<torch::Tensor> remote_xs;
+  std::vector<size_t> remote_ids;
   for (size_t e = 0; e < static_cast<size_t>(E); ++e) {
     if (tokens[e].empty()) continue;
     out.stats.expert_tokens[e] = static_cast<int64_t>(tokens[e].size());
@@ -157,16 +158,16 @@ StatusOr<MoeOutput> MoeLayerImpl::Forward(const torch::Tensor& x, const std::vec
     torch::Tensor xe = x.index_select(0, token_idx[e]);
     ExpertBackend* backend = experts_[e].get();
     if (backend->is_remote()) {
-      pending[e] = std::async(std::launch::async, [backend, xe, grad]() {
-        torch::AutoGradMode mode(grad);
-        return CallExpert(*backend, xe);
-      });
+      remote_backends.push_back(backend);
+      remote_xs.push_back(xe);
+      remote_ids.push_back(e);
     } else {
       results[e] = CallExpert(*backend, xe);
     }
   }
-  for (size_t e = 0; e < static_cast<size_t>(E); ++e) {
-    if (pending[e].valid()) results[e] = pending[e].get();
+  if (!remote_backends.empty()) {
+    auto answers = ForwardRemoteConcurrently(remote_backends, remote_xs);
+    for (size_t j = 0; j < remote_ids.size(); ++j) results[remote_ids[j]] = std::move(answers[j]);
   }
   torch::Tensor alive = r.kept.clone();
   auto aa = alive.accessor<bool, 2>();

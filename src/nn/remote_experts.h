@@ -7,7 +7,8 @@
 //   auto expert = nn::MakeRemoteExpert(client);   // torch adapter, nn/expert.h
 //
 // Forward(x): asks owners() (called on every call, so the ring's current view
-// is used; primary first) and tries each replica in order, each attempt with
+// is used; primary first, except that replicas which failed within
+// failed_replica_cooldown go last) and tries each replica in order, each attempt with
 // its own deadline (call_deadline); the first OK answer wins. An error, a late
 // answer or a malformed reply (wrong shape, NaN/Inf, bad bytes) moves on to
 // the next replica and counts a fail-over. If every replica failed the Status
@@ -40,7 +41,15 @@
 #include "nn/expert_client.h"
 #include "nn/tensor_codec.h"
 
+namespace grpc {
+class Channel;
+}
+
 namespace swarm::nn {
+
+// Makes (or returns a cached) channel to "host:port" — e.g. node::Node::ChannelTo
+// so that the node's TLS settings apply. Must be thread-safe.
+using ChannelFactory = std::function<std::shared_ptr<grpc::Channel>(const std::string& address)>;
 
 // Named limits.
 constexpr int kExpertAttemptsPerReplicaMax = 5;
@@ -52,6 +61,12 @@ struct RemoteExpertOptions {
   std::string wire_dtype = "f32";      // f32 | f16 | int8 (requests and replies)
   size_t message_bytes_max = kExpertMessageSizeBytesDefault;  // send and receive
   size_t replicas_max = 8;             // owners beyond this are ignored
+  // A replica whose Forward failed is tried after the others for this long
+  // (so a dead primary costs one failed attempt, not one per call).
+  Nanos failed_replica_cooldown = Millis(1000);
+  // Optional; default: an insecure channel per address (cached by the client)
+  // honouring message_bytes_max.
+  ChannelFactory channel_for;
 
   // InvalidArgument naming the field and value (attempts out of range,
   // unknown wire_dtype, zero deadline or limits).
@@ -110,11 +125,15 @@ struct ExpertHostInfo {
   std::map<std::string, int64_t> rejected;  // reason -> count on this host
 };
 // One Info call to `address`. Errors: the gRPC status as an absl::Status.
-StatusOr<ExpertHostInfo> QueryExpertHost(const std::string& address, Nanos deadline);
+StatusOr<ExpertHostInfo> QueryExpertHost(const std::string& address, Nanos deadline,
+                                         const ChannelFactory& channel_for = {});
 // Fetches expert `expert_id`'s flattened parameters from `address`
 // (GetParameters), decoded with the strict codec.
 StatusOr<HostTensor> FetchExpertParameters(const std::string& address, uint32_t expert_id,
-                                           Nanos deadline,
+                                           Nanos deadline, const ChannelFactory& channel_for = {},
                                            uint64_t message_bytes_max = kExpertMessageSizeBytesDefault);
+// An insecure channel to `address` whose send/receive limits are `message_bytes_max`.
+std::shared_ptr<grpc::Channel> MakeExpertChannel(const std::string& address,
+                                                 uint64_t message_bytes_max);
 
 }  // namespace swarm::nn
