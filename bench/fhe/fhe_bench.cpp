@@ -19,6 +19,7 @@
 #include "common/rng.h"
 #include "fhe/bfv.h"
 #include "fhe/ckks.h"
+#include "fhe/ntt_simd.h"
 
 using namespace swarm;
 using namespace swarm::fhe;
@@ -110,6 +111,28 @@ NtlAnchor NttVersusNtl(size_t n) {
   return anchor;
 }
 
+// The Highway kernel against the scalar transform of the same input (same run).
+void NttSimdVersusScalar(size_t n) {
+  const uint64_t q = (*GenerateNttPrimes(60, 1, 2 * n))[0];
+  auto tables = *NttTables::Create(n, q);
+  Rng rng(n + 1);
+  std::vector<uint64_t> a(n), w(n);
+  for (auto& v : a) v = rng.Uniform(q);
+  const double t_simd = SecondsPerCall([&] { w = a; tables.Forward(w.data()); }, kMinSeconds);
+  const double t_scalar = SecondsPerCall([&] { w = a; tables.ForwardScalar(w.data()); }, kMinSeconds);
+  Row r;
+  r.section = "fhe";
+  r.figure = "negacyclic NTT forward, N=" + std::to_string(n) + ", 60-bit prime, Highway kernel (" +
+             (NttSimdAvailable() ? "AVX-512" : "no AVX-512: scalar") + ")";
+  r.value = t_simd * 1e6;
+  r.unit = "us (thread CPU)";
+  r.anchor = "the scalar forward NTT, same input, same run";
+  r.anchor_value = t_scalar * 1e6;
+  r.note = "ratio < 1: the SIMD kernel is faster (outputs identical, tests/fhe/ntt_test)";
+  r.command = kCommand;
+  Emit(r);
+}
+
 void EmitOp(const std::string& figure, double seconds, const NtlAnchor& anchor, const std::string& note = "") {
   Row r;
   r.section = "fhe";
@@ -157,6 +180,23 @@ void BenchCkks(size_t n, const NtlAnchor& anchor) {
   EmitOp(tag + " multiply+relinearize+rescale", SecondsPerCall([&] { s = *ev.MultiplyRelinRescale(a, b); }, kMinSeconds), anchor,
          is8k ? "published, other machines: TenSEAL N=8192 ct x ct multiply incl. relin+rescale ≈ 3250 us" : "");
   EmitOp(tag + " rotate by 1", SecondsPerCall([&] { s = *ev.Rotate(a, 1); }, kMinSeconds), anchor);
+  if (is8k) {
+    // The same two operations with the scalar NTT (before the Highway kernels).
+    SetNttSimdEnabled(false);
+    const double mr = SecondsPerCall([&] { prod = *ev.MultiplyRelin(a, b); }, kMinSeconds);
+    const double rot = SecondsPerCall([&] { s = *ev.Rotate(a, 1); }, kMinSeconds);
+    SetNttSimdEnabled(true);
+    EmitOp(tag + " multiply+relinearize, scalar NTT", mr, anchor);
+    EmitOp(tag + " rotate by 1, scalar NTT", rot, anchor);
+    // y = M x for a 32 x 32 plain matrix: 31 rotations hoisted (one digit decomposition).
+    auto gk2 = std::make_shared<GaloisKeys>(*kg.GenerateGaloisKeys(sk, CkksEvaluator::MatVecSteps(32, 32), false));
+    CkksEvaluator ev2(ctx, rk, gk2);
+    std::vector<double> m(32 * 32);
+    for (auto& x : m) x = rng.UniformDouble(-1, 1);
+    Ciphertext x = *encr.Encrypt(*enc.Encode(std::span<const double>(v.data(), 32)));
+    EmitOp(tag + " matrix 32x32 times vector (hoisted rotations)",
+           SecondsPerCall([&] { s = *ev2.MatVec(enc, x, m, 32, 32); }, kMinSeconds, 1, 1), anchor);
+  }
 }
 
 void BenchBfv(size_t n, const NtlAnchor& anchor) {
@@ -181,6 +221,8 @@ void BenchBfv(size_t n, const NtlAnchor& anchor) {
 int main() {
   const NtlAnchor a8 = NttVersusNtl(8192);
   const NtlAnchor a16 = NttVersusNtl(16384);
+  NttSimdVersusScalar(8192);
+  NttSimdVersusScalar(16384);
   BenchCkks(8192, a8);
   BenchCkks(16384, a16);
   BenchBfv(8192, a8);
