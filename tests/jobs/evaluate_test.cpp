@@ -242,7 +242,7 @@ steps = 1
 }
 
 TEST(Evaluate, BfvExactAndNoiseBudget) {
-  static FheFixture f = FheFixture::Make(fhe::Scheme::kBfv, 4096, {1}, false);
+  static FheFixture f = FheFixture::Make(fhe::Scheme::kBfv, 8192, {1}, false);
   const std::vector<int64_t> x = {1, -2, 3, 40}, y = {5, 6, -7, 8};
   Values in = {{"x", f.EncryptBfv(x)}, {"y", f.EncryptBfv(y)}};
   auto c = ParseCircuit(R"(
