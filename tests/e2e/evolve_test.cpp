@@ -1,0 +1,167 @@
+// End-to-end: `swarm evolve` with three `swarm node` evaluator peers
+// (evo.evaluator=true) on loopback.
+//  1. One evaluator is SIGKILLed mid-run: the run completes and solves XOR
+//     (its evaluations are retried elsewhere or fall back locally).
+//  2. One evaluator lies (evo.lie=true): spot checks catch it, it is excluded
+//     and counted, and the run still solves XOR.
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "e2e/process.h"
+
+namespace swarm::e2e {
+namespace {
+
+using nlohmann::json;
+
+struct Evaluator {
+  std::string grpc, http, dir;
+  pid_t pid = -1;
+};
+
+// Starts one evaluator peer and waits for its node.json (written once serving).
+Evaluator StartEvaluator(const std::string& root, int i, const std::vector<std::string>& extra) {
+  Evaluator e;
+  e.dir = root + "/e" + std::to_string(i);
+  e.grpc = "127.0.0.1:" + std::to_string(FreePort());
+  std::vector<std::string> args = {SwarmBinary(), "node", "--id", "e" + std::to_string(i),
+                                   "--grpc-listen", e.grpc, "--data-dir", e.dir, "--log-level", "warn",
+                                   "--set", "membership.enabled=false", "--set", "evo.evaluator=true"};
+  for (const auto& x : extra) {
+    args.push_back("--set");
+    args.push_back(x);
+  }
+  e.pid = Spawn(args, root + "/e" + std::to_string(i) + ".log");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream in(e.dir + "/node.json");
+    if (in) {
+      json j = json::parse(in, nullptr, false);
+      if (j.is_object()) {
+        e.http = j["http"];
+        return e;
+      }
+    }
+    if (!ProcessExists(e.pid)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ADD_FAILURE() << "evaluator " << i << " did not start: " << ReadFile(root + "/e" + std::to_string(i) + ".log");
+  return e;
+}
+
+void StopAll(std::vector<Evaluator>& es) {
+  for (auto& e : es) {
+    if (e.pid > 0 && ProcessExists(e.pid)) {
+      kill(e.pid, SIGTERM);
+      if (WaitFor(e.pid, 10) == -1) kill(e.pid, SIGKILL);
+    }
+  }
+}
+
+// The last line of `log` that parses as a JSON object.
+json LastJson(const std::string& log) {
+  json out;
+  std::istringstream in(log);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] != '{') continue;
+    json j = json::parse(line, nullptr, false);
+    if (j.is_object()) out = j;
+  }
+  return out;
+}
+
+std::vector<std::string> EvolveArgs(const std::vector<Evaluator>& es, const std::string& seed) {
+  std::vector<std::string> args = {SwarmBinary(), "evolve", "--task", "xor", "--json", "--seed", seed,
+                                   "--generations", "300", "--timeout-ms", "3000", "--islands", "2"};
+  for (const auto& e : es) {
+    args.push_back("--peer");
+    args.push_back(e.grpc);
+  }
+  return args;
+}
+
+TEST(E2eEvolve, RunCompletesAndSolvesXorWhenAnEvaluatorIsKilledMidRun) {
+  const std::string root = TempDir("evolve-kill");
+  std::vector<Evaluator> es;
+  // 20 ms of simulated latency per request keeps the run long enough
+  // (several seconds) to kill a peer in the middle of it.
+  for (int i = 0; i < 3; ++i)
+    es.push_back(StartEvaluator(root, i, {"evo.capacity=2", "evo.latency_ms=20"}));
+  const std::string log = root + "/evolve.log";
+  const pid_t evolve = Spawn(EvolveArgs(es, "3"), log);
+
+  // Kill evaluator 1 once generation 3 has been reported.
+  bool killed_mid_run = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(40);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (ReadFile(log).find(" gen 3 ") != std::string::npos) {
+      killed_mid_run = ProcessExists(evolve);
+      ASSERT_EQ(kill(es[1].pid, SIGKILL), 0);
+      WaitFor(es[1].pid, 5);
+      break;
+    }
+    if (!ProcessExists(evolve)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const int status = WaitFor(evolve, 50);
+  const std::string out = ReadFile(log);
+  StopAll(es);
+  ASSERT_NE(status, -1) << "swarm evolve did not finish:\n" << out;
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << out;
+  ASSERT_TRUE(killed_mid_run) << "the run ended before the kill; make it longer\n" << out;
+  const json r = LastJson(out);
+  ASSERT_TRUE(r.is_object()) << out;
+  for (const char* k : {"task", "solved", "generations", "evaluations", "best_fitness"})
+    EXPECT_TRUE(r.contains(k)) << k;
+  EXPECT_EQ(r["task"], "xor");
+  EXPECT_TRUE(r["solved"].get<bool>()) << out;
+  EXPECT_GT(r["failed_evaluations"].get<uint64_t>(), 0u) << "the killed peer's requests must fail";
+  EXPECT_GT(r["remote_evaluations"].get<uint64_t>(), 0u);
+  std::cout << "[ figures ] killed 1 of 3 evaluators at generation 3: solved after "
+            << r["generations"] << " generations, " << r["evaluations"] << " evaluations, "
+            << r["failed_evaluations"] << " failed attempts, " << r["fallback_local"]
+            << " local fall-backs" << std::endl;
+}
+
+TEST(E2eEvolve, ALyingEvaluatorIsExcludedAndCounted) {
+  const std::string root = TempDir("evolve-liar");
+  std::vector<Evaluator> es;
+  es.push_back(StartEvaluator(root, 0, {"evo.capacity=2"}));
+  es.push_back(StartEvaluator(root, 1, {"evo.capacity=2", "evo.lie=true"}));
+  es.push_back(StartEvaluator(root, 2, {"evo.capacity=2"}));
+  auto args = EvolveArgs(es, "5");
+  args.push_back("--spot-check");
+  args.push_back("0.1");
+  const RunResult run = RunSwarm(args, 50);
+  // The liar served requests and says so on its /metrics.
+  auto [code, metrics] = HttpGet(es[1].http, "/metrics");
+  StopAll(es);
+  ASSERT_EQ(run.exit_code, 0) << run.err << run.out;
+  const json r = LastJson(run.out);
+  ASSERT_TRUE(r.is_object()) << run.out;
+  EXPECT_TRUE(r["solved"].get<bool>()) << run.out;
+  EXPECT_EQ(r["evaluator_exclusions"].get<uint64_t>(), 1u) << run.out;
+  bool liar_excluded = false;
+  for (const auto& e : r["evaluators"]) {
+    if (e["address"] == es[1].grpc) liar_excluded = e["excluded"].get<bool>();
+    else EXPECT_FALSE(e["excluded"].get<bool>()) << e;
+  }
+  EXPECT_TRUE(liar_excluded) << r.dump();
+  EXPECT_EQ(code, 200);
+  EXPECT_NE(metrics.find("swarm_evo_evaluations_total"), std::string::npos);
+  std::cout << "[ figures ] lying evaluator excluded after " << r["spot_checks"]
+            << " spot checks in total; run solved in " << r["generations"] << " generations" << std::endl;
+}
+
+}  // namespace
+}  // namespace swarm::e2e
