@@ -357,6 +357,10 @@ int RunEvolve(const EvolveFlags& f) {
       std::cerr << "swarm evolve: warning: " << w.message() << "\n";
   }
 
+  // Let the archive replicas finish their anti-entropy (bounded rounds).
+  for (int r = 1; r <= 64 && !archives.Converged(); ++r)
+    (void)archives.Sync(Seconds(static_cast<double>(arch.island(0).generation() + r)));
+
   // ---- Report.
   double best_fitness = best;
   for (uint32_t i = 0; i < n; ++i)

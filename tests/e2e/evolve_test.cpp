@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -17,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "e2e/process.h"
+#include "e2e/prometheus_text.h"
 
 namespace swarm::e2e {
 namespace {
@@ -98,13 +100,19 @@ TEST(E2eEvolve, RunCompletesAndSolvesXorWhenAnEvaluatorIsKilledMidRun) {
   for (int i = 0; i < 3; ++i)
     es.push_back(StartEvaluator(root, i, {"evo.capacity=2", "evo.latency_ms=20"}));
   const std::string log = root + "/evolve.log";
-  const pid_t evolve = Spawn(EvolveArgs(es, "3"), log);
+  const std::string metrics_addr = "127.0.0.1:" + std::to_string(FreePort());
+  auto args = EvolveArgs(es, "3");
+  args.push_back("--metrics-listen");
+  args.push_back(metrics_addr);
+  const pid_t evolve = Spawn(args, log);
 
   // Kill evaluator 1 once generation 3 has been reported.
   bool killed_mid_run = false;
+  std::string coordinator_metrics;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(40);
   while (std::chrono::steady_clock::now() < deadline) {
     if (ReadFile(log).find(" gen 3 ") != std::string::npos) {
+      coordinator_metrics = HttpGet(metrics_addr, "/metrics").second;
       killed_mid_run = ProcessExists(evolve);
       ASSERT_EQ(kill(es[1].pid, SIGKILL), 0);
       WaitFor(es[1].pid, 5);
@@ -127,6 +135,14 @@ TEST(E2eEvolve, RunCompletesAndSolvesXorWhenAnEvaluatorIsKilledMidRun) {
   EXPECT_TRUE(r["solved"].get<bool>()) << out;
   EXPECT_GT(r["failed_evaluations"].get<uint64_t>(), 0u) << "the killed peer's requests must fail";
   EXPECT_GT(r["remote_evaluations"].get<uint64_t>(), 0u);
+  // The coordinator's metrics, scraped mid-run.
+  EXPECT_EQ(CheckPrometheusText(coordinator_metrics), "");
+  for (const char* m : {"swarm_evo_evaluations_total{", "swarm_evo_best_fitness{island=\"0\"}",
+                        "swarm_evo_best_fitness{island=\"1\"}", "swarm_evo_species{island=\"0\"}",
+                        "swarm_evo_migrations_total", "swarm_evo_evaluator_exclusions_total",
+                        "swarm_crdt_sync_bytes_total", "swarm_evo_evaluators_alive 3"}) {
+    EXPECT_NE(coordinator_metrics.find(m), std::string::npos) << m << "\n" << coordinator_metrics;
+  }
   std::cout << "[ figures ] killed 1 of 3 evaluators at generation 3: solved after "
             << r["generations"] << " generations, " << r["evaluations"] << " evaluations, "
             << r["failed_evaluations"] << " failed attempts, " << r["fallback_local"]
@@ -161,6 +177,46 @@ TEST(E2eEvolve, ALyingEvaluatorIsExcludedAndCounted) {
   EXPECT_NE(metrics.find("swarm_evo_evaluations_total"), std::string::npos);
   std::cout << "[ figures ] lying evaluator excluded after " << r["spot_checks"]
             << " spot checks in total; run solved in " << r["generations"] << " generations" << std::endl;
+}
+
+TEST(E2eEvolve, CheckpointAndResumeContinueTheRun) {
+  const std::string root = TempDir("evolve-resume");
+  std::vector<Evaluator> es;
+  es.push_back(StartEvaluator(root, 0, {"evo.capacity=2"}));
+  const std::string ck = root + "/run.ckpt";
+  auto first = EvolveArgs(es, "9");
+  first[std::find(first.begin(), first.end(), "300") - first.begin()] = "2";
+  first.insert(first.end(), {"--checkpoint", ck});
+  const RunResult a = RunSwarm(first, 30);
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  const json ra = LastJson(a.out);
+  ASSERT_TRUE(ra.is_object()) << a.out;
+  ASSERT_EQ(ra["generations"].get<int>(), 2);
+
+  auto second = EvolveArgs(es, "9");
+  second.insert(second.end(), {"--checkpoint", ck, "--resume"});
+  const RunResult b = RunSwarm(second, 40);
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  const json rb = LastJson(b.out);
+  EXPECT_TRUE(rb["solved"].get<bool>()) << b.out;
+  EXPECT_EQ(rb["generations"].get<int>(), 2 + rb["generations_this_run"].get<int>());
+  EXPECT_EQ(rb["evaluations"].get<int>(), ra["evaluations"].get<int>() + 300 * rb["generations_this_run"].get<int>());
+
+  // A different seed, or a damaged file, is refused with exit code 2 and a reason.
+  auto wrong = EvolveArgs(es, "10");
+  wrong.insert(wrong.end(), {"--checkpoint", ck, "--resume"});
+  const RunResult c = RunSwarm(wrong, 20);
+  EXPECT_EQ(c.exit_code, 2);
+  EXPECT_NE(c.err.find("seed 9"), std::string::npos) << c.err;
+  {
+    std::string text = ReadFile(ck);
+    text[text.size() / 2] ^= 1;
+    std::ofstream(ck) << text;
+  }
+  const RunResult d = RunSwarm(second, 20);
+  EXPECT_EQ(d.exit_code, 2);
+  EXPECT_NE(d.err.find(ck), std::string::npos) << d.err;
+  StopAll(es);
 }
 
 }  // namespace
