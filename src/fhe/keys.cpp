@@ -131,6 +131,14 @@ StatusOr<GaloisKeys> KeyGenerator::GenerateGaloisKeys(const SecretKey& sk, std::
 }
 
 namespace {
+// Per-thread scratch for the 128-bit accumulators: N = 32768 needs 512 KB
+// each, which malloc would otherwise map and fault in on every key switch.
+std::vector<u128>& Scratch128(int which, size_t n) {
+  thread_local std::vector<u128> buf[2];
+  if (buf[which].size() < n) buf[which].resize(n);
+  return buf[which];
+}
+
 // out = (acc - [acc]_P) / P over q_0..q_{rows-1}; acc rows q_0..q_{rows-1}, P in
 // NTT form (its P row is destroyed).
 void ModDown(const Context& ctx, size_t rows, RnsPoly& acc, RnsPoly& out) {
@@ -166,14 +174,15 @@ void KeySwitch(const Context& ctx, const RnsPoly& d, const RnsPoly& d_ntt, size_
   const size_t key_special_row = ctx.special_index();
   RnsPoly acc0(n, rows + 1), acc1(n, rows + 1);
   // Accumulate 128-bit sums lazily: each product < 2^120 and there are ≤ 25 digits.
-  std::vector<u128> s0(n), s1(n);
+  std::vector<u128>& s0 = Scratch128(0, n);
+  std::vector<u128>& s1 = Scratch128(1, n);
   std::vector<uint64_t> tmp(n);
   for (size_t jj = 0; jj < kb.size(); ++jj) {
     const size_t j = kb[jj];
     const Modulus& mj = ctx.modulus(j);
     const size_t key_row = (jj == rows) ? key_special_row : j;
-    std::fill(s0.begin(), s0.end(), 0);
-    std::fill(s1.begin(), s1.end(), 0);
+    std::fill(s0.begin(), s0.begin() + n, u128{0});
+    std::fill(s1.begin(), s1.begin() + n, u128{0});
     for (size_t i = 0; i < rows; ++i) {
       const uint64_t* di = d.row(i);
       if (i == j) {
@@ -267,13 +276,14 @@ Ciphertext ApplyGaloisHoisted(const Context& ctx, const Ciphertext& a, const Hoi
   const Basis kb = KeyBasis(ctx, h.level);
   const size_t key_special_row = ctx.special_index();
   RnsPoly acc0(n, rows + 1), acc1(n, rows + 1);
-  std::vector<u128> s0(n), s1(n);
+  std::vector<u128>& s0 = Scratch128(0, n);
+  std::vector<u128>& s1 = Scratch128(1, n);
   for (size_t jj = 0; jj < kb.size(); ++jj) {
     const size_t j = kb[jj];
     const Modulus& mj = ctx.modulus(j);
     const size_t key_row = (jj == rows) ? key_special_row : j;
-    std::fill(s0.begin(), s0.end(), 0);
-    std::fill(s1.begin(), s1.end(), 0);
+    std::fill(s0.begin(), s0.begin() + n, u128{0});
+    std::fill(s1.begin(), s1.begin() + n, u128{0});
     for (size_t i = 0; i < rows; ++i) {
       // sigma_g(digit i) in NTT form is a permutation of the hoisted digit.
       const uint64_t* t = h.digits[i].row(jj);

@@ -58,9 +58,12 @@ bool NttSimdEnabled();
 
 // Bit reversal of the low `bits` bits.
 inline uint32_t BitReverse(uint32_t x, int bits) {
-  uint32_t r = 0;
-  for (int i = 0; i < bits; ++i) r |= ((x >> i) & 1u) << (bits - 1 - i);
-  return r;
+  if (bits == 0) return 0;
+  x = ((x >> 1) & 0x55555555u) | ((x & 0x55555555u) << 1);
+  x = ((x >> 2) & 0x33333333u) | ((x & 0x33333333u) << 2);
+  x = ((x >> 4) & 0x0F0F0F0Fu) | ((x & 0x0F0F0F0Fu) << 4);
+  x = __builtin_bswap32(x);
+  return x >> (32 - bits);
 }
 
 // Schoolbook negacyclic product c = a * b mod (X^N + 1, q): O(N^2), for tests.
