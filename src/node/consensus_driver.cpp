@@ -308,8 +308,14 @@ void ConsensusDriver::SendBatch(uint32_t to, swarm::v1::PbftBatch batch) {
   call->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::nanoseconds(opts_.send_deadline));
   swarm::v1::Pbft::NewStub(channel_to_(opts_.committee[to]))
       ->async()
-      ->Deliver(&call->ctx, &call->req, &call->reply, [call, state, to](grpc::Status s) {
-        if (!s.ok()) ++state->failures;
+      ->Deliver(&call->ctx, &call->req, &call->reply, [call, state, to, address = opts_.committee[to]](grpc::Status s) {
+        if (!s.ok()) {
+          const uint64_t k = ++state->failures;
+          if ((k & (k - 1)) == 0) {  // 1st, 2nd, 4th, ... failure: log, without flooding
+            spdlog::warn("consensus: send to {} failed ({} failures so far): {}", address, k,
+                         s.error_message());
+          }
+        }
         state->in_flight[to].fetch_sub(1);
         delete call;
       });

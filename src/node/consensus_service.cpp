@@ -23,15 +23,19 @@ void FillResult(const LedgerApplyResult& r, swarm::v1::LedgerSubmitReply* reply)
 
 }  // namespace
 
-grpc::Status PbftServiceImpl::Member(std::shared_ptr<ConsensusCore>& out) {
+grpc::Status PbftServiceImpl::Member(std::shared_ptr<ConsensusCore>& out, bool need_ledger) {
   out = core_();
   if (!out) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "consensus: committee not formed yet");
-  if (out->self < 0 || !out->driver || !out->ledger) {
+  if (out->self < 0 || !out->driver) {
     std::string list;
     for (const auto& a : out->committee) list += (list.empty() ? "" : ", ") + a;
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                         absl::StrCat("consensus: ", out->self_address,
                                      " is not a committee member; submit to one of: ", list));
+  }
+  if (need_ledger && !out->ledger) {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                        "consensus: this committee orders another state machine, not the ledger");
   }
   return grpc::Status::OK;
 }
@@ -39,7 +43,7 @@ grpc::Status PbftServiceImpl::Member(std::shared_ptr<ConsensusCore>& out) {
 grpc::Status PbftServiceImpl::Deliver(grpc::ServerContext*, const swarm::v1::PbftBatch* req,
                                       swarm::v1::PbftAck*) {
   std::shared_ptr<ConsensusCore> core;
-  if (auto s = Member(core); !s.ok()) return s;
+  if (auto s = Member(core, /*need_ledger=*/false); !s.ok()) return s;
   if (Status s = core->driver->Deliver(*req); !s.ok()) return Grpc(s);
   return grpc::Status::OK;
 }
@@ -60,7 +64,7 @@ grpc::Status PbftServiceImpl::Identify(grpc::ServerContext*, const swarm::v1::Pb
 grpc::Status PbftServiceImpl::Submit(grpc::ServerContext* ctx, const swarm::v1::LedgerSubmitRequest* req,
                                      swarm::v1::LedgerSubmitReply* reply) {
   std::shared_ptr<ConsensusCore> core;
-  if (auto s = Member(core); !s.ok()) return s;
+  if (auto s = Member(core, /*need_ledger=*/true); !s.ok()) return s;
   for (const auto& a : core->committee) reply->add_committee(a);
   auto rec = store::ParseLedgerRecord(AsBytes(req->record()));
   if (!rec.ok()) {
@@ -103,7 +107,7 @@ grpc::Status PbftServiceImpl::Submit(grpc::ServerContext* ctx, const swarm::v1::
 grpc::Status PbftServiceImpl::LedgerHead(grpc::ServerContext*, const swarm::v1::LedgerHeadRequest* req,
                                          swarm::v1::LedgerHeadReply* reply) {
   std::shared_ptr<ConsensusCore> core;
-  if (auto s = Member(core); !s.ok()) return s;
+  if (auto s = Member(core, /*need_ledger=*/true); !s.ok()) return s;
   const store::LedgerHead head = core->ledger->Head();
   const ConsensusStatus st = core->driver->status();
   reply->set_size(head.size);

@@ -55,7 +55,7 @@ class PbftServiceImpl final : public swarm::v1::Pbft::Service {
 
  private:
   // The core of a running member, or an error status saying why not.
-  grpc::Status Member(std::shared_ptr<ConsensusCore>& out);
+  grpc::Status Member(std::shared_ptr<ConsensusCore>& out, bool need_ledger);
   CoreFn core_;
 };
 
