@@ -274,7 +274,7 @@ StatusOr<ExpertHost::Expert*> ExpertHost::Find(uint32_t id, bool create) {
   }
   made = std::make_unique<Expert>(id, config_);
   SWARM_RETURN_IF_ERROR(made->MaybeLoad());
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   auto it = experts_.find(id);
   if (it != experts_.end()) return it->second.get();  // created concurrently
   if (static_cast<int64_t>(experts_.size()) >= config_.experts_max) {
@@ -283,7 +283,10 @@ StatusOr<ExpertHost::Expert*> ExpertHost::Find(uint32_t id, bool create) {
         absl::StrCat("expert_id ", id, ": already hosting experts_max = ", config_.experts_max));
   }
   Expert* e = made.get();
+  const bool restored = made->loaded;
   experts_[id] = std::move(made);
+  lock.unlock();
+  if (hooks_.on_created) hooks_.on_created(id, restored);
   return e;
 }
 

@@ -67,6 +67,9 @@ class ExpertHost {
   struct Hooks {
     std::function<void(uint32_t expert, int64_t tokens)> on_activation;  // per Forward
     std::function<void(const std::string& reason)> on_reject;
+    // After an expert is created (restored = loaded from a checkpoint), before
+    // the request that created it proceeds. May call this host's methods.
+    std::function<void(uint32_t expert, bool restored)> on_created;
   };
   // `may_host(id)` decides whether a request naming an expert not yet hosted
   // creates it (e.g. "the ring assigns it to me"); nullptr = never.

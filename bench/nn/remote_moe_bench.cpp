@@ -1,0 +1,138 @@
+// Bench 9(b): an MoE layer (batch 512 tokens, d = 256, 8 experts, top-2,
+// expert FFN 256 -> 256 -> 256) trained one step at a time —
+// forward, backward, optimizer step on every expert — with the experts
+//   - in-process (FfnExperts, one Adam over the layer): the anchor;
+//   - hosted behind swarm.v1.ExpertService on loopback gRPC (ExpertHost: each
+//     Backward applies its own Adam step), f32 / f16 / int8 on the wire, and
+//     with 2 replicas per expert (Backward to both).
+// The hosts run in this process (2 servers, 4 experts each), so client and
+// host share the machine's cores: the ratio measures the RPC, codec and
+// dispatch overhead, not network latency.
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+
+#include <grpcpp/grpcpp.h>
+
+#include "bench_util.h"
+#include "nn/expert_host.h"
+#include "nn/expert_service.h"
+#include "nn/moe_layer.h"
+#include "nn/remote_experts.h"
+
+using swarm::bench::Emit;
+using swarm::bench::Row;
+using namespace swarm;
+using namespace swarm::nn;
+
+namespace {
+
+constexpr int64_t kTokens = 512, kD = 256, kExperts = 8, kHidden = 256;
+
+struct Host {
+  Host()
+      : host(Config(), [](uint32_t) { return true; }), service(&host) {
+    grpc::ServerBuilder b;
+    b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    b.SetMaxReceiveMessageSize(64 << 20);
+    b.SetMaxSendMessageSize(64 << 20);
+    b.RegisterService(&service);
+    server = b.BuildAndStart();
+  }
+  ~Host() { server->Shutdown(std::chrono::system_clock::now()); }
+  static ExpertHostConfig Config() {
+    ExpertHostConfig c;
+    c.d_model = kD;
+    c.hidden = kHidden;
+    c.lr = 1e-4;
+    return c;
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port); }
+  ExpertHost host;
+  ExpertServiceImpl service;
+  int port = 0;
+  std::unique_ptr<grpc::Server> server;
+};
+
+MoeConfig Cfg() {
+  MoeConfig c;
+  c.d_model = kD;
+  c.num_experts = kExperts;
+  c.top_k = 2;
+  c.expert_hidden = kHidden;
+  return c;
+}
+
+// Seconds per training step of `layer` on a fixed batch.
+double StepSeconds(MoeLayer& layer) {
+  torch::manual_seed(1);
+  const torch::Tensor x = torch::randn({kTokens, kD});
+  torch::optim::Adam opt(layer->parameters(), torch::optim::AdamOptions(1e-4));
+  bool failed = false;
+  const double s = swarm::bench::SecondsPerCall(
+      [&] {
+        opt.zero_grad();
+        auto out = layer->Forward(x);
+        if (!out.ok() || !out->stats.failed_experts.empty()) {
+          failed = true;
+          return;
+        }
+        (out->y.pow(2).mean() + 0.01 * out->aux_loss).backward();
+        opt.step();
+      },
+      1.0, 5, 3);
+  if (failed) {
+    std::fprintf(stderr, "bench_nn: an expert failed during the measurement\n");
+    std::exit(1);
+  }
+  return s;
+}
+
+}  // namespace
+
+int main() {
+  torch::set_num_threads(1);
+  const std::string command = "build/bench/nn/bench_nn";
+  const std::string shape = "batch 512, d 256, 8 experts, top-2";
+
+  MoeLayer local(Cfg(), MakeFfnExperts(Cfg()));
+  const double local_tps = kTokens / StepSeconds(local);
+
+  Host a, b, ra, rb;  // ra/rb: second replicas
+  auto run_remote = [&](const std::string& wire, bool replicated) {
+    std::vector<std::shared_ptr<ExpertBackend>> experts;
+    for (uint32_t e = 0; e < kExperts; ++e) {
+      std::vector<std::string> owners = {(e % 2 ? b : a).address()};
+      if (replicated) owners.push_back((e % 2 ? rb : ra).address());
+      RemoteExpertOptions o;
+      o.wire_dtype = wire;
+      o.call_deadline = Seconds(10);
+      experts.push_back(MakeRemoteExpert(MakeGrpcExpertClient(e, [owners] { return owners; }, o)));
+    }
+    MoeLayer layer(Cfg(), experts);
+    return kTokens / StepSeconds(layer);
+  };
+  for (const char* wire : {"f32", "f16", "int8"}) {
+    const double tps = run_remote(wire, false);
+    Emit(Row{.section = "nn",
+             .figure = absl::StrCat("remote MoE fwd+bwd+step, loopback gRPC, ", wire, " wire (", shape, ")"),
+             .value = tps,
+             .unit = "tokens/s",
+             .anchor = "same MoE in-process (FfnExperts)",
+             .anchor_value = local_tps,
+             .note = "hosts in the same process on 127.0.0.1 (2 servers x 4 experts); ratio = remote / in-process",
+             .command = command});
+  }
+  const double rep = run_remote("f32", true);
+  Emit(Row{.section = "nn",
+           .figure = absl::StrCat("remote MoE fwd+bwd+step, 2 replicas per expert, f32 wire (", shape, ")"),
+           .value = rep,
+           .unit = "tokens/s",
+           .anchor = "same MoE in-process (FfnExperts)",
+           .anchor_value = local_tps,
+           .note = "Backward sent to both replicas; 4 in-process servers on 127.0.0.1",
+           .command = command});
+  return 0;
+}
