@@ -64,7 +64,9 @@ TEST(CodecTest, TruncatedInputIsAnErrorNotACrash) {
     const Bytes wire = *EncodeMessage(m);
     for (size_t len = 0; len < wire.size(); ++len) {
       auto r = DecodeMessage(ByteSpan(wire.data(), len));
-      if (r.ok()) EXPECT_FALSE(*r == m) << MessageKind(m) << " decoded from a prefix of " << len;
+      if (r.ok()) {
+        EXPECT_FALSE(*r == m) << MessageKind(m) << " decoded from a prefix of " << len;
+      }
     }
   }
 }
