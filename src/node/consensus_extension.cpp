@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "net/address.h"
 #include "node/config.h"
 #include "node/consensus_service.h"
 #include "node/node.h"
@@ -350,6 +351,12 @@ ExtensionFactory ConsensusExtensionFactory() {
     if (n != 0 && (n < 4 || (n - 1) % 3 != 0)) {
       return absl::InvalidArgumentError(absl::StrCat("consensus.committee: ", n,
                                                      " addresses; n must be 3f+1 (4, 7, 10, ...) or empty"));
+    }
+    for (size_t i = 0; i < n; ++i) {
+      if (auto a = net::ParseAddress(committee[i]); !a.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat("consensus.committee[", i, "] = '", committee[i],
+                                                       "': ", a.status().message()));
+      }
     }
     const int64_t size = c.GetInt("consensus.committee_size");
     if ((size - 1) % 3 != 0) {
