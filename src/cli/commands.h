@@ -23,6 +23,7 @@ void AddLedgerCommand(CLI::App& app);
 void AddTrainCommand(CLI::App& app);      // cmd_train.cpp, if SWARM_HAVE_TRAIN
 void AddEvolveCommand(CLI::App& app);     // cmd_evolve.cpp, if SWARM_HAVE_EVO
 void AddFheCommand(CLI::App& app);        // cmd_fhe.cpp, if SWARM_HAVE_FHE
+void AddExpertsCommand(CLI::App& app);    // cmd_experts.cpp, if SWARM_HAVE_EXPERTS
 // `swarm fhe eval`, added by AddFheCommand to its `fhe` subcommand when
 // SWARM_HAVE_JOBS (cmd_fhe_eval.cpp).
 void AddFheEvalCommand(CLI::App& fhe);

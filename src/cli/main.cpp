@@ -70,6 +70,9 @@ int main(int argc, char** argv) {
 #ifdef SWARM_HAVE_FHE
   swarm::cli::AddFheCommand(app);
 #endif
+#ifdef SWARM_HAVE_EXPERTS
+  swarm::cli::AddExpertsCommand(app);
+#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
