@@ -75,6 +75,28 @@ Child ForkEvaluator(uint32_t capacity, int latency_ms) {
   return {pid, "127.0.0.1:" + std::to_string(port)};
 }
 
+// CPU seconds (user + system) a process has used so far, from /proc.
+double CpuSeconds(pid_t pid) {
+  FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
+  if (!f) return 0;
+  char buf[1024];
+  const size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  buf[n] = 0;
+  const char* p = std::strrchr(buf, ')');  // fields after "(comm)"
+  if (!p) return 0;
+  unsigned long utime = 0, stime = 0;
+  // state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
+  if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2)
+    return 0;
+  return static_cast<double>(utime + stime) / sysconf(_SC_CLK_TCK);
+}
+
+double LoadAverage() {
+  double l[1] = {0};
+  return getloadavg(l, 1) == 1 ? l[0] : 0;
+}
+
 std::vector<const evo::Genome*> Ptrs(const std::vector<evo::Genome>& v) {
   std::vector<const evo::Genome*> p;
   for (const auto& g : v) p.push_back(&g);
@@ -82,9 +104,10 @@ std::vector<const evo::Genome*> Ptrs(const std::vector<evo::Genome>& v) {
 }
 
 // Evaluations/s of `genomes` through a pool of the given evaluators.
+// `cores_used` (optional) receives the evaluators' CPU seconds per wall second.
 double PoolRate(const std::vector<Child>& evaluators, size_t k, const std::string& task_name,
                 const evo::Task& task, const std::vector<evo::Genome>& genomes, int rounds,
-                uint64_t* failed) {
+                uint64_t* failed, double* cores_used = nullptr) {
   node::RemotePoolConfig pc;
   pc.task = task_name;
   pc.dispatch.spot_check_fraction = 0;
@@ -95,9 +118,14 @@ double PoolRate(const std::vector<Child>& evaluators, size_t k, const std::strin
   }
   auto ptrs = Ptrs(genomes);
   pool.EvaluateBatch(ptrs);  // warm up channels
+  double cpu0 = 0;
+  for (size_t i = 0; i < k; ++i) cpu0 += CpuSeconds(evaluators[i].pid);
   const auto t0 = Clock::now();
   for (int r = 0; r < rounds; ++r) pool.EvaluateBatch(ptrs);
   const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+  double cpu1 = 0;
+  for (size_t i = 0; i < k; ++i) cpu1 += CpuSeconds(evaluators[i].pid);
+  if (cores_used) *cores_used = (cpu1 - cpu0) / s;
   *failed += pool.counters().failed_evaluations + pool.counters().local_results;
   return rounds * genomes.size() / s;
 }
@@ -136,15 +164,22 @@ int main(int argc, char** argv) {
   uint64_t failed = 0;
   double rate1 = 0;
   for (size_t k : {1, 2, 4}) {
-    const double r = PoolRate(plain, k, "single-pole", pole, heavy, rounds, &failed);
+    double cores_used = 0;
+    const double load = LoadAverage();
+    const double r = PoolRate(plain, k, "single-pole", pole, heavy, rounds, &failed, &cores_used);
     if (k == 1) rate1 = r;
     const double eff = (r / rate1) / std::min<double>(k, cores);
+    char ctx[256];
+    std::snprintf(ctx, sizeof ctx,
+                  "; the evaluators got %.2f CPU cores in total (1-min load average %.1f), "
+                  "%.1f evaluations per evaluator CPU-second",
+                  cores_used, load, cores_used > 0 ? r / cores_used : 0.0);
     swarm::bench::Emit({"evo", "remote evaluations/s, CPU-bound (single-pole, " +
                                    std::to_string(static_cast<long>(champion.fitness)) +
                                    " steps), " + std::to_string(k) + " evaluator process(es)",
                         r, "evals/s", "same genomes evaluated in this process, 1 thread", local_heavy,
                         "", "parallel efficiency = speedup over 1 evaluator / min(evaluators, " +
-                                std::to_string(cores) + " cores) = " + std::to_string(eff),
+                                std::to_string(cores) + " cores) = " + std::to_string(eff) + ctx,
                         cmd});
   }
 
