@@ -211,6 +211,10 @@ class ConsensusExtension final : public Extension {
       std::ofstream out(state_dir_ + "/committee.json");
       out << nlohmann::json{{"committee", committee}}.dump(2) << "\n";
     }
+    if (core->self < 0) {
+      spdlog::warn("consensus: this peer's address {} is not in the committee (addresses must be written as "
+                   "the peers' gRPC addresses); running as an observer", self_address_);
+    }
     spdlog::info("consensus: committee of {} formed; this peer is {}", n,
                  core->self >= 0 ? absl::StrCat("replica ", core->self) : std::string("not a member"));
     std::lock_guard<std::mutex> lock(mu_);
