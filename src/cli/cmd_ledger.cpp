@@ -35,6 +35,7 @@ constexpr size_t kPayloadChunkBytes = 64 * 1024;
 struct LedgerFlags {
   std::string db;
   std::vector<std::string> peers;
+  std::string cluster;  // swarm up --dir
   int64_t timeout_ms = 30000;
   std::string key;
   std::string kind = "note";
@@ -142,9 +143,28 @@ int RunShow(const LedgerFlags& f) {
 
 int RunRemoteVerify(const LedgerFlags& f);
 
-int RunVerify(const LedgerFlags& f) {
+// The gRPC addresses of a `swarm up --dir DIR` cluster (DIR/cluster.json).
+std::vector<std::string> ClusterPeers(const std::string& dir) {
+  const std::string path = dir + "/cluster.json";
+  std::ifstream in(path);
+  if (!in) Fail("ledger verify", absl::NotFoundError(absl::StrCat("cannot read ", path)), kExitUsage);
+  auto j = nlohmann::json::parse(in, nullptr, false);
+  std::vector<std::string> out;
+  if (j.is_object() && j.contains("nodes") && j["nodes"].is_array()) {
+    for (const auto& n : j["nodes"]) {
+      if (n.is_object() && n.contains("grpc") && n["grpc"].is_string()) out.push_back(n["grpc"].get<std::string>());
+    }
+  }
+  if (out.empty()) Fail("ledger verify", absl::DataLossError(absl::StrCat(path, ": no nodes[].grpc")), kExitUsage);
+  return out;
+}
+
+int RunVerify(LedgerFlags f) {
+  if (!f.cluster.empty()) {
+    for (auto& a : ClusterPeers(f.cluster)) f.peers.push_back(a);
+  }
   if (f.db.empty() == f.peers.empty()) {
-    Fail("ledger verify", absl::InvalidArgumentError("give exactly one of --db FILE or --peer ADDR"), kExitUsage);
+    Fail("ledger verify", absl::InvalidArgumentError("give exactly one of --db FILE, --peer ADDR or --cluster DIR"), kExitUsage);
   }
   if (!f.peers.empty()) return RunRemoteVerify(f);
   auto ledger = OpenLedger("ledger verify", f.db);
@@ -370,7 +390,8 @@ void AddLedgerCommand(CLI::App& app) {
       "  swarm ledger show --db ledger.db\n"
       "  swarm ledger verify --db ledger.db     # exit 1 and the first bad record if tampered\n"
       "  swarm ledger append --peer 127.0.0.1:7001 --text hello    # through any committee member\n"
-      "  swarm ledger verify --peer 127.0.0.1:7000 --peer 127.0.0.1:7001   # heads must agree");
+      "  swarm ledger verify --peer 127.0.0.1:7000 --peer 127.0.0.1:7001   # heads must agree\n"
+      "  swarm ledger verify --cluster swarm-cluster    # every peer of `swarm up --dir swarm-cluster`");
   ledger->require_subcommand(1);
   auto* append = ledger->add_subcommand("append", "Sign and append one record");
   append->add_option("--db", f->db, "Ledger database file (created if missing)");
@@ -395,6 +416,7 @@ void AddLedgerCommand(CLI::App& app) {
   auto* verify = ledger->add_subcommand("verify", "Check every hash, link and signature; name the first bad record");
   verify->add_option("--db", f->db, "Ledger database file")->check(CLI::ExistingFile);
   verify->add_option("--peer", f->peers, "Committee member(s) to ask (repeatable): each checks its chain; all heads must agree");
+  verify->add_option("--cluster", f->cluster, "Every peer of a `swarm up --dir DIR` cluster (DIR/cluster.json); members must agree");
   verify->add_option("--timeout-ms", f->timeout_ms, "Per-member deadline with --peer")->capture_default_str();
   verify->add_flag("--json", f->json, "Print JSON");
   verify->callback([f] {

@@ -152,6 +152,12 @@ TEST(E2eConsensus, AppendsSurviveKillingThePrimaryAndTheRestartedReplicaCatchesU
     return v.exit_code == 0;
   })) << v.out << v.err;
   EXPECT_NE(v.out.find("all 4 members agree on head"), std::string::npos) << v.out;
+  RunResult vc = RunSwarm({SwarmBinary(), "ledger", "verify", "--cluster", dir, "--json"}, 20);
+  EXPECT_EQ(vc.exit_code, 0) << vc.out << vc.err;
+  json vj = json::parse(vc.out, nullptr, false);
+  ASSERT_TRUE(vj.is_object()) << vc.out;
+  EXPECT_TRUE(vj["agree"].get<bool>());
+  for (const auto& m : vj["members"]) EXPECT_EQ(m["size"], 16) << m.dump();
   std::cout << "[ figures ] view change after SIGKILL of the primary: 3 appends in " << view_change_s
             << " s; restarted replica caught up in " << catch_up_s << " s ("
             << cr["counters"].value("state_transfers", 0) << " snapshot(s) installed, "
