@@ -131,18 +131,24 @@ int RunStatus(const StatusFlags& f) {
     auto info = FetchInfo(grpc, f);
     if (info.ok()) {
       out.push_back(*info);
+      std::string cons = "-";
+      if (info->contains("consensus") && (*info)["consensus"].contains("view")) {
+        const auto& c = (*info)["consensus"];
+        cons = absl::StrCat("v", c.value("view", 0), " p=", Cell(c.value("primary", nlohmann::json(""))),
+                            " c=", c.value("last_committed", 0), " s=", c.value("stable_checkpoint", 0));
+      }
       rows.push_back({info->value("id", ""), grpc, info->value("http", ""),
                       std::to_string(info->value("pid", 0)),
                       absl::StrCat(static_cast<int64_t>(info->value("uptime_seconds", 0.0)), " s"),
-                      info->value("healthy", false) ? "healthy" : "unhealthy", Roles(*info)});
+                      info->value("healthy", false) ? "healthy" : "unhealthy", Roles(*info), cons});
     } else {
       ++unreachable;
       out.push_back({{"id", n.value("id", "")}, {"grpc", grpc}, {"error", std::string(info.status().message())}});
-      rows.push_back({n.value("id", ""), grpc, n.value("http", ""), "-", "-", "unreachable", "-"});
+      rows.push_back({n.value("id", ""), grpc, n.value("http", ""), "-", "-", "unreachable", "-", "-"});
     }
   }
   if (f.json) std::cout << out.dump(2) << std::endl;
-  else std::cout << FormatTable({"peer", "grpc", "http", "pid", "uptime", "state", "roles"}, rows);
+  else std::cout << FormatTable({"peer", "grpc", "http", "pid", "uptime", "state", "roles", "consensus"}, rows);
   return unreachable == 0 ? 0 : kExitRuntime;
 }
 

@@ -264,7 +264,13 @@ Status Node::Start() {
   SWARM_ASSERT(!started_);
   started_at_ = clock_.Now();
   SWARM_RETURN_IF_ERROR(LoadIdentity());
-  sealer_ = std::make_unique<net::EnvelopeSealer>(*identity_);
+  // A restarted peer keeps its key but restarts its sequence numbers; a new
+  // epoch per start (wall-clock ms) makes receivers open a fresh replay window
+  // for it instead of dropping its messages as replays.
+  sealer_ = std::make_unique<net::EnvelopeSealer>(
+      *identity_, static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count()));
   if (config_.membership) {
     membership_ = std::make_unique<MembershipDriver>(config_, *identity_, *sealer_, metrics_);
   }
