@@ -1,6 +1,7 @@
 #include "jobs/client.h"
 
 #include <chrono>
+#include <climits>
 #include <thread>
 
 #include <grpcpp/grpcpp.h>

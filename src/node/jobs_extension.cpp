@@ -1,6 +1,10 @@
 #include "node/jobs_extension.h"
 
+#include <chrono>
+
 #include <spdlog/spdlog.h>
+
+#include "absl/strings/ascii.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"

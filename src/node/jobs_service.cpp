@@ -1,5 +1,7 @@
 #include "node/jobs_service.h"
 
+#include <algorithm>
+#include <cstring>
 #include <chrono>
 
 #include <spdlog/spdlog.h>
@@ -94,7 +96,7 @@ grpc::Status JobsService::RunTask(grpc::ServerContext*, const swarm::v1::RunTask
   {
     std::lock_guard<std::mutex> lock(cache_mu_);
     for (auto it = cache_.begin(); it != cache_.end(); ++it) {
-      if (std::equal((*it)->job_key.begin(), (*it)->job_key.end(), req->job_key().begin())) {
+      if (std::memcmp((*it)->job_key.data(), req->job_key().data(), 32) == 0) {
         job = *it;
         cache_.splice(cache_.begin(), cache_, it);
         break;
@@ -111,7 +113,7 @@ grpc::Status JobsService::RunTask(grpc::ServerContext*, const swarm::v1::RunTask
       ++tasks_refused_;
       return ToGrpc(prepared.status());
     }
-    if (!std::equal((*prepared)->job_key.begin(), (*prepared)->job_key.end(), req->job_key().begin())) {
+    if (std::memcmp((*prepared)->job_key.data(), req->job_key().data(), 32) != 0) {
       ++tasks_refused_;
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "jobs: job_key does not match the circuit and keys sent");
     }
