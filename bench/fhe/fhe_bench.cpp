@@ -20,6 +20,7 @@
 #include "fhe/bfv.h"
 #include "fhe/ckks.h"
 #include "fhe/ntt_simd.h"
+#include "fhe/secure_sum.h"
 
 using namespace swarm;
 using namespace swarm::fhe;
@@ -216,6 +217,28 @@ void BenchBfv(size_t n, const NtlAnchor& anchor) {
   EmitOp(tag + " multiply+relinearize", SecondsPerCall([&] { s = *ev.MultiplyRelin(a, b); }, kMinSeconds), anchor);
 }
 
+// Secure gradient sums (secure_sum.h): one chunk = N/2 floats at level 0.
+void BenchSecureSum(const NtlAnchor& anchor) {
+  KeyGenOptions o;
+  o.relin_key = false;
+  o.galois_keys = false;
+  KeySet ks = *GenerateKeySet(*CkksPreset(8192), o);
+  auto enc = *SecureSumEncryptor::Create(ks.eval.ctx, *ks.eval.public_key);
+  auto dec = *SecureSumDecryptor::Create(ks.eval.ctx, ks.secret_key);
+  Rng rng(3);
+  std::vector<float> g(4096);
+  for (auto& x : g) x = static_cast<float>(rng.UniformDouble(-1, 1));
+  EncryptedVector c = *enc.Encrypt(g);
+  const size_t bytes = SecureSumContributionBytes(*ks.eval.ctx, g.size());
+  const std::string tag = "secure sum N=8192, 4096 floats (one level-0 chunk, " + std::to_string(bytes) + " bytes)";
+  EmitOp(tag + ": encrypt a contribution", SecondsPerCall([&] { c = *enc.Encrypt(g); }, kMinSeconds), anchor);
+  SecureSumAggregator agg(ks.eval.ctx, ks.eval.key_id);
+  (void)agg.Add(c);
+  EmitOp(tag + ": aggregator Add (mean of the first (copy) and second (ciphertext add))",
+         SecondsPerCall([&] { agg.Reset(); (void)agg.Add(c); (void)agg.Add(c); }, kMinSeconds) / 2, anchor);
+  EmitOp(tag + ": decrypt the sum", SecondsPerCall([&] { (void)dec.DecryptSum(agg.sum()); }, kMinSeconds), anchor);
+}
+
 }  // namespace
 
 int main() {
@@ -226,5 +249,6 @@ int main() {
   BenchCkks(8192, a8);
   BenchCkks(16384, a16);
   BenchBfv(8192, a8);
+  BenchSecureSum(a8);
   return 0;
 }
