@@ -19,6 +19,7 @@
 #include "common/rng.h"
 #include "fhe/bfv.h"
 #include "fhe/ckks.h"
+#include "fhe/keyset.h"
 #include "fhe/ntt_simd.h"
 #include "fhe/secure_sum.h"
 

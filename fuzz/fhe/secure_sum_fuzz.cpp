@@ -22,7 +22,8 @@ const Blobs& GetBlobs() {
     o.relin_key = false;
     o.galois_keys = false;
     k->keys = *GenerateKeySet(*CkksPreset(4096), o);
-    auto enc = *SecureSumEncryptor::Create(k->keys.eval.ctx, *k->keys.eval.public_key);
+    // N = 4096 preset: q_0 = 40 bits, scale 2^29, so bounds must stay below 2^9.
+    auto enc = *SecureSumEncryptor::Create(k->keys.eval.ctx, *k->keys.eval.public_key, {.scale = 0, .value_abs_max = 4});
     k->sum_wire = SerializeEncryptedVector(*k->keys.eval.ctx, *enc.Encrypt(std::vector<float>{1, 2, 3}));
     k->vc = *VectorContext::Create(k->keys);
     k->vec_wire = CkksVector::Encrypt(k->vc, std::vector<double>{1, 2, 3})->Serialize();
