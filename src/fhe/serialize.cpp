@@ -35,7 +35,12 @@ class Writer {
     std::memcpy(&v, &d, 8);
     U64(v);
   }
-  void Raw(const uint8_t* p, size_t n) { out_.insert(out_.end(), p, p + n); }
+  void Raw(const uint8_t* p, size_t n) {
+    // resize + memcpy rather than insert: GCC 12 at -O3 warns (falsely) about insert into an empty vector.
+    const size_t at = out_.size();
+    out_.resize(at + n);
+    if (n != 0) std::memcpy(out_.data() + at, p, n);
+  }
   void Poly(const RnsPoly& p) {
     U32(static_cast<uint32_t>(p.k));
     U32(static_cast<uint32_t>(p.n));
