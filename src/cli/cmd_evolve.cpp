@@ -38,6 +38,7 @@
 #include "evo/worker_pool.h"
 #include "net/address.h"
 #include "node/evo_pool.h"
+#include "node/evo_remote_islands.h"
 #include "node/metrics.h"
 
 namespace swarm::cli {
@@ -70,6 +71,7 @@ struct EvolveFlags {
   std::vector<std::string> sets;
   std::string metrics_listen;
   bool quiet = false;
+  bool remote_islands = false;
 };
 
 [[noreturn]] void Usage(const std::string& msg) { Fail("evolve", absl::InvalidArgumentError(msg), kExitUsage); }
@@ -179,6 +181,8 @@ int RunEvolve(const EvolveFlags& f) {
     Usage(absl::StrCat("--islands = ", f.islands, " is not in [1, ", kIslandsMax, "]"));
   if (f.generations < 1) Usage(absl::StrCat("--generations = ", f.generations, " must be >= 1"));
   if (f.resume && f.checkpoint.empty()) Usage("--resume needs --checkpoint FILE");
+  if (f.remote_islands && !f.checkpoint.empty())
+    Usage("--checkpoint is not supported with --remote-islands (the populations live on the peers)");
   if (f.topology != "ring" && f.topology != "full")
     Usage(absl::StrCat("--topology = '", f.topology, "': expected ring or full"));
   auto task_or = evo::MakeBuiltinTask(f.task);
@@ -214,7 +218,8 @@ int RunEvolve(const EvolveFlags& f) {
   std::unique_ptr<node::RemoteEvaluatorPool> pool;
   std::unique_ptr<evo::ParallelEvaluator> local_only;
   std::vector<std::string> unregistered;
-  if (!peers.empty()) {
+  if (f.remote_islands && peers.empty()) Usage("--remote-islands needs --peer or --peers");
+  if (!peers.empty() && !f.remote_islands) {
     pool = std::make_unique<node::RemoteEvaluatorPool>(pc, task.get());
     for (const auto& p : peers) {
       auto info = pool->AddEvaluator(p);
@@ -250,6 +255,34 @@ int RunEvolve(const EvolveFlags& f) {
     if (!f.quiet) std::cerr << "resumed from " << f.checkpoint << " at generation " << arch.island(0).generation() << "\n";
   }
 
+  // Islands on the evaluator peers instead of in this process.
+  std::unique_ptr<node::RemoteArchipelago> remote;
+  if (f.remote_islands) {
+    node::RemoteIslandsConfig rc;
+    rc.task = f.task;
+    rc.seed = f.seed;
+    rc.neat_overrides = f.sets;
+    rc.migration = acfg;
+    rc.run_id = absl::StrCat("evolve-", getpid(), "-", f.seed);
+    rc.step_timeout = Millis(std::max(f.timeout_ms, 1000) * 6);
+    remote = std::make_unique<node::RemoteArchipelago>(
+        rc, task.get(), f.topology == "full" ? evo::Topology::Full(n) : evo::Topology::Ring(n));
+    for (const auto& p : peers) {
+      if (auto s = remote->AddHost(p); !s.ok()) std::cerr << "swarm evolve: warning: " << s.message() << "\n";
+    }
+    if (remote->hosts_alive() == 0) {
+      Fail("evolve", absl::UnavailableError("--remote-islands: no island host reachable"), kExitRuntime);
+    }
+  }
+  auto step = [&]() { return remote ? remote->Step() : arch.Step(evaluator); };
+  auto solved = [&] { return remote ? remote->solved() : arch.solved(); };
+  auto generation = [&]() -> uint64_t { return remote ? remote->generation() : arch.island(0).generation(); };
+  auto evaluations = [&]() -> uint64_t { return remote ? remote->evaluations() : arch.evaluations(); };
+  auto migrations = [&]() -> uint64_t { return remote ? remote->migrations() : arch.migrations(); };
+  auto champion = [&](uint32_t i) -> std::optional<evo::Scored> {
+    return remote ? remote->champion(i) : arch.island(i).champion();
+  };
+
   std::unique_ptr<EvolveMetrics> metrics;
   std::unique_ptr<httplib::Server> http;
   std::thread http_thread;
@@ -279,13 +312,13 @@ int RunEvolve(const EvolveFlags& f) {
   const bool tty = isatty(STDERR_FILENO);
   const auto t0 = std::chrono::steady_clock::now();
   auto last_register = t0;
-  const uint64_t evals_at_start = arch.evaluations();
+  const uint64_t evals_at_start = evaluations();
   double best = -1e300;
   evo::ArchipelagoStats st;
   uint64_t generations_run = 0;
   Status failure;
-  while (!arch.solved() && arch.island(0).generation() < static_cast<uint64_t>(f.generations)) {
-    auto s = arch.Step(evaluator);
+  while (!solved() && generation() < static_cast<uint64_t>(f.generations)) {
+    auto s = step();
     if (!s.ok()) {
       failure = s.status();
       break;
@@ -294,20 +327,20 @@ int RunEvolve(const EvolveFlags& f) {
     ++generations_run;
     best = std::max(best, st.best_fitness);
     for (uint32_t i = 0; i < n; ++i) {
-      if (auto c = arch.island(i).champion()) (void)archives.Record(i, *c);
+      if (auto c = champion(i)) (void)archives.Record(i, *c);
     }
     (void)archives.Sync(Seconds(static_cast<double>(st.generation + 1)));
 
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const double rate = elapsed > 0 ? (arch.evaluations() - evals_at_start) / elapsed : 0;
+    const double rate = elapsed > 0 ? (evaluations() - evals_at_start) / elapsed : 0;
     size_t species = 0;
     double mean = 0;
     for (const auto& g : st.islands) {
       species += g.species;
       mean += g.mean_fitness / st.islands.size();
     }
-    const size_t alive = pool ? pool->evaluators_alive() : 0;
-    const size_t registered = pool ? pool->evaluators().size() : 0;
+    const size_t alive = remote ? remote->hosts_alive() : pool ? pool->evaluators_alive() : 0;
+    const size_t registered = remote ? peers.size() : pool ? pool->evaluators().size() : 0;
     if (!f.quiet) {
       std::ostringstream line;
       line << Bar(static_cast<double>(st.generation + 1) / f.generations) << " gen " << st.generation
@@ -322,11 +355,11 @@ int RunEvolve(const EvolveFlags& f) {
     if (metrics) {
       const auto& c = pool ? pool->counters() : evo::DispatchCounters{};
       EvolveMetrics::Push(metrics->evaluations_remote, c.remote_results, metrics->last_remote);
-      EvolveMetrics::Push(metrics->evaluations_local, pool ? c.local_results : arch.evaluations(),
+      EvolveMetrics::Push(metrics->evaluations_local, pool && !remote ? c.local_results : evaluations(),
                           metrics->last_local);
       EvolveMetrics::Push(metrics->failed, c.failed_evaluations, metrics->last_failed);
       EvolveMetrics::Push(metrics->exclusions, c.exclusions, metrics->last_excl);
-      EvolveMetrics::Push(metrics->migrations, arch.migrations(), metrics->last_migrations);
+      EvolveMetrics::Push(metrics->migrations, migrations(), metrics->last_migrations);
       EvolveMetrics::Push(metrics->sync_bytes, archives.sync_bytes(), metrics->last_sync);
       metrics->alive->Set(static_cast<double>(alive));
       for (uint32_t i = 0; i < n; ++i) {
@@ -334,7 +367,7 @@ int RunEvolve(const EvolveFlags& f) {
         metrics->species->Add({{"island", std::to_string(i)}}).Set(static_cast<double>(st.islands[i].species));
       }
     }
-    if (!f.checkpoint.empty() && (arch.solved() || (st.generation + 1) % f.checkpoint_every == 0)) {
+    if (!f.checkpoint.empty() && (solved() || (st.generation + 1) % f.checkpoint_every == 0)) {
       evo::EvolveCheckpoint ck{f.task, f.seed, arch.Save()};
       if (auto w = evo::WriteCheckpointFile(f.checkpoint, ck); !w.ok())
         std::cerr << "\nswarm evolve: warning: " << w.message() << "\n";
@@ -359,27 +392,36 @@ int RunEvolve(const EvolveFlags& f) {
 
   // Let the archive replicas finish their anti-entropy (bounded rounds).
   for (int r = 1; r <= 64 && !archives.Converged(); ++r)
-    (void)archives.Sync(Seconds(static_cast<double>(arch.island(0).generation() + r)));
+    (void)archives.Sync(Seconds(static_cast<double>(generation() + r)));
 
   // ---- Report.
   double best_fitness = best;
   for (uint32_t i = 0; i < n; ++i)
-    if (auto c = arch.island(i).champion()) best_fitness = std::max(best_fitness, c->fitness);
+    if (auto c = champion(i)) best_fitness = std::max(best_fitness, c->fitness);
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   json out = {{"task", f.task},
-              {"solved", arch.solved()},
-              {"generations", arch.island(0).generation()},
-              {"evaluations", arch.evaluations()},
+              {"solved", solved()},
+              {"generations", generation()},
+              {"evaluations", evaluations()},
               {"best_fitness", best_fitness}};
   json extra = {{"islands", n},
                 {"seed", f.seed},
-                {"migrations", arch.migrations()},
+                {"migrations", migrations()},
+                {"islands_on_peers", remote != nullptr},
                 {"elapsed_s", elapsed},
                 {"generations_this_run", generations_run},
                 {"archive_entries", archives.archive(0).size()},
                 {"archives_converged", archives.Converged()},
                 {"crdt_sync_bytes", archives.sync_bytes()}};
-  if (pool) {
+  if (remote) {
+    json isl = json::array();
+    for (const auto& v : remote->islands()) isl.push_back({{"island", v.island}, {"host", v.host}, {"moves", v.moves}});
+    extra["island_hosts"] = isl;
+    extra["island_moves"] = remote->island_moves();
+    extra["rejected_solution_claims"] = remote->rejected_claims();
+    extra["hosts_alive"] = remote->hosts_alive();
+  }
+  if (pool && !remote) {
     const auto& c = pool->counters();
     json evs = json::array();
     for (const auto& e : pool->evaluators()) {
@@ -404,8 +446,8 @@ int RunEvolve(const EvolveFlags& f) {
     for (auto& [k, v] : extra.items()) text += ",\"" + k + "\":" + v.dump();
     std::cout << text << "}\n";
   } else {
-    std::cout << "task " << f.task << ": " << (arch.solved() ? "solved" : "not solved") << " after "
-              << arch.island(0).generation() << " generations, " << arch.evaluations()
+    std::cout << "task " << f.task << ": " << (solved() ? "solved" : "not solved") << " after "
+              << generation() << " generations, " << evaluations()
               << " evaluations, best fitness " << best_fitness << " (" << std::fixed
               << std::setprecision(1) << elapsed << " s)\n";
     if (pool) {
@@ -449,6 +491,9 @@ void AddEvolveCommand(CLI::App& app) {
   cmd->add_option("--set", flags->sets, "NEAT parameter override key=value (e.g. add_node_prob=0.05); repeatable");
   cmd->add_option("--metrics-listen", flags->metrics_listen, "Serve Prometheus /metrics on host:port while running");
   cmd->add_flag("-q,--quiet", flags->quiet, "No progress output");
+  cmd->add_flag("--remote-islands", flags->remote_islands,
+                "Host the islands on the peers (island i on peer i mod peers; the coordinator migrates "
+                "between them and re-checks claimed solutions); a failed host's island restarts on another peer");
   cmd->callback([flags] {
     const int code = RunEvolve(*flags);
     if (code != 0) throw CLI::RuntimeError(code);

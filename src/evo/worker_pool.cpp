@@ -52,7 +52,7 @@ std::vector<StatusOr<double>> ParallelEvaluator::EvaluateBatch(
   std::condition_variable cv;
   size_t left = genomes.size();
   for (size_t i = 0; i < genomes.size(); ++i) {
-    pool_.Submit([&, i] {
+    pool_->Submit([&, i] {
       StatusOr<double> r = Evaluate(*genomes[i]);
       std::lock_guard<std::mutex> lock(mu);
       out[i] = std::move(r);

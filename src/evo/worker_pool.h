@@ -5,13 +5,14 @@
 // `threads` workers. The destructor finishes every queued closure, then joins.
 // ParallelEvaluator: EvaluateBatch evaluates the batch on the pool and blocks
 // until all are done; results are in input order. The Task must be safe to
-// evaluate concurrently (task.h says built-in tasks are). Not reentrant: one
-// EvaluateBatch at a time per ParallelEvaluator.
+// evaluate concurrently (task.h says built-in tasks are). EvaluateBatch may
+// be called from several threads at once (their jobs share the pool).
 #pragma once
 
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -42,13 +43,17 @@ class WorkerPool {
 class ParallelEvaluator final : public Evaluator {
  public:
   // `task` is not owned and must outlive this object.
-  ParallelEvaluator(const Task* task, uint32_t threads) : task_(task), pool_(threads) {}
+  ParallelEvaluator(const Task* task, uint32_t threads)
+      : task_(task), own_(std::make_unique<WorkerPool>(threads)), pool_(own_.get()) {}
+  // Shares `pool` (not owned; must outlive this object).
+  ParallelEvaluator(const Task* task, WorkerPool* pool) : task_(task), pool_(pool) {}
   StatusOr<double> Evaluate(const Genome& g) override;
   std::vector<StatusOr<double>> EvaluateBatch(std::span<const Genome* const> genomes) override;
 
  private:
   const Task* task_;
-  WorkerPool pool_;
+  std::unique_ptr<WorkerPool> own_;
+  WorkerPool* pool_;
 };
 
 }  // namespace swarm::evo

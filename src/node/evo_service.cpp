@@ -106,4 +106,85 @@ grpc::Status EvoEvaluatorService::Evaluate(grpc::ServerContext* ctx,
   return grpc::Status::OK;
 }
 
+size_t EvoEvaluatorService::hosted_islands() {
+  std::lock_guard<std::mutex> lock(islands_mu_);
+  return islands_.size();
+}
+
+grpc::Status EvoEvaluatorService::IslandStep(grpc::ServerContext*,
+                                             const swarm::v1::EvoIslandStepRequest* req,
+                                             swarm::v1::EvoIslandStepReply* reply) {
+  ++counters_.requests;
+  auto bad = [this](const std::string& msg) {
+    ++counters_.rejected_requests;
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, msg);
+  };
+  constexpr size_t kRunIdBytesMax = 64, kOverridesMax = 64, kEmigrantsMax = 1000;
+  if (req->run_id().empty() || req->run_id().size() > kRunIdBytesMax)
+    return bad(absl::StrCat("run_id must be 1..", kRunIdBytesMax, " bytes, got ", req->run_id().size()));
+  auto it = tasks_.find(req->task());
+  if (it == tasks_.end()) return bad(absl::StrCat("task '", req->task(), "' is not offered by evaluator '", cfg_.evaluator_id, "'"));
+  if (req->neat_overrides_size() > static_cast<int>(kOverridesMax))
+    return bad(absl::StrCat("neat_overrides: ", req->neat_overrides_size(), " exceed ", kOverridesMax));
+  if (req->emigrants() > kEmigrantsMax) return bad(absl::StrCat("emigrants = ", req->emigrants(), " exceeds ", kEmigrantsMax));
+  if (static_cast<size_t>(req->immigrants_size()) > cfg_.batch_genomes_max)
+    return bad(absl::StrCat("immigrants: ", req->immigrants_size(), " exceed batch_genomes_max ", cfg_.batch_genomes_max));
+  std::vector<evo::Genome> immigrants;
+  for (int i = 0; i < req->immigrants_size(); ++i) {
+    auto g = evo::DecodeGenome(req->immigrants(i), cfg_.limits);
+    if (!g.ok()) return bad(absl::StrCat("immigrants[", i, "]: ", g.status().message()));
+    immigrants.push_back(std::move(*g));
+  }
+  const std::string key = absl::StrCat(req->run_id(), "/", req->island());
+  std::shared_ptr<Hosted> h;
+  {
+    std::lock_guard<std::mutex> lock(islands_mu_);
+    auto found = islands_.find(key);
+    if (found == islands_.end()) {
+      auto neat = evo::PresetConfig(req->task());
+      if (!neat.ok()) return bad(std::string(neat.status().message()));
+      for (int i = 0; i < req->neat_overrides_size(); ++i) {
+        if (auto st = evo::ApplyNeatOverride(*neat, req->neat_overrides(i)); !st.ok())
+          return bad(absl::StrCat("neat_overrides[", i, "]: ", st.message()));
+      }
+      if (islands_.size() >= cfg_.islands_max) {
+        auto lru = islands_.begin();
+        for (auto j = islands_.begin(); j != islands_.end(); ++j)
+          if (j->second->last_used < lru->second->last_used) lru = j;
+        islands_.erase(lru);
+      }
+      h = std::make_shared<Hosted>();
+      h->island = std::make_unique<evo::Island>(*neat, it->second.get(), req->seed());
+      h->evaluator = std::make_unique<evo::ParallelEvaluator>(it->second.get(), pool_.get());
+      islands_[key] = h;
+    } else {
+      h = found->second;
+    }
+    h->last_used = ++use_clock_;
+  }
+  std::lock_guard<std::mutex> step_lock(h->mu);
+  if (!immigrants.empty()) {
+    if (auto st = h->island->Immigrate(immigrants); !st.ok()) return bad(absl::StrCat("immigrants: ", st.message()));
+  }
+  const uint64_t before = h->island->evaluations();
+  auto stats = h->island->Step(*h->evaluator);
+  if (!stats.ok()) return grpc::Status(grpc::StatusCode::UNAVAILABLE, std::string(stats.status().message()));
+  if (cfg_.latency > 0) std::this_thread::sleep_for(std::chrono::nanoseconds(cfg_.latency));
+  const uint64_t n = h->island->evaluations() - before;
+  counters_.evaluations += n;
+  if (evaluations_metric_) evaluations_metric_->Increment(static_cast<double>(n));
+  reply->set_generation(stats->generation);
+  reply->set_best_fitness(cfg_.lie ? 2 * stats->best_fitness + 1 : stats->best_fitness);
+  reply->set_mean_fitness(stats->mean_fitness);
+  reply->set_species(static_cast<uint32_t>(stats->species));
+  reply->set_evaluations(h->island->evaluations());
+  reply->set_solved(stats->solved || cfg_.lie);
+  for (const auto& s : h->island->Best(req->emigrants())) reply->add_emigrants(evo::EncodeGenome(s.genome));
+  if (const auto& c = h->island->champion()) {
+    reply->set_champion(evo::EncodeGenome(c->genome));
+    reply->set_champion_fitness(cfg_.lie ? 2 * c->fitness + 1 : c->fitness);
+  }
+  return grpc::Status::OK;
+}
+
 }  // namespace swarm::node

@@ -219,5 +219,47 @@ TEST(E2eEvolve, CheckpointAndResumeContinueTheRun) {
   StopAll(es);
 }
 
+TEST(E2eEvolve, IslandsOnPeersSurviveAKilledHostAndALyingHost) {
+  const std::string root = TempDir("evolve-islands");
+  std::vector<Evaluator> es;
+  for (int i = 0; i < 3; ++i) es.push_back(StartEvaluator(root, i, {"evo.capacity=2", "evo.latency_ms=150"}));
+  es.push_back(StartEvaluator(root, 3, {"evo.capacity=2", "evo.lie=true"}));
+  auto args = EvolveArgs(es, "4");
+  args[std::find(args.begin(), args.end(), "--islands") - args.begin() + 1] = "4";
+  args.push_back("--remote-islands");
+  const std::string log = root + "/evolve.log";
+  const pid_t evolve = Spawn(args, log);
+  bool killed_mid_run = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(40);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (ReadFile(log).find(" gen 2 ") != std::string::npos) {
+      killed_mid_run = ProcessExists(evolve);
+      ASSERT_EQ(kill(es[2].pid, SIGKILL), 0);
+      WaitFor(es[2].pid, 5);
+      break;
+    }
+    if (!ProcessExists(evolve)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const int status = WaitFor(evolve, 50);
+  const std::string out = ReadFile(log);
+  StopAll(es);
+  ASSERT_NE(status, -1) << out;
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << out;
+  ASSERT_TRUE(killed_mid_run) << out;
+  const json r = LastJson(out);
+  ASSERT_TRUE(r.is_object()) << out;
+  EXPECT_TRUE(r["solved"].get<bool>()) << out;
+  EXPECT_TRUE(r["islands_on_peers"].get<bool>());
+  EXPECT_GE(r["rejected_solution_claims"].get<int>(), 1) << out;
+  EXPECT_GE(r["island_moves"].get<int>(), 2) << out;
+  for (const auto& v : r["island_hosts"]) {
+    EXPECT_NE(v["host"], es[2].grpc);
+    EXPECT_NE(v["host"], es[3].grpc);
+  }
+  std::cout << "[ figures ] 4 islands on 4 peers (1 lying, 1 SIGKILLed at generation 2): solved after "
+            << r["generations"] << " generations, " << r["island_moves"] << " island moves" << std::endl;
+}
+
 }  // namespace
 }  // namespace swarm::e2e

@@ -8,6 +8,7 @@
 #include "evo/tasks.h"
 #include "net/rpc.h"
 #include "node/evo_pool.h"
+#include "node/evo_remote_islands.h"
 #include "node/evo_service.h"
 
 namespace swarm::node {
@@ -173,6 +174,53 @@ TEST(EvoService, RejectsBadRequestsAndBadGenomesWithReasons) {
   auto r = EvoEvaluatorService::Create(bad);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("evo.tasks contains 'tetris'"), std::string::npos);
+}
+
+RemoteIslandsConfig IslandsCfg() {
+  RemoteIslandsConfig rc;
+  rc.task = "xor";
+  rc.run_id = "test";
+  rc.seed = 3;
+  rc.migration.migration_interval = 2;
+  rc.step_timeout = Seconds(10);
+  return rc;
+}
+
+TEST(RemoteIslands, IslandsOnPeersSolveXorWithMigration) {
+  evo::XorTask task;
+  Peer a = StartPeer("a", 2), b = StartPeer("b", 2);
+  RemoteArchipelago arch(IslandsCfg(), &task, evo::Topology::Ring(3));
+  ASSERT_TRUE(arch.AddHost(a.address).ok());
+  ASSERT_TRUE(arch.AddHost(b.address).ok());
+  for (int g = 0; g < 150 && !arch.solved(); ++g) {
+    auto st = arch.Step();
+    ASSERT_TRUE(st.ok()) << st.status();
+    ASSERT_EQ(st->islands.size(), 3u);
+  }
+  EXPECT_TRUE(arch.solved());
+  EXPECT_GT(arch.migrations(), 0u);
+  EXPECT_EQ(arch.evaluations(), arch.generation() * 3 * 150);
+  EXPECT_EQ(a.service->hosted_islands(), 2u);  // islands 0 and 2
+  EXPECT_EQ(b.service->hosted_islands(), 1u);
+  EXPECT_EQ(arch.island_moves(), 0u);
+}
+
+TEST(RemoteIslands, AFailedOrLyingHostsIslandMovesToALiveHost) {
+  evo::XorTask task;
+  Peer a = StartPeer("a", 2), dying = StartPeer("dying", 2), liar = StartPeer("liar", 2, /*lie=*/true);
+  RemoteArchipelago arch(IslandsCfg(), &task, evo::Topology::Ring(3));
+  ASSERT_TRUE(arch.AddHost(a.address).ok());
+  ASSERT_TRUE(arch.AddHost(dying.address).ok());
+  ASSERT_TRUE(arch.AddHost(liar.address).ok());
+  ASSERT_TRUE(arch.Step().ok());
+  EXPECT_GE(arch.rejected_claims(), 1u);  // the liar's champion claim failed the local re-check
+  dying.server->Shutdown(0);
+  dying.server.reset();
+  for (int g = 0; g < 150 && !arch.solved(); ++g) ASSERT_TRUE(arch.Step().ok());
+  EXPECT_TRUE(arch.solved());
+  EXPECT_EQ(arch.hosts_alive(), 1u);
+  EXPECT_GE(arch.island_moves(), 2u);
+  for (const auto& v : arch.islands()) EXPECT_EQ(v.host, a.address);
 }
 
 }  // namespace
