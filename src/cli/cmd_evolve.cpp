@@ -3,11 +3,13 @@
 // (node/evo_pool.h; peers run `swarm node --set evo.evaluator=true`) with a
 // local fall-back, spot checks and exclusion of lying evaluators.
 //
-// What runs where today: every island lives in this coordinator process
-// (migration between them along the topology, champions kept in one CRDT
-// archive replica per island synchronised by Merkle anti-entropy in-process);
-// only the fitness evaluations go to the peers. Islands hosted on different
-// peers are not wired yet.
+// What runs where: by default every island lives in this coordinator process
+// (migration between them along the topology) and only the fitness
+// evaluations go to the peers. With --remote-islands the islands live on the
+// peers (node/evo_remote_islands.h) and this process steps them, migrates
+// between them and re-checks claimed solutions. Either way the champions are
+// kept in one CRDT archive replica per island, synchronised by Merkle
+// anti-entropy in-process.
 //
 // Output: a progress line per generation on stderr; at the end a summary on
 // stdout, or with --json one JSON object
