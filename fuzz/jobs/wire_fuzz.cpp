@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <memory>
 
+#include "fhe/ckks.h"
 #include "fhe/keys.h"
 #include "fhe/serialize.h"
 #include "jobs/wire.h"
