@@ -1,19 +1,40 @@
 // `swarm train`: MoE training on digits (or any CSV) by n trainers, f of them
-// Byzantine, whose updates go through a robust aggregator.
+// Byzantine, whose worker momenta go through a robust aggregator.
 //
-// What runs today: the trainers, the aggregator and the MoE experts all live
-// in this one process (train::RunExperiment). Remote expert hosting over gRPC
-// is not wired yet; --help says so.
+// Three ways to run it:
+//  - default: a local swarm on loopback. This process spawns expert hosts
+//    (`swarm node` with [experts], when the binary has them) and n trainer
+//    peers (`swarm node` with [trainer], node/trainer_extension.h), which
+//    average over signed envelopes; it shows their progress and stops them at
+//    the end. Children get PR_SET_PDEATHSIG so nothing outlives this process.
+//  - --peers A,B,..: watch trainer peers that are already running.
+//  - --in-process: trainers, aggregator and experts in this one process
+//    (train::RunExperiment), as the accuracy table uses.
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <optional>
 #include <sstream>
+#include <thread>
 
+#include <grpcpp/grpcpp.h>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_split.h"
 #include "cli/commands.h"
 #include "nn/moe_config.h"
+#include "swarm/v1/node.grpc.pb.h"
 #include "train/experiment.h"
 #include "train/experiment_config.h"
 
@@ -25,6 +46,17 @@ struct TrainFlags {
   std::vector<std::string> sets;
   bool print_config = false;
   bool clean_baseline = false;
+  bool in_process = false;
+  bool resume = false;
+  std::string peers;            // existing trainers to watch
+  int expert_hosts = -1;        // -1 = 3 when the binary hosts experts, else 0
+  std::string dir;              // state of the local swarm
+  int kill_expert_host_at = 0;  // SIGKILL expert host 0 at this step (0 = never)
+  int kill_trainer_at = 0;      // SIGKILL the last trainer at this step
+  int round_deadline_ms = 2000;
+  std::vector<std::string> node_sets;  // extra --set for every spawned peer
+  std::string log_level = "warn";
+  double timeout_s = 1800;
 };
 
 const ConfigSchema& TrainSchema() {
@@ -38,12 +70,20 @@ const ConfigSchema& TrainSchema() {
 }
 
 std::string Bar(double frac, int width = 24) {
+  frac = std::clamp(frac, 0.0, 1.0);
   const int full = static_cast<int>(std::lround(frac * width));
   return "[" + std::string(full, '#') + std::string(width - full, '.') + "]";
 }
 
-StatusOr<train::ExperimentResult> RunOnce(const train::ExperimentConfig& cfg,
-                                          const nn::TrainTestSplit& data, const std::string& label) {
+void Line(const std::string& s, bool tty) {
+  if (tty) std::cout << "\r" << s << "   " << std::flush;
+  else std::cout << s << "\n" << std::flush;
+}
+
+// ---------------------------------------------------------------- in-process
+
+StatusOr<train::ExperimentResult> RunInProcess(const train::ExperimentConfig& cfg,
+                                               const nn::TrainTestSplit& data, const std::string& label) {
   const bool tty = isatty(STDOUT_FILENO);
   const int honest = cfg.trainers - cfg.byzantine;
   auto progress = [&](const train::ProgressPoint& p) {
@@ -53,12 +93,332 @@ StatusOr<train::ExperimentResult> RunOnce(const train::ExperimentConfig& cfg,
     if (p.test_accuracy >= 0) line << "  acc " << std::setprecision(2) << 100.0 * p.test_accuracy << "%";
     line << "  trainers " << honest << " honest + " << cfg.byzantine << " byzantine"
          << "  used " << p.aggregation_used;
-    if (tty) std::cout << "\r" << line.str() << "   " << std::flush;
-    else std::cout << line.str() << "\n";
+    Line(line.str(), tty);
   };
   auto r = train::RunExperiment(cfg, data.train, data.test, progress);
   if (tty) std::cout << "\n";
   return r;
+}
+
+// ------------------------------------------------------------- local swarm
+
+struct Child {
+  std::string id, grpc, dir;
+  pid_t pid = -1;
+  bool alive = false;
+  bool byzantine = false;
+};
+
+std::string SelfExe() {
+  std::error_code ec;
+  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? "swarm" : p.string();
+}
+
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  int port = 0;
+  if (fd >= 0 && bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0) {
+    socklen_t len = sizeof(a);
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) port = ntohs(a.sin_port);
+  }
+  if (fd >= 0) close(fd);
+  return port;
+}
+
+pid_t SpawnChild(const std::vector<std::string>& args, const std::string& log_path) {
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  if (pid != 0) return pid;
+  prctl(PR_SET_PDEATHSIG, SIGTERM);  // die with `swarm train`, however it dies
+  if (getppid() != parent) _exit(1);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  const int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  if (fd >= 0) {
+    dup2(fd, STDOUT_FILENO);
+    dup2(fd, STDERR_FILENO);
+    close(fd);
+  }
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  execv(argv[0], argv.data());
+  _exit(127);
+}
+
+void ReapChildren(std::vector<Child>& cs) {
+  for (;;) {
+    int st = 0;
+    const pid_t pid = waitpid(-1, &st, WNOHANG);
+    if (pid <= 0) return;
+    for (auto& c : cs) {
+      if (c.pid == pid) c.alive = false;
+    }
+  }
+}
+
+void StopChildren(std::vector<Child>& cs) {
+  for (auto& c : cs) {
+    if (c.alive) kill(c.pid, SIGTERM);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    ReapChildren(cs);
+    bool any = false;
+    for (auto& c : cs) any |= c.alive;
+    if (!any) return;
+    if (std::chrono::steady_clock::now() > deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  for (auto& c : cs) {
+    if (c.alive) {
+      kill(c.pid, SIGKILL);
+      waitpid(c.pid, nullptr, 0);
+      c.alive = false;
+    }
+  }
+}
+
+std::string TomlArray(const std::vector<std::string>& items) {
+  std::string s = "[";
+  for (size_t i = 0; i < items.size(); ++i) {
+    std::string e;
+    for (char ch : items[i]) {
+      if (ch == '"' || ch == '\\') e += '\\';
+      e += ch;
+    }
+    s += (i ? ",\"" : "\"") + e + "\"";
+  }
+  return s + "]";
+}
+
+// The "trainer" object of a peer's status, or nullopt if it did not answer.
+std::optional<nlohmann::json> TrainerStatus(const std::string& address) {
+  static std::map<std::string, std::unique_ptr<swarm::v1::Node::Stub>> stubs;
+  auto& stub = stubs[address];
+  if (!stub) stub = swarm::v1::Node::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+  swarm::v1::InfoRequest req;
+  swarm::v1::InfoReply reply;
+  if (!stub->Info(&ctx, req, &reply).ok()) return std::nullopt;
+  auto j = nlohmann::json::parse(reply.status_json(), nullptr, false);
+  if (j.is_discarded() || !j.contains("trainer") || !j["trainer"].is_object()) return std::nullopt;
+  return j["trainer"];
+}
+
+struct SwarmResult {
+  double accuracy = -1;
+  int steps = 0;
+  std::map<std::string, int64_t> excluded;
+  double sync_mean = 0;
+  std::string failure;
+};
+
+// Watches trainers until every honest live one is done; kills on schedule.
+SwarmResult Watch(std::vector<Child>& trainers, std::vector<Child>& hosts, int steps, const TrainFlags& f,
+                  const std::string& label) {
+  const bool tty = isatty(STDOUT_FILENO);
+  SwarmResult res;
+  const auto start = std::chrono::steady_clock::now();
+  int last_printed = -1;
+  bool host_killed = false, trainer_killed = false;
+  for (;;) {
+    ReapChildren(trainers);
+    ReapChildren(hosts);
+    int step_min = steps, alive = 0, done = 0, honest_alive = 0, byz = 0;
+    double loss = 0, acc = -1;
+    int nloss = 0;
+    int64_t peers_alive = 0;
+    std::map<std::string, int64_t> excluded;
+    double sync = 0;
+    int nsync = 0;
+    for (auto& t : trainers) {
+      if (!t.alive && t.pid > 0) continue;
+      auto s = TrainerStatus(t.grpc);
+      if (!s) {
+        if (t.pid < 0) continue;  // a watched peer that does not answer
+        continue;
+      }
+      ++alive;
+      const bool is_byz = s->value("byzantine", false);
+      byz += is_byz;
+      if (is_byz) continue;
+      ++honest_alive;
+      const std::string state = s->value("state", "");
+      if (state == "failed") {
+        res.failure = t.id + ": " + s->value("error", std::string("failed"));
+      }
+      step_min = std::min(step_min, s->value("step", 0));
+      if (state == "done") ++done;
+      loss += s->value("loss", 0.0);
+      ++nloss;
+      const double a = s->value("accuracy", -1.0);
+      if (acc < 0 && a >= 0) acc = a;
+      peers_alive = std::max<int64_t>(peers_alive, s->value("peers_alive", 0));
+      if (s->contains("excluded")) {
+        for (auto& [k, v] : (*s)["excluded"].items()) excluded[k] = std::max<int64_t>(excluded[k], v.get<int64_t>());
+      }
+      sync += s->value("sync_seconds_mean", 0.0);
+      ++nsync;
+    }
+    int hosts_alive = 0;
+    for (auto& h : hosts) hosts_alive += h.alive;
+    if (honest_alive > 0) {
+      std::ostringstream line;
+      line << label << " " << Bar(static_cast<double>(step_min) / steps) << " step " << step_min << "/" << steps
+           << "  loss " << std::fixed << std::setprecision(4) << (nloss ? loss / nloss : 0.0);
+      if (acc >= 0) line << "  acc " << std::setprecision(2) << 100.0 * acc << "%";
+      line << "  trainers alive " << alive << " (" << byz << " byzantine), averaging with " << peers_alive;
+      if (!hosts.empty()) line << "  expert hosts " << hosts_alive << "/" << hosts.size();
+      if (tty || step_min != last_printed) Line(line.str(), tty);
+      last_printed = step_min;
+      res.accuracy = acc;
+      res.steps = step_min;
+      res.excluded = excluded;
+      res.sync_mean = nsync ? sync / nsync : 0;
+    }
+    if (!res.failure.empty()) break;
+    if (honest_alive > 0 && done == honest_alive) break;
+    if (f.kill_expert_host_at > 0 && !host_killed && step_min >= f.kill_expert_host_at && !hosts.empty() &&
+        hosts[0].alive) {
+      if (tty) std::cout << "\n";
+      std::cout << "== SIGKILL expert host " << hosts[0].id << " (pid " << hosts[0].pid << ") at step "
+                << step_min << std::endl;
+      kill(hosts[0].pid, SIGKILL);
+      host_killed = true;
+    }
+    if (f.kill_trainer_at > 0 && !trainer_killed && step_min >= f.kill_trainer_at && trainers.back().alive) {
+      if (tty) std::cout << "\n";
+      std::cout << "== SIGKILL trainer " << trainers.back().id << " (pid " << trainers.back().pid << ") at step "
+                << step_min << std::endl;
+      kill(trainers.back().pid, SIGKILL);
+      trainer_killed = true;
+    }
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (elapsed > f.timeout_s) {
+      res.failure = absl::StrCat("timed out after ", f.timeout_s, " s at step ", step_min);
+      break;
+    }
+    if (alive == 0 && elapsed > 60) {
+      res.failure = "no trainer answers";
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  if (tty) std::cout << "\n";
+  return res;
+}
+
+StatusOr<SwarmResult> RunLocalSwarm(const TrainFlags& f, const train::ExperimentConfig& cfg,
+                                    const std::vector<std::string>& job_sets, int byzantine,
+                                    const std::string& label, const std::string& dir) {
+  const std::string self = SelfExe();
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return absl::PermissionDeniedError(absl::StrCat("--dir '", dir, "': ", ec.message()));
+#if SWARM_HAVE_NODE_EXPERTS
+  const int hosts_n = f.expert_hosts < 0 ? 3 : f.expert_hosts;
+#else
+  const int hosts_n = f.expert_hosts < 0 ? 0 : f.expert_hosts;
+#endif
+  std::vector<Child> hosts, trainers;
+  for (int i = 0; i < hosts_n; ++i) {
+    hosts.push_back({"e" + std::to_string(i), "127.0.0.1:" + std::to_string(FreePort()), dir + "/e" + std::to_string(i)});
+  }
+  for (int i = 0; i < cfg.trainers; ++i) {
+    trainers.push_back({"t" + std::to_string(i), "127.0.0.1:" + std::to_string(FreePort()),
+                        dir + "/t" + std::to_string(i)});
+    trainers.back().byzantine = i < byzantine;
+  }
+  std::vector<std::string> host_addrs, trainer_addrs;
+  for (auto& h : hosts) host_addrs.push_back(h.grpc);
+  for (auto& t : trainers) trainer_addrs.push_back(t.grpc);
+  auto base_args = [&](const Child& c) {
+    std::filesystem::create_directories(c.dir, ec);
+    std::vector<std::string> a = {self, "node", "--id", c.id, "--grpc-listen", c.grpc, "--http-listen",
+                                  "127.0.0.1:0", "--data-dir", c.dir, "--log-level", f.log_level};
+    for (const auto& s : f.node_sets) {
+      a.push_back("--set");
+      a.push_back(s);
+    }
+    return a;
+  };
+  for (size_t i = 0; i < hosts.size(); ++i) {
+    auto a = base_args(hosts[i]);
+    if (i > 0) {
+      a.push_back("--seed");
+      a.push_back(hosts[0].grpc);
+    }
+    for (const std::string& s :
+         {std::string("experts.host=true"), absl::StrCat("ring.experts=", cfg.model.num_experts),
+          absl::StrCat("ring.replicas=", std::min<int>(2, hosts_n)),
+          absl::StrCat("experts.d_model=", cfg.model.d_model),
+          absl::StrCat("experts.hidden=", cfg.model.expert_hidden),
+          absl::StrCat("experts.layers=", cfg.model.expert_layers),
+          // Each of the n trainers' Backward is one host step: SGD with the
+          // trainers' momentum beta and lr (1 - beta) / n per call matches one
+          // step of lr on the mean of the trainers' EMA momenta.
+          std::string("experts.optimizer=sgd"), absl::StrCat("experts.momentum=", cfg.worker_momentum),
+          absl::StrCat("experts.lr=", cfg.lr * (1.0 - cfg.worker_momentum) / cfg.trainers),
+          absl::StrCat("experts.seed=", cfg.seed), std::string("membership.probe_interval_ms=300"),
+          std::string("membership.probe_timeout_ms=150")}) {
+      a.push_back("--set");
+      a.push_back(s);
+    }
+    hosts[i].pid = SpawnChild(a, hosts[i].dir + "/node.log");
+    hosts[i].alive = hosts[i].pid > 0;
+  }
+  for (auto& t : trainers) {
+    if (!f.resume) std::filesystem::remove(t.dir + "/trainer/checkpoint.pt", ec);
+    auto a = base_args(t);
+    std::vector<std::string> sets = {
+        "trainer.enabled=true", "membership.enabled=false", "trainer.peers=" + TomlArray(trainer_addrs),
+        "trainer.job_set=" + TomlArray(job_sets), absl::StrCat("trainer.byzantine=", t.byzantine ? "true" : "false"),
+        absl::StrCat("trainer.round_deadline_ms=", f.round_deadline_ms),
+        absl::StrCat("trainer.resume=", f.resume ? "true" : "false")};
+    if (!f.config_file.empty()) {
+      sets.push_back("trainer.job=" + std::filesystem::absolute(f.config_file).string());
+    }
+    if (!hosts.empty()) {
+      sets.push_back("trainer.experts=remote");
+      sets.push_back("trainer.expert_hosts=" + TomlArray(host_addrs));
+    }
+    for (const auto& s : sets) {
+      a.push_back("--set");
+      a.push_back(s);
+    }
+    t.pid = SpawnChild(a, t.dir + "/node.log");
+    t.alive = t.pid > 0;
+  }
+  std::cout << label << ": " << hosts.size() << " expert host(s)"
+            << (hosts.empty() ? " (experts local to each trainer, averaged)" : "") << " + " << trainers.size()
+            << " trainer peers (" << byzantine << " byzantine) on loopback; logs in " << dir << "/*/node.log"
+            << std::endl;
+  SwarmResult r = Watch(trainers, hosts, cfg.steps, f, label);
+  StopChildren(trainers);
+  StopChildren(hosts);
+  return r;
+}
+
+void PrintSwarmSummary(const SwarmResult& r) {
+  std::cout << "averaging: mean round " << std::fixed << std::setprecision(3) << r.sync_mean << " s; excluded";
+  bool any = false;
+  for (const auto& [k, v] : r.excluded) {
+    if (v > 0) {
+      std::cout << " " << k << "=" << v;
+      any = true;
+    }
+  }
+  if (!any) std::cout << " none";
+  std::cout << "\n";
 }
 
 int RunTrain(const TrainFlags& f) {
@@ -78,23 +438,67 @@ int RunTrain(const TrainFlags& f) {
   auto cfg = train::ExperimentConfigFromConfig(*with);
   if (!cfg.ok()) Fail("train", cfg.status(), kExitUsage);
   if (cfg->eval_every == 0) cfg->eval_every = std::max(1, cfg->steps / 10);
-  const nn::DataConfig data_config = nn::DataConfigFromConfig(*with);
+  nn::DataConfig data_config = nn::DataConfigFromConfig(*with);
+
+  if (!f.in_process) {
+    if (!std::filesystem::exists(data_config.path)) {
+      Fail("train", absl::NotFoundError(absl::StrCat("data.path = '", data_config.path,
+                                                     "' does not exist (run scripts/setup for digits)")),
+           kExitUsage);
+    }
+    std::vector<std::string> job_sets = f.sets;
+    job_sets.push_back("data.path=" + std::filesystem::absolute(data_config.path).string());
+    job_sets.push_back(absl::StrCat("train.eval_every=", cfg->eval_every));
+    if (!f.peers.empty()) {
+      std::vector<Child> watched, none;
+      for (auto& p : absl::StrSplit(f.peers, ',')) watched.push_back({std::string(p), std::string(p), ""});
+      SwarmResult r = Watch(watched, none, cfg->steps, f, "trainers");
+      if (!r.failure.empty()) Fail("train", absl::UnavailableError(r.failure), kExitRuntime);
+      PrintSwarmSummary(r);
+      std::cout << "test accuracy: " << std::fixed << std::setprecision(2) << 100.0 * r.accuracy << "%" << std::endl;
+      return 0;
+    }
+    const std::string dir = f.dir.empty() ? std::filesystem::temp_directory_path().string() + "/swarm-train-" +
+                                                std::to_string(getpid())
+                                          : std::filesystem::absolute(f.dir).string();
+    std::cout << "train: " << cfg->trainers << " trainers (" << cfg->byzantine << " byzantine, attack "
+              << cfg->EffectiveAttack().name << "), aggregator " << cfg->EffectiveAggregator().name << ", "
+              << cfg->steps << " steps of batch " << cfg->batch_size << " per trainer" << std::endl;
+    std::optional<double> clean;
+    if (f.clean_baseline && cfg->byzantine > 0) {
+      auto c = RunLocalSwarm(f, *cfg, job_sets, 0, "clean   ", dir + "/clean");
+      if (!c.ok()) Fail("train", c.status(), kExitRuntime);
+      if (!c->failure.empty()) Fail("train", absl::UnavailableError(c->failure), kExitRuntime);
+      clean = c->accuracy;
+      std::cout << "clean run (same distributed job, no byzantine trainer): test accuracy " << std::fixed
+                << std::setprecision(2) << 100.0 * c->accuracy << "%" << std::endl;
+    }
+    auto r = RunLocalSwarm(f, *cfg, job_sets, cfg->byzantine, cfg->byzantine > 0 ? "attacked" : "clean   ",
+                           dir + "/run");
+    if (!r.ok()) Fail("train", r.status(), kExitRuntime);
+    if (!r->failure.empty()) Fail("train", absl::UnavailableError(r->failure), kExitRuntime);
+    PrintSwarmSummary(*r);
+    std::cout << "test accuracy: " << std::fixed << std::setprecision(2) << 100.0 * r->accuracy << "%";
+    if (clean) std::cout << " (clean run: " << 100.0 * *clean << "%)";
+    std::cout << std::endl;
+    return r->accuracy >= 0 ? 0 : kExitRuntime;
+  }
+
   auto data = train::LoadExperimentData(data_config);
   if (!data.ok()) Fail("train", data.status(), kExitUsage);
-  std::cout << "train: " << data->train.size() << " train / " << data->test.size()
+  std::cout << "train (in-process): " << data->train.size() << " train / " << data->test.size()
             << " test rows from " << data_config.path << "; " << cfg->trainers << " trainers ("
             << cfg->byzantine << " byzantine, attack " << cfg->EffectiveAttack().name << "), aggregator "
             << cfg->EffectiveAggregator().name << std::endl;
-
   std::optional<double> clean;
   if (f.clean_baseline && cfg->byzantine > 0) {
     train::ExperimentConfig c = *cfg;
     c.byzantine = 0;
-    auto r = RunOnce(c, *data, "clean   ");
+    auto r = RunInProcess(c, *data, "clean   ");
     if (!r.ok()) Fail("train", r.status(), kExitRuntime);
     clean = r->test_accuracy;
   }
-  auto r = RunOnce(*cfg, *data, cfg->byzantine > 0 ? "attacked" : "clean   ");
+  auto r = RunInProcess(*cfg, *data, cfg->byzantine > 0 ? "attacked" : "clean   ");
   if (!r.ok()) Fail("train", r.status(), kExitRuntime);
   std::cout << "contributions excluded (non-finite): " << r->contributions_excluded
             << ", tokens dropped over capacity: " << r->tokens_dropped
@@ -111,19 +515,33 @@ void AddTrainCommand(CLI::App& app) {
   auto f = std::make_shared<TrainFlags>();
   auto* cmd = app.add_subcommand(
       "train",
-      "Train a Mixture-of-Experts classifier with n trainers, f of them Byzantine, through a robust "
-      "aggregator.\n\nExamples:\n"
+      "Train a Mixture-of-Experts classifier with n trainer peers, f of them Byzantine, whose updates go "
+      "through a robust aggregator.\n\nExamples:\n"
       "  swarm train --set train.trainers=4 --set train.byzantine=1 --set attack.name=alie \\\n"
       "              --set aggregator.name=centered_clip --clean-baseline\n"
       "  swarm train --print-config > moe.toml    # every key: model, data, trainers, aggregator, attack\n"
-      "  swarm train --config moe.toml\n"
-      "Today the trainers, aggregator and experts run in this process; hosting experts on remote peers "
-      "over gRPC is not wired yet. The data set defaults to data/digits.csv.gz (scripts/setup).");
-  cmd->add_option("-c,--config", f->config_file, "TOML config")->check(CLI::ExistingFile);
-  cmd->add_option("--set", f->sets, "Override a config key, key=value; repeatable");
+      "  swarm train --config moe.toml [--resume]\n"
+      "  swarm train --in-process ...             # trainers and experts in this process\n"
+      "By default a local swarm on loopback: expert hosts (when built) and train.trainers trainer peers "
+      "(`swarm node` processes averaging over signed envelopes). The data set defaults to "
+      "data/digits.csv.gz (scripts/setup).");
+  cmd->add_option("-c,--config", f->config_file, "TOML config of the job")->check(CLI::ExistingFile);
+  cmd->add_option("--set", f->sets, "Override a job key, key=value; repeatable");
   cmd->add_flag("--print-config", f->print_config, "Print every key with its default and exit");
   cmd->add_flag("--clean-baseline", f->clean_baseline,
-                "Also train with no Byzantine trainers and print both accuracies");
+                "First train with no Byzantine trainer (same setup) and print both accuracies");
+  cmd->add_flag("--in-process", f->in_process, "Trainers, aggregator and experts in this process");
+  cmd->add_flag("--resume", f->resume, "Trainers continue from their checkpoints under --dir");
+  cmd->add_option("--peers", f->peers, "Watch already-running trainer peers (gRPC addresses, comma-separated)");
+  cmd->add_option("--expert-hosts", f->expert_hosts,
+                  "Expert host peers to spawn; 0 = experts local to the trainers (default 3 when built)");
+  cmd->add_option("--dir", f->dir, "State and logs of the local swarm (default a temp dir)");
+  cmd->add_option("--kill-expert-host-at", f->kill_expert_host_at, "SIGKILL expert host e0 at this step");
+  cmd->add_option("--kill-trainer-at", f->kill_trainer_at, "SIGKILL the last trainer at this step");
+  cmd->add_option("--round-deadline-ms", f->round_deadline_ms, "Averaging round deadline")->capture_default_str();
+  cmd->add_option("--node-set", f->node_sets, "Extra config override for every spawned peer; repeatable");
+  cmd->add_option("--log-level", f->log_level, "Spawned peers' log level")->capture_default_str();
+  cmd->add_option("--timeout", f->timeout_s, "Give up after this many seconds")->capture_default_str();
   cmd->callback([f] {
     const int code = RunTrain(*f);
     if (code) throw CLI::RuntimeError(code);

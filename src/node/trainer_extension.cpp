@@ -1,0 +1,544 @@
+#include "node/trainer_extension.h"
+
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+
+#include <spdlog/spdlog.h>
+
+#include "absl/strings/match.h"
+#include "node/config.h"
+#include "node/node.h"
+#include "node/trainer_model.h"
+#include "node/trainer_remote.h"
+#include "train/averaging_round.h"
+#include "train/contribution_codec.h"
+
+namespace swarm::node {
+namespace {
+
+constexpr char kKind[] = "train";
+constexpr int kSendAttemptsMax = 30;
+constexpr Nanos kSendRetryDelay = Millis(200);
+
+struct TrainerSettings {
+  train::ExperimentConfig job;
+  nn::DataConfig data;
+  std::vector<std::string> peers;
+  std::string self;
+  int index = 0;
+  bool byzantine = false;
+  std::string experts = "local";
+  RemoteExpertSettings remote;
+  Nanos round_deadline = Seconds(2);
+  Nanos first_round_deadline = Seconds(30);
+  Nanos give_up = Seconds(60);
+  size_t quorum = 0;
+  int checkpoint_every = 0;
+  bool resume = true;
+  std::string checkpoint_path;
+  uint64_t job_id = 0;
+};
+
+uint64_t Fnv1a(const std::string& s, uint64_t h = 1469598103934665603ULL) {
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+const ConfigSchema& JobSchema() {
+  static const ConfigSchema* s = [] {
+    auto* schema = new ConfigSchema();
+    nn::AddMoeConfigKeys(*schema);
+    train::AddTrainConfigKeys(*schema);
+    return schema;
+  }();
+  return *s;
+}
+
+void AddKeys(ConfigSchema& s) {
+  s.Bool("trainer.enabled", false, "run a trainer of a data-parallel job on this peer")
+      .String("trainer.job", "", {},
+              "TOML of the job (model, moe, data, train, aggregator, attack); \"\" = defaults")
+      .StringList("trainer.job_set", {}, "overrides of job keys, \"key=value\" each")
+      .StringList("trainer.peers", {},
+                  "gRPC addresses of every trainer of the job, this peer included, same order everywhere")
+      .Bool("trainer.byzantine", false, "this trainer lies with the job's attack.name (evaluation only)")
+      .String("trainer.experts", "local", {"local", "remote"},
+              "local FFN experts (averaged) or experts hosted by [experts] peers over gRPC")
+      .StringList("trainer.expert_hosts", {},
+                  "remote experts: gRPC addresses of expert hosts to learn the ring from")
+      .Int("trainer.expert_deadline_ms", 2000, 1, 600'000, "remote experts: per-call deadline")
+      .String("trainer.expert_wire_dtype", "f32", {"f32", "f16", "int8"}, "remote experts: tensors on the wire")
+      .Int("trainer.round_deadline_ms", 2000, 1, 3'600'000,
+           "close an averaging round this long after it opened if a quorum is in")
+      .Int("trainer.first_round_deadline_ms", 30000, 1, 3'600'000,
+           "the first round waits this long for every trainer (start-up), then closes with a quorum")
+      .Int("trainer.give_up_ms", 60000, 1, 3'600'000, "skip the step if no quorum after this long")
+      .Int("trainer.quorum", 0, 0, 1024, "contributions needed at the deadline; 0 = n - f")
+      .Int("trainer.checkpoint_every", 50, 0, 100'000'000, "steps between checkpoints; 0 = only at the end")
+      .Bool("trainer.resume", true, "continue from <data_dir>/trainer/checkpoint.pt if present")
+      .String("trainer.secure_agg", "none", {"none", "ckks"},
+              "ckks: encrypted sum of contributions (not built yet: fails at start)");
+}
+
+StatusOr<TrainerSettings> ReadSettings(const Config& c, const NodeConfig& node) {
+  TrainerSettings t;
+  Config job = JobSchema().Defaults();
+  const std::string job_file = c.GetString("trainer.job");
+  if (!job_file.empty()) {
+    auto parsed = JobSchema().ParseFile(job_file);
+    if (!parsed.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("trainer.job = '", job_file, "': ", parsed.status().message()));
+    }
+    job = *parsed;
+  }
+  auto with = JobSchema().ApplyOverrides(job, c.GetStringList("trainer.job_set"));
+  if (!with.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("trainer.job_set: ", with.status().message()));
+  }
+  SWARM_ASSIGN_OR_RETURN(t.job, train::ExperimentConfigFromConfig(*with));
+  t.data = nn::DataConfigFromConfig(*with);
+  t.peers = c.GetStringList("trainer.peers");
+  if (t.peers.empty()) {
+    return absl::InvalidArgumentError("trainer.peers is empty; list every trainer's gRPC address");
+  }
+  t.self = node.grpc_listen;
+  auto it = std::find(t.peers.begin(), t.peers.end(), t.self);
+  if (it == t.peers.end()) {
+    return absl::InvalidArgumentError(absl::StrCat("trainer.peers does not contain this peer's address '",
+                                                   t.self, "' (node.grpc_listen)"));
+  }
+  t.index = static_cast<int>(it - t.peers.begin());
+  if (static_cast<int>(t.peers.size()) != t.job.trainers) {
+    // The job's n follows the peer list.
+    t.job.trainers = static_cast<int>(t.peers.size());
+    if (t.job.byzantine >= t.job.trainers) {
+      return absl::InvalidArgumentError(absl::StrCat("train.byzantine = ", t.job.byzantine,
+                                                     " must be < the ", t.job.trainers, " trainer.peers"));
+    }
+    SWARM_RETURN_IF_ERROR(t.job.Validate());
+  }
+  t.byzantine = c.GetBool("trainer.byzantine");
+  t.experts = c.GetString("trainer.experts");
+  t.remote.call_deadline = Millis(c.GetInt("trainer.expert_deadline_ms"));
+  t.remote.hosts = c.GetStringList("trainer.expert_hosts");
+  t.remote.wire_dtype = c.GetString("trainer.expert_wire_dtype");
+  if (t.experts == "remote" && t.remote.hosts.empty()) {
+    return absl::InvalidArgumentError("trainer.experts = \"remote\" needs trainer.expert_hosts (expert host addresses)");
+  }
+  t.round_deadline = Millis(c.GetInt("trainer.round_deadline_ms"));
+  t.first_round_deadline = Millis(c.GetInt("trainer.first_round_deadline_ms"));
+  t.give_up = Millis(c.GetInt("trainer.give_up_ms"));
+  if (t.give_up < t.round_deadline || t.give_up < t.first_round_deadline) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "trainer.give_up_ms = ", c.GetInt("trainer.give_up_ms"), " is shorter than trainer.round_deadline_ms = ",
+        c.GetInt("trainer.round_deadline_ms"), " or trainer.first_round_deadline_ms = ",
+        c.GetInt("trainer.first_round_deadline_ms")));
+  }
+  const int64_t q = c.GetInt("trainer.quorum");
+  t.quorum = q > 0 ? static_cast<size_t>(q) : static_cast<size_t>(t.job.trainers - t.job.byzantine);
+  if (t.quorum > t.peers.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("trainer.quorum = ", q, " exceeds the ", t.peers.size(),
+                                                   " trainer.peers"));
+  }
+  t.checkpoint_every = static_cast<int>(c.GetInt("trainer.checkpoint_every"));
+  t.resume = c.GetBool("trainer.resume");
+  if (c.GetString("trainer.secure_agg") == "ckks") {
+    return absl::UnimplementedError(
+        "trainer.secure_agg = \"ckks\": encrypted aggregation is not built yet (needs fhe/secure_sum.h); "
+        "use \"none\"");
+  }
+  if (!node.data_dir.empty()) t.checkpoint_path = node.data_dir + "/trainer/checkpoint.pt";
+  std::string key;
+  for (const auto& p : t.peers) key += p + ",";
+  key += std::to_string(t.job.seed) + "," + std::to_string(t.job.steps);
+  t.job_id = Fnv1a(key);
+  return t;
+}
+
+class TrainerExtension final : public Extension {
+ public:
+  explicit TrainerExtension(TrainerSettings s) : s_(std::move(s)) {}
+  ~TrainerExtension() override { Stop(); }
+
+  std::string name() const override { return "trainer"; }
+  std::vector<std::string> envelope_kinds() const override { return {kKind}; }
+
+  Status Start(Node& node) override {
+    node_ = &node;
+    auto& reg = node.metrics().registry();
+    sync_hist_ = &prometheus::BuildHistogram()
+                      .Name("swarm_gradient_sync_duration_seconds")
+                      .Help("Time from opening an averaging round to its aggregate")
+                      .Register(reg)
+                      .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                                       0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30});
+    auto& excl = prometheus::BuildCounter()
+                     .Name("swarm_aggregation_excluded_total")
+                     .Help("Contributions excluded from averaging, by reason")
+                     .Register(reg);
+    for (int k = 0; k < train::kExclusionKinds; ++k) {
+      const char* n = train::ExclusionName(static_cast<train::Exclusion>(k));
+      excluded_[n] = &excl.Add({{"reason", n}});
+    }
+    excluded_["wrong_job"] = &excl.Add({{"reason", "wrong_job"}});
+    excluded_["malformed"] = &excl.Add({{"reason", "malformed"}});
+    step_gauge_ = &prometheus::BuildGauge().Name("swarm_trainer_step").Help("Optimizer steps done").Register(reg).Add({});
+    loss_gauge_ = &prometheus::BuildGauge().Name("swarm_trainer_loss").Help("Last minibatch loss").Register(reg).Add({});
+    acc_gauge_ = &prometheus::BuildGauge()
+                      .Name("swarm_trainer_test_accuracy")
+                      .Help("Last test accuracy (fraction)")
+                      .Register(reg)
+                      .Add({});
+    if (s_.experts == "remote") {
+      SWARM_ASSIGN_OR_RETURN(remote_, RemoteExperts::Create(node, s_.job.model.num_experts, s_.remote));
+    }
+    SWARM_RETURN_IF_ERROR(MakeAverager());
+    thread_ = std::thread([this] { Run(); });
+    return absl::OkStatus();
+  }
+
+  void Stop() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  Status OnEnvelope(const net::OpenedEnvelope& env) override {
+    auto d = train::DecodeContribution(env.payload, {.dim_max = 1ull << 28, .sender_bytes_max = 256});
+    if (!d.ok()) {
+      Count("malformed");
+      return absl::InvalidArgumentError(absl::StrCat("malformed: ", d.status().message()));
+    }
+    if (d->header.job != s_.job_id) {
+      Count("wrong_job");
+      return absl::InvalidArgumentError(absl::StrCat("wrong_job: contribution for job ", d->header.job,
+                                                     ", this trainer runs job ", s_.job_id));
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!averager_) return absl::UnavailableError("trainer not started");
+    // Trust on first use: a trainer name stays bound to the first identity
+    // that signed for it; another identity claiming it is not a trainer.
+    auto [it, fresh] = bound_.emplace(d->header.sender, env.sender);
+    if (!fresh && it->second != env.sender) {
+      lock.unlock();
+      Count("not_a_trainer");
+      return absl::InvalidArgumentError(absl::StrCat("not_a_trainer: '", d->header.sender,
+                                                     "' is bound to another identity"));
+    }
+    Status st = averager_->OnContribution(d->header.sender, d->header.round, std::move(d->values), clock_.Now());
+    if (fresh && !st.ok() && absl::StartsWith(st.message(), "not_a_trainer")) bound_.erase(d->header.sender);
+    lock.unlock();
+    cv_.notify_all();
+    if (!st.ok()) Count(std::string(st.message().substr(0, st.message().find(':'))));
+    return st;
+  }
+
+  nlohmann::json StatusJson() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    nlohmann::json j = {{"state", state_},
+                        {"index", s_.index},
+                        {"trainers", s_.peers.size()},
+                        {"byzantine", s_.byzantine},
+                        {"attack", s_.byzantine ? s_.job.attack.name : "none"},
+                        {"aggregator", s_.job.aggregator.name},
+                        {"experts", s_.experts},
+                        {"step", step_},
+                        {"steps", s_.job.steps},
+                        {"loss", loss_},
+                        {"accuracy", accuracy_},
+                        {"peers_alive", averager_ ? averager_->expected_alive() : 0},
+                        {"rounds_failed", averager_ ? averager_->rounds_failed() : 0},
+                        {"parameters_averaged", dim_},
+                        {"sync_seconds_last", sync_last_},
+                        {"sync_seconds_mean", rounds_ ? sync_sum_ / rounds_ : 0.0},
+                        {"batches_retried", batches_retried_},
+                        {"expert_failures", expert_failures_},
+                        {"resumed_from", resumed_from_}};
+    if (remote_) {
+      j["expert_call_failures"] = remote_->Failures();
+      j["expert_failovers"] = remote_->failovers();
+    }
+    nlohmann::json ex = nlohmann::json::object();
+    for (const auto& [reason, n] : excluded_counts_) ex[reason] = n;
+    j["excluded"] = ex;
+    if (!error_.empty()) j["error"] = error_;
+    return j;
+  }
+
+ private:
+  Status MakeAverager() {
+    SWARM_ASSIGN_OR_RETURN(auto data, train::LoadExperimentData(s_.data));
+    data_ = std::make_unique<nn::TrainTestSplit>(std::move(data));
+    SWARM_ASSIGN_OR_RETURN(auto attack, train::MakeAttack(s_.job.EffectiveAttack()));
+    attack_ = std::move(attack);
+    std::vector<std::shared_ptr<nn::ExpertBackend>> experts;
+    if (remote_) experts = remote_->backends();
+    SWARM_ASSIGN_OR_RETURN(model_, TrainerModel::Create(s_.job, *data_, s_.index, s_.job.trainers,
+                                                        s_.byzantine && attack_->poisons_labels(), experts));
+    dim_ = model_->dim();
+    if (s_.resume && !s_.checkpoint_path.empty() && std::filesystem::exists(s_.checkpoint_path)) {
+      SWARM_RETURN_IF_ERROR(model_->Load(s_.checkpoint_path));
+      resumed_from_ = model_->step();
+      spdlog::info("{}", absl::StrCat("trainer: resumed from ", s_.checkpoint_path, " at step ", resumed_from_));
+    }
+    train::AveragerConfig ac;
+    ac.trainers = s_.peers;
+    ac.dim = dim_;
+    ac.round_deadline = s_.round_deadline;
+    ac.give_up_after = s_.give_up;
+    ac.quorum = s_.quorum;
+    SWARM_ASSIGN_OR_RETURN(auto agg, train::MakeAggregator(s_.job.EffectiveAggregator()));
+    SWARM_ASSIGN_OR_RETURN(auto av, train::Averager::Create(ac, std::move(agg)));
+    std::lock_guard<std::mutex> lock(mu_);
+    averager_ = std::move(av);
+    step_ = model_->step();
+    return absl::OkStatus();
+  }
+
+  void Count(const std::string& reason) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++excluded_counts_[reason];
+    }
+    if (auto it = excluded_.find(reason); it != excluded_.end()) it->second->Increment();
+  }
+
+  void Broadcast(uint64_t round, const std::vector<float>& v) {
+    auto payload = std::make_shared<Bytes>(
+        train::EncodeContributionF32({.job = s_.job_id, .round = round, .sender = s_.self}, v));
+    for (const auto& p : s_.peers) {
+      if (p != s_.self) Send(p, round, payload, 1);
+    }
+  }
+
+  void Send(const std::string& peer, uint64_t round, std::shared_ptr<Bytes> payload, int attempt) {
+    node_->SendEnvelope(peer, kKind, *payload, [this, peer, round, payload, attempt](const Status& st) {
+      if (st.ok() || attempt >= kSendAttemptsMax) return;
+      if (!absl::IsUnavailable(st) && !absl::IsDeadlineExceeded(st)) return;  // refused: do not insist
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!stop_) retries_.push_back({clock_.Now() + kSendRetryDelay, peer, round, payload, attempt + 1});
+    });
+  }
+
+  struct Retry {
+    Nanos at;
+    std::string peer;
+    uint64_t round;
+    std::shared_ptr<Bytes> payload;
+    int attempt;
+  };
+
+  // Re-sends due retries of rounds not yet closed everywhere (caller holds no lock).
+  void FlushRetries() {
+    std::vector<Retry> due;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      const Nanos now = clock_.Now();
+      for (auto it = retries_.begin(); it != retries_.end();) {
+        if (it->at <= now) {
+          if (it->round + 1 >= averager_->round()) due.push_back(*it);
+          it = retries_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+    for (auto& r : due) Send(r.peer, r.round, r.payload, r.attempt);
+  }
+
+  // Waits until the round closes; nullopt when stopping.
+  std::optional<train::RoundOutcome> AwaitOutcome() {
+    for (;;) {
+      FlushRetries();
+      std::unique_lock<std::mutex> lock(mu_);
+      if (stop_) return std::nullopt;
+      averager_->OnTick(clock_.Now());
+      if (auto out = averager_->TakeOutcome()) return out;
+      cv_.wait_for(lock, std::chrono::milliseconds(20));
+    }
+  }
+
+  // Byzantine: waits (bounded) for the others' contributions, then crafts.
+  Status Craft(uint64_t round, Nanos opened, std::vector<float>& v) {
+    std::vector<std::vector<float>> others;
+    for (;;) {
+      FlushRetries();
+      std::unique_lock<std::mutex> lock(mu_);
+      if (stop_) return absl::CancelledError("stopping");
+      const auto& acc = averager_->accepted();
+      const bool all = acc.size() + 1 >= averager_->expected_alive();
+      if (all || clock_.Now() - opened > s_.round_deadline / 2 || !averager_->open() ||
+          averager_->round() != round) {
+        for (const auto& [from, vec] : acc) {
+          if (from != s_.self) others.push_back(vec);
+        }
+        break;
+      }
+      cv_.wait_for(lock, std::chrono::milliseconds(5));
+    }
+    if (others.empty()) return absl::OkStatus();  // nothing to be omniscient about
+    std::vector<train::Contribution> honest(others.begin(), others.end());
+    std::vector<float> out(v.size());
+    SWARM_RETURN_IF_ERROR(attack_->Craft(honest, v, out, attack_rng_));
+    v = std::move(out);
+    return absl::OkStatus();
+  }
+
+  void SetState(const std::string& s) {
+    std::lock_guard<std::mutex> lock(mu_);
+    state_ = s;
+  }
+
+  void Fail(const Status& st) {
+    spdlog::error("{}", absl::StrCat("trainer: ", st.message()));
+    std::lock_guard<std::mutex> lock(mu_);
+    state_ = "failed";
+    error_ = std::string(st.message());
+  }
+
+  void Checkpoint() {
+    if (s_.checkpoint_path.empty()) return;
+    Status st = model_->Save(s_.checkpoint_path);
+    if (!st.ok()) spdlog::error("{}", absl::StrCat("trainer: ", st.message()));
+  }
+
+  void Evaluate() {
+    auto acc = model_->TestAccuracy();
+    if (!acc.ok()) return;
+    acc_gauge_->Set(*acc);
+    std::lock_guard<std::mutex> lock(mu_);
+    accuracy_ = *acc;
+  }
+
+  void Run() {
+    SetState("training");
+    const int eval_every = s_.job.eval_every > 0 ? s_.job.eval_every : std::max(1, s_.job.steps / 10);
+    attack_rng_ = Rng(s_.job.seed * 31 + static_cast<uint64_t>(s_.index));
+    bool first = true;
+    while (model_->step() < s_.job.steps) {
+      const uint64_t round = static_cast<uint64_t>(model_->step()) + 1;
+      auto r = model_->ComputeStep();
+      if (!r.ok()) {
+        Fail(r.status());
+        return;
+      }
+      const Nanos opened = clock_.Now();
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        // The first round waits for every trainer to be up (start-up).
+        Status st = averager_->Open(round, opened, first ? s_.first_round_deadline : 0);
+        if (!st.ok()) {
+          state_ = "failed";
+          error_ = std::string(st.message());
+          return;
+        }
+        batches_retried_ += r->batches_retried;
+        expert_failures_ += r->experts_failed;
+      }
+      std::vector<float> v = std::move(r->momentum);
+      if (s_.byzantine && attack_->name() != "none") {
+        Status st = Craft(round, opened, v);
+        if (absl::IsCancelled(st)) return;
+        if (!st.ok()) spdlog::warn("{}", absl::StrCat("trainer: attack: ", st.message()));
+      }
+      Broadcast(round, v);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        (void)averager_->OnContribution(s_.self, round, v, clock_.Now());
+      }
+      (void)first;
+      first = false;
+      auto out = AwaitOutcome();
+      if (!out) return;
+      const double secs = ToSeconds(out->duration);
+      sync_hist_->Observe(secs);
+      if (out->status.ok()) {
+        Status st = model_->Apply(out->aggregate);
+        if (!st.ok()) {
+          Fail(st);
+          return;
+        }
+      } else {
+        spdlog::warn("{}", absl::StrCat("trainer: step skipped: ", out->status.message()));
+        model_->SkipStep();
+      }
+      step_gauge_->Set(static_cast<double>(model_->step()));
+      loss_gauge_->Set(r->loss);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        step_ = model_->step();
+        loss_ = r->loss;
+        sync_last_ = secs;
+        sync_sum_ += secs;
+        ++rounds_;
+      }
+      if (model_->step() % eval_every == 0 || model_->step() == s_.job.steps) Evaluate();
+      if (s_.checkpoint_every > 0 && model_->step() % s_.checkpoint_every == 0) Checkpoint();
+    }
+    Checkpoint();
+    Evaluate();
+    SetState("done");
+    spdlog::info("{}", absl::StrCat("trainer: done after ", model_->step(), " steps, test accuracy ", accuracy_));
+  }
+
+  TrainerSettings s_;
+  Node* node_ = nullptr;
+  RealClock clock_;
+  std::unique_ptr<nn::TrainTestSplit> data_;
+  std::unique_ptr<train::Attack> attack_;
+  Rng attack_rng_{1};
+  std::unique_ptr<RemoteExperts> remote_;  // before model_: outlives the backends' use
+  std::unique_ptr<TrainerModel> model_;
+  size_t dim_ = 0;
+  std::thread thread_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::unique_ptr<train::Averager> averager_;
+  std::map<std::string, crypto::PeerIdBytes> bound_;
+  std::deque<Retry> retries_;
+  std::string state_ = "starting";
+  std::string error_;
+  int64_t step_ = 0;
+  double loss_ = 0, accuracy_ = -1;
+  double sync_last_ = 0, sync_sum_ = 0;
+  int64_t rounds_ = 0, batches_retried_ = 0, expert_failures_ = 0, resumed_from_ = 0;
+  std::map<std::string, int64_t> excluded_counts_;
+
+  prometheus::Histogram* sync_hist_ = nullptr;
+  std::map<std::string, prometheus::Counter*> excluded_;
+  prometheus::Gauge* step_gauge_ = nullptr;
+  prometheus::Gauge* loss_gauge_ = nullptr;
+  prometheus::Gauge* acc_gauge_ = nullptr;
+};
+
+}  // namespace
+
+ExtensionFactory TrainerExtensionFactory() {
+  ExtensionFactory f;
+  f.section = "trainer";
+  f.add_config_keys = AddKeys;
+  f.make = [](const Config& c, const NodeConfig& node) -> StatusOr<std::unique_ptr<Extension>> {
+    if (!c.GetBool("trainer.enabled")) return std::unique_ptr<Extension>();
+    SWARM_ASSIGN_OR_RETURN(TrainerSettings s, ReadSettings(c, node));
+    return std::unique_ptr<Extension>(new TrainerExtension(std::move(s)));
+  };
+  return f;
+}
+
+}  // namespace swarm::node

@@ -1,0 +1,72 @@
+// End-to-end: `swarm train` runs trainer peers (separate `swarm node`
+// processes averaging over signed envelopes) with a Byzantine trainer; a
+// trainer (and, when built, an expert host) is SIGKILLed mid-run and training
+// still finishes.
+#include <filesystem>
+#include <regex>
+
+#include <gtest/gtest.h>
+
+#include "e2e/process.h"
+
+namespace swarm::e2e {
+namespace {
+
+const std::string kData = std::string(SWARM_SOURCE_DIR) + "/data/digits.csv.gz";
+
+// The percentage of the final "test accuracy: X.XX%" line, or -1.
+double FinalAccuracy(const std::string& out) {
+  std::smatch m;
+  if (!std::regex_search(out, m, std::regex(R"(test accuracy: ([0-9.]+)%)"))) return -1;
+  return std::stod(m[1]);
+}
+
+std::vector<std::string> TrainArgs(const std::string& dir, int steps) {
+  return {SwarmBinary(), "train", "--dir", dir, "--set", "data.path=" + kData, "--set",
+          "train.trainers=4", "--set", "train.byzantine=1", "--set", "train.steps=" + std::to_string(steps),
+          "--set", "train.lr=0.15", "--set", "aggregator.name=centered_clip", "--round-deadline-ms", "1500",
+          "--timeout", "80"};
+}
+
+TEST(E2eTrain, ByzantineTrainerIsOutvotedAndTheRunFinishes) {
+  if (!std::filesystem::exists(kData)) GTEST_SKIP() << "no " << kData << " (scripts/setup)";
+  const std::string dir = TempDir("train-byz");
+  auto args = TrainArgs(dir, 40);
+  for (const std::string s : {"--set", "attack.name=sign_flip", "--set", "attack.sign_flip_scale=20",
+                              "--expert-hosts", "0"}) {
+    args.push_back(s);
+  }
+  RunResult r = RunSwarm(args, 90);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const double acc = FinalAccuracy(r.out);
+  // 40 steps of 4 x 32 rows; a sign-flipped x20 vector through the plain mean
+  // would drive the model to chance (~10%).
+  EXPECT_GT(acc, 70.0) << r.out;
+  EXPECT_NE(r.out.find("trainers alive 4 (1 byzantine)"), std::string::npos) << r.out;
+  std::filesystem::remove_all(dir);
+}
+
+TEST(E2eTrain, AKilledTrainerDoesNotStopTraining) {
+  if (!std::filesystem::exists(kData)) GTEST_SKIP() << "no " << kData << " (scripts/setup)";
+  const std::string dir = TempDir("train-kill");
+  auto args = TrainArgs(dir, 40);
+  for (const std::string s : {"--set", "attack.name=alie", "--kill-trainer-at", "10", "--kill-expert-host-at",
+                              "15"}) {
+    args.push_back(s);
+  }
+  RunResult r = RunSwarm(args, 90);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("SIGKILL trainer t3"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("step 40/40"), std::string::npos) << r.out;
+  EXPECT_GT(FinalAccuracy(r.out), 60.0) << r.out;
+  std::filesystem::remove_all(dir);
+}
+
+TEST(E2eTrain, UnknownAggregatorListsTheValidOnes) {
+  RunResult r = RunSwarm({SwarmBinary(), "train", "--set", "aggregator.name=krum2"}, 30);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("centered_clip"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace swarm::e2e
