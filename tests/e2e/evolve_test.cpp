@@ -69,6 +69,19 @@ void StopAll(std::vector<Evaluator>& es) {
   }
 }
 
+// Stops the evaluators (and the evolve process, if any) on every exit path.
+struct Cleanup {
+  std::vector<Evaluator>& es;
+  pid_t evolve = -1;
+  ~Cleanup() {
+    if (evolve > 0 && ProcessExists(evolve)) {
+      kill(evolve, SIGKILL);
+      WaitFor(evolve, 5);
+    }
+    StopAll(es);
+  }
+};
+
 // The last line of `log` that parses as a JSON object.
 json LastJson(const std::string& log) {
   json out;
@@ -95,6 +108,7 @@ std::vector<std::string> EvolveArgs(const std::vector<Evaluator>& es, const std:
 TEST(E2eEvolve, RunCompletesAndSolvesXorWhenAnEvaluatorIsKilledMidRun) {
   const std::string root = TempDir("evolve-kill");
   std::vector<Evaluator> es;
+  Cleanup cleanup{es};
   // 20 ms of simulated latency per request keeps the run long enough
   // (several seconds) to kill a peer in the middle of it.
   for (int i = 0; i < 3; ++i)
@@ -105,6 +119,7 @@ TEST(E2eEvolve, RunCompletesAndSolvesXorWhenAnEvaluatorIsKilledMidRun) {
   args.push_back("--metrics-listen");
   args.push_back(metrics_addr);
   const pid_t evolve = Spawn(args, log);
+  cleanup.evolve = evolve;
 
   // Kill evaluator 1 once generation 3 has been reported.
   bool killed_mid_run = false;
@@ -152,6 +167,7 @@ TEST(E2eEvolve, RunCompletesAndSolvesXorWhenAnEvaluatorIsKilledMidRun) {
 TEST(E2eEvolve, ALyingEvaluatorIsExcludedAndCounted) {
   const std::string root = TempDir("evolve-liar");
   std::vector<Evaluator> es;
+  Cleanup cleanup{es};
   es.push_back(StartEvaluator(root, 0, {"evo.capacity=2"}));
   es.push_back(StartEvaluator(root, 1, {"evo.capacity=2", "evo.lie=true"}));
   es.push_back(StartEvaluator(root, 2, {"evo.capacity=2"}));
@@ -182,6 +198,7 @@ TEST(E2eEvolve, ALyingEvaluatorIsExcludedAndCounted) {
 TEST(E2eEvolve, CheckpointAndResumeContinueTheRun) {
   const std::string root = TempDir("evolve-resume");
   std::vector<Evaluator> es;
+  Cleanup cleanup{es};
   es.push_back(StartEvaluator(root, 0, {"evo.capacity=2"}));
   const std::string ck = root + "/run.ckpt";
   auto first = EvolveArgs(es, "9");
@@ -222,6 +239,7 @@ TEST(E2eEvolve, CheckpointAndResumeContinueTheRun) {
 TEST(E2eEvolve, IslandsOnPeersSurviveAKilledHostAndALyingHost) {
   const std::string root = TempDir("evolve-islands");
   std::vector<Evaluator> es;
+  Cleanup cleanup{es};
   for (int i = 0; i < 3; ++i) es.push_back(StartEvaluator(root, i, {"evo.capacity=2", "evo.latency_ms=150"}));
   es.push_back(StartEvaluator(root, 3, {"evo.capacity=2", "evo.lie=true"}));
   auto args = EvolveArgs(es, "4");
@@ -229,6 +247,7 @@ TEST(E2eEvolve, IslandsOnPeersSurviveAKilledHostAndALyingHost) {
   args.push_back("--remote-islands");
   const std::string log = root + "/evolve.log";
   const pid_t evolve = Spawn(args, log);
+  cleanup.evolve = evolve;
   bool killed_mid_run = false;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(40);
   while (std::chrono::steady_clock::now() < deadline) {
