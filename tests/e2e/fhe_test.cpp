@@ -171,6 +171,15 @@ TEST(E2eFhe, KeygenEncryptEvalDecryptOnAThreeWorkerSwarmWithALiar) {
   EXPECT_NE(metrics.find("swarm_jobs_worker_exclusions_total 1"), std::string::npos);
   EXPECT_NE(metrics.find("swarm_jobs_tasks_total{outcome=\"accepted\"} 1"), std::string::npos);
 
+  // The queen's scout probed the workers (RunTask{probe}); workers report it.
+  uint64_t probes = 0;
+  for (int i = 1; i <= 3; ++i) {
+    auto [code, body] = HttpGet(up.nodes[i]["http"], "/api/status");
+    json st = json::parse(body, nullptr, false);
+    if (code == 200 && st.is_object() && st.contains("jobs")) probes += st["jobs"]["probes_run"].get<uint64_t>();
+  }
+  EXPECT_GE(probes, 1u);
+
   // Refused before any work: a rotation without its Galois key.
   std::string bad = kCircuit;
   bad.replace(bad.find("steps = 1"), 9, "steps = 5");
