@@ -58,7 +58,13 @@ bool RemoteArchipelago::MoveIsland(size_t i) {
   return false;
 }
 
-Status RemoteArchipelago::CheckClaim(const swarm::v1::EvoIslandStepReply& r, evo::Scored* out) const {
+Status RemoteArchipelago::CheckClaim(size_t i, const swarm::v1::EvoIslandStepReply& r, evo::Scored* out) {
+  IslandSlot& s = islands_[i];
+  if (!s.verified_text.empty() && r.champion() == s.verified_text &&
+      r.champion_fitness() == s.verified.fitness) {
+    *out = s.verified;
+    return absl::OkStatus();
+  }
   SWARM_ASSIGN_OR_RETURN(evo::Genome g, evo::DecodeGenome(r.champion()));
   SWARM_ASSIGN_OR_RETURN(double f, task_->Evaluate(g));
   const double scale = std::max({1.0, std::fabs(f), std::fabs(r.champion_fitness())});
@@ -67,6 +73,8 @@ Status RemoteArchipelago::CheckClaim(const swarm::v1::EvoIslandStepReply& r, evo
                                             ", local re-evaluation ", f));
   }
   *out = {std::move(g), f};
+  s.verified_text = r.champion();
+  s.verified = *out;
   return absl::OkStatus();
 }
 
@@ -103,7 +111,7 @@ StatusOr<evo::ArchipelagoStats> RemoteArchipelago::Step() {
       IslandSlot& s = islands_[i];
       evo::Scored champ;
       Status claim = absl::OkStatus();
-      if (st.ok() && !replies[i].champion().empty()) claim = CheckClaim(replies[i], &champ);
+      if (st.ok() && !replies[i].champion().empty()) claim = CheckClaim(i, replies[i], &champ);
       if (st.ok() && claim.ok()) {
         done[i] = true;
         s.immigrants.clear();
@@ -130,7 +138,7 @@ StatusOr<evo::ArchipelagoStats> RemoteArchipelago::Step() {
     s.reported_evaluations = r.evaluations();
     s.emigrants.assign(r.emigrants().begin(), r.emigrants().end());
     evo::Scored champ;
-    if (!r.champion().empty() && CheckClaim(r, &champ).ok()) {
+    if (!r.champion().empty() && CheckClaim(i, r, &champ).ok()) {
       if (!s.champion || champ.fitness > s.champion->fitness) s.champion = champ;
       if (r.solved() && !solution_) {
         auto ok = task_->IsSolution(champ.genome, champ.fitness);

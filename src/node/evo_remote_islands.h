@@ -74,13 +74,17 @@ class RemoteArchipelago {
     std::vector<std::string> immigrants;  // to place before the next step
     std::vector<std::string> emigrants;   // best of the last step
     std::optional<evo::Scored> champion;
+    std::string verified_text;     // last champion text re-checked locally...
+    evo::Scored verified;          // ...and its locally measured score
   };
   struct Host {
     std::string address;
     std::unique_ptr<swarm::v1::EvoEvaluator::Stub> stub;
   };
   bool MoveIsland(size_t i);
-  Status CheckClaim(const swarm::v1::EvoIslandStepReply& r, evo::Scored* out) const;
+  // Re-evaluates the reply's champion locally unless it is the one already
+  // verified for island i; fails when the claimed fitness disagrees.
+  Status CheckClaim(size_t i, const swarm::v1::EvoIslandStepReply& r, evo::Scored* out);
 
   RemoteIslandsConfig cfg_;
   const evo::Task* task_;
