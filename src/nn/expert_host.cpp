@@ -261,28 +261,28 @@ void ExpertHost::CountReject(const std::string& reason) {
   if (hooks_.on_reject) hooks_.on_reject(reason);
 }
 
-StatusOr<ExpertHost::Expert*> ExpertHost::Find(uint32_t id, bool create) {
-  std::unique_ptr<Expert> made;
+StatusOr<std::shared_ptr<ExpertHost::Expert>> ExpertHost::Find(uint32_t id, bool create) {
+  std::shared_ptr<Expert> made;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = experts_.find(id);
-    if (it != experts_.end()) return it->second.get();
+    if (it != experts_.end()) return it->second;
   }
   if (!create && !(may_host_ && may_host_(id))) {
     CountReject(kRejectUnknownExpert);
     return absl::NotFoundError(absl::StrCat("expert_id ", id, " is not hosted by this peer"));
   }
-  made = std::make_unique<Expert>(id, config_);
+  made = std::make_shared<Expert>(id, config_);
   SWARM_RETURN_IF_ERROR(made->MaybeLoad());
   std::unique_lock<std::mutex> lock(mu_);
   auto it = experts_.find(id);
-  if (it != experts_.end()) return it->second.get();  // created concurrently
+  if (it != experts_.end()) return it->second;  // created concurrently
   if (static_cast<int64_t>(experts_.size()) >= config_.experts_max) {
     ++rejected_[kRejectTooManyExperts];
     return absl::ResourceExhaustedError(
         absl::StrCat("expert_id ", id, ": already hosting experts_max = ", config_.experts_max));
   }
-  Expert* e = made.get();
+  std::shared_ptr<Expert> e = made;
   const bool restored = made->loaded;
   experts_[id] = std::move(made);
   lock.unlock();
@@ -323,7 +323,7 @@ Status ExpertHost::CheckInput(const HostTensor& t, const char* field) {
 
 StatusOr<HostTensor> ExpertHost::Forward(uint32_t id, const HostTensor& x) {
   SWARM_RETURN_IF_ERROR(CheckInput(x, "x"));
-  SWARM_ASSIGN_OR_RETURN(Expert * e, Find(id, false));
+  SWARM_ASSIGN_OR_RETURN(std::shared_ptr<Expert> e, Find(id, false));
   SWARM_ASSIGN_OR_RETURN(HostTensor y, e->Forward(x));
   if (hooks_.on_activation) hooks_.on_activation(id, x.shape[0]);
   return y;
@@ -338,33 +338,48 @@ StatusOr<HostTensor> ExpertHost::Backward(uint32_t id, const HostTensor& x, cons
     return absl::InvalidArgumentError(absl::StrCat("grad_y shape [", absl::StrJoin(grad_y.shape, ","),
                                                    "] != x shape [", absl::StrJoin(x.shape, ","), "]"));
   }
-  SWARM_ASSIGN_OR_RETURN(Expert * e, Find(id, false));
+  SWARM_ASSIGN_OR_RETURN(std::shared_ptr<Expert> e, Find(id, false));
   auto r = e->Backward(x, grad_y, steps_applied);
   if (!r.ok() && absl::IsInvalidArgument(r.status())) CountReject(kRejectNonFiniteStep);
   return r;
 }
 
 StatusOr<HostTensor> ExpertHost::Parameters(uint32_t id, int64_t* steps_applied) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   auto it = experts_.find(id);
   if (it == experts_.end()) {
     return absl::NotFoundError(absl::StrCat("expert_id ", id, " is not hosted by this peer"));
   }
-  Expert* e = it->second.get();
+  std::shared_ptr<Expert> e = it->second;
+  lock.unlock();
   return e->Flat(steps_applied);
 }
 
 Status ExpertHost::SetParameters(uint32_t id, const HostTensor& flat, int64_t steps_applied) {
-  Expert* e = nullptr;
+  std::shared_ptr<Expert> e;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = experts_.find(id);
     if (it == experts_.end()) {
       return absl::NotFoundError(absl::StrCat("expert_id ", id, " is not hosted by this peer"));
     }
-    e = it->second.get();
+    e = it->second;
   }
   return e->SetFlat(flat, steps_applied);
+}
+
+Status ExpertHost::Release(uint32_t id) {
+  std::shared_ptr<Expert> e;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = experts_.find(id);
+    if (it == experts_.end()) {
+      return absl::NotFoundError(absl::StrCat("expert_id ", id, " is not hosted by this peer"));
+    }
+    e = std::move(it->second);
+    experts_.erase(it);
+  }
+  return e->Save();
 }
 
 bool ExpertHost::WasRestored(uint32_t id) const {
@@ -374,12 +389,12 @@ bool ExpertHost::WasRestored(uint32_t id) const {
 }
 
 Status ExpertHost::Checkpoint() {
-  std::vector<Expert*> all;
+  std::vector<std::shared_ptr<Expert>> all;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (auto& [id, e] : experts_) all.push_back(e.get());
+    for (auto& [id, e] : experts_) all.push_back(e);
   }
-  for (Expert* e : all) SWARM_RETURN_IF_ERROR(e->Save());
+  for (auto& e : all) SWARM_RETURN_IF_ERROR(e->Save());
   return absl::OkStatus();
 }
 

@@ -96,6 +96,10 @@ class ExpertHost {
   // True when expert `id` was loaded from a checkpoint when it was created.
   bool WasRestored(uint32_t id) const;
 
+  // Stops hosting expert `id` (e.g. the ring moved it away), after writing
+  // its checkpoint. In-flight calls on it finish. NotFound if not hosted.
+  Status Release(uint32_t id);
+
   // Writes every hosted expert's checkpoint (no-op without checkpoint_dir).
   Status Checkpoint();
 
@@ -107,14 +111,14 @@ class ExpertHost {
 
  private:
   class Expert;
-  StatusOr<Expert*> Find(uint32_t id, bool create);
+  StatusOr<std::shared_ptr<Expert>> Find(uint32_t id, bool create);
   Status CheckInput(const HostTensor& t, const char* field);
 
   const ExpertHostConfig config_;
   const std::function<bool(uint32_t)> may_host_;
   const Hooks hooks_;
   mutable std::mutex mu_;
-  std::map<uint32_t, std::unique_ptr<Expert>> experts_;  // guarded by mu_
+  std::map<uint32_t, std::shared_ptr<Expert>> experts_;  // guarded by mu_
   std::map<std::string, int64_t> rejected_;              // guarded by mu_
 };
 

@@ -78,8 +78,9 @@ class ExpertsExtension final : public Extension {
       if (auto* f = failures_.load()) f->Add({{"reason", reason}}).Increment();
     };
     // A replica new to this peer continues from a co-replica's trained state.
-    hooks.on_created = [this](uint32_t id, bool restored) {
-      if (!restored && node_.load()) CatchUp(id);
+    // (A restored one too, if a co-replica applied more steps meanwhile.)
+    hooks.on_created = [this](uint32_t id, bool) {
+      if (node_.load()) CatchUp(id);
     };
     host_ = std::make_unique<nn::ExpertHost>(
         hc, [this](uint32_t id) { return MayHost(id); }, std::move(hooks));
@@ -206,9 +207,24 @@ class ExpertsExtension final : public Extension {
   void Step() {
     if (ids_.empty()) {
       const PlacementView v = node_.load()->Placement();
+      std::set<uint32_t> mine;
       for (const auto& [id, owners] : v.owners) {
-        if (std::find(owners.begin(), owners.end(), self_) == owners.end() || host_->Hosts(id)) continue;
-        (void)host_->Host(id);  // catches up through on_created
+        if (std::find(owners.begin(), owners.end(), self_) != owners.end()) mine.insert(id);
+      }
+      // The ring moved an expert away: stop hosting it (checkpointed) and
+      // stop reporting its agreement; it catches up if it comes back.
+      if (!v.owners.empty()) {
+        for (const auto& e : host_->Experts()) {
+          if (mine.count(e.id)) continue;
+          (void)host_->Release(e.id);
+          agreement_->Remove(&agreement_->Add({{"expert", std::to_string(e.id)}}));
+          steps_->Remove(&steps_->Add({{"expert", std::to_string(e.id)}}));
+          std::lock_guard<std::mutex> lock(mu_);
+          agreement_values_.erase(e.id);
+        }
+      }
+      for (uint32_t id : mine) {
+        if (!host_->Hosts(id)) (void)host_->Host(id);  // catches up through on_created
       }
     }
     for (const auto& e : host_->Experts()) MeasureAgreement(e.id);

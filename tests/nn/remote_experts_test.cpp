@@ -369,6 +369,29 @@ TEST(RemoteExperts, SetParametersCopiesACoReplicaAndChecksSize) {
   EXPECT_EQ(fetched->data, pa->data);
 }
 
+TEST(RemoteExperts, ReleaseStopsHostingAndARestoredExpertResumes) {
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / ("swarm-experts-rel-" + std::to_string(::getpid())))
+          .string();
+  std::filesystem::remove_all(dir);
+  ExpertHostConfig c = SmallConfig();
+  c.checkpoint_dir = dir;
+  std::vector<std::pair<uint32_t, bool>> created;
+  ExpertHost::Hooks hooks;
+  hooks.on_created = [&](uint32_t id, bool restored) { created.push_back({id, restored}); };
+  ExpertHost h(c, [](uint32_t) { return true; }, hooks);
+  ASSERT_TRUE(h.Backward(1, Random(2, 4, 1), Random(2, 4, 2)).ok());
+  const auto trained = h.Parameters(1)->data;
+  ASSERT_TRUE(h.Release(1).ok());
+  EXPECT_FALSE(h.Hosts(1));
+  EXPECT_TRUE(absl::IsNotFound(h.Release(1)));
+  ASSERT_TRUE(h.Host(1).ok());  // back from its checkpoint
+  EXPECT_TRUE(h.WasRestored(1));
+  EXPECT_EQ(h.Parameters(1)->data, trained);
+  EXPECT_EQ(created, (std::vector<std::pair<uint32_t, bool>>{{1, false}, {1, true}}));
+  std::filesystem::remove_all(dir);
+}
+
 TEST(RemoteExperts, OwnersFromStatusMapsIdsToAddressesAndSkipsDead) {
   const auto j = nlohmann::json::parse(R"({
     "members": [{"id": "n0", "address": "127.0.0.1:1", "state": "alive"},
