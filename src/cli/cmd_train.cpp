@@ -21,6 +21,8 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <future>
+#include <mutex>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -198,19 +200,27 @@ std::string TomlArray(const std::vector<std::string>& items) {
   return s + "]";
 }
 
-// The "trainer" object of a peer's status, or nullopt if it did not answer.
-std::optional<nlohmann::json> TrainerStatus(const std::string& address) {
-  static std::map<std::string, std::unique_ptr<swarm::v1::Node::Stub>> stubs;
-  auto& stub = stubs[address];
-  if (!stub) stub = swarm::v1::Node::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+// The `key` object of a peer's status ("" = all of it), or nullopt if it did
+// not answer or has no such object.
+std::optional<nlohmann::json> PeerStatus(const std::string& address, const std::string& key) {
+  static std::mutex mu;
+  static std::map<std::string, std::shared_ptr<swarm::v1::Node::Stub>> stubs;
+  std::shared_ptr<swarm::v1::Node::Stub> stub;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto& s = stubs[address];
+    if (!s) s = swarm::v1::Node::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+    stub = s;
+  }
   grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(1500));
   swarm::v1::InfoRequest req;
   swarm::v1::InfoReply reply;
   if (!stub->Info(&ctx, req, &reply).ok()) return std::nullopt;
   auto j = nlohmann::json::parse(reply.status_json(), nullptr, false);
-  if (j.is_discarded() || !j.contains("trainer") || !j["trainer"].is_object()) return std::nullopt;
-  return j["trainer"];
+  if (j.is_discarded()) return std::nullopt;
+  if (!key.empty()) return j.contains(key) ? std::optional<nlohmann::json>(j[key]) : std::nullopt;
+  return j;
 }
 
 struct SwarmResult {
@@ -232,16 +242,25 @@ SwarmResult Watch(std::vector<Child>& trainers, std::vector<Child>& hosts, int s
   for (;;) {
     ReapChildren(trainers);
     ReapChildren(hosts);
-    int step_min = steps, alive = 0, done = 0, honest_alive = 0, byz = 0;
+    int step_min = steps, step_max = 0, alive = 0, done = 0, honest_alive = 0, byz = 0;
     double loss = 0, acc = -1;
     int nloss = 0;
     int64_t peers_alive = 0;
     std::map<std::string, int64_t> excluded;
     double sync = 0;
     int nsync = 0;
+    // Ask every trainer at once: a busy peer must not delay the others' answers.
+    std::vector<std::future<std::optional<nlohmann::json>>> asks;
     for (auto& t : trainers) {
-      if (!t.alive && t.pid > 0) continue;
-      auto s = TrainerStatus(t.grpc);
+      const bool skip = !t.alive && t.pid > 0;
+      asks.push_back(std::async(std::launch::async, [addr = t.grpc, skip]() -> std::optional<nlohmann::json> {
+        if (skip) return std::nullopt;
+        return PeerStatus(addr, "trainer");
+      }));
+    }
+    for (size_t ti = 0; ti < trainers.size(); ++ti) {
+      auto& t = trainers[ti];
+      auto s = asks[ti].get();
       if (!s) {
         if (t.pid < 0) continue;  // a watched peer that does not answer
         continue;
@@ -256,6 +275,7 @@ SwarmResult Watch(std::vector<Child>& trainers, std::vector<Child>& hosts, int s
         res.failure = t.id + ": " + s->value("error", std::string("failed"));
       }
       step_min = std::min(step_min, s->value("step", 0));
+      step_max = std::max(step_max, s->value("step", 0));
       if (state == "done") ++done;
       loss += s->value("loss", 0.0);
       ++nloss;
@@ -286,18 +306,20 @@ SwarmResult Watch(std::vector<Child>& trainers, std::vector<Child>& hosts, int s
     }
     if (!res.failure.empty()) break;
     if (honest_alive > 0 && done == honest_alive) break;
-    if (f.kill_expert_host_at > 0 && !host_killed && step_min >= f.kill_expert_host_at && !hosts.empty() &&
+    if (f.kill_expert_host_at > 0 && honest_alive > 0 && !host_killed && step_max >= f.kill_expert_host_at &&
+        !hosts.empty() &&
         hosts[0].alive) {
       if (tty) std::cout << "\n";
       std::cout << "== SIGKILL expert host " << hosts[0].id << " (pid " << hosts[0].pid << ") at step "
-                << step_min << std::endl;
+                << step_max << std::endl;
       kill(hosts[0].pid, SIGKILL);
       host_killed = true;
     }
-    if (f.kill_trainer_at > 0 && !trainer_killed && step_min >= f.kill_trainer_at && trainers.back().alive) {
+    if (f.kill_trainer_at > 0 && honest_alive > 0 && !trainer_killed && step_max >= f.kill_trainer_at &&
+        trainers.back().alive) {
       if (tty) std::cout << "\n";
       std::cout << "== SIGKILL trainer " << trainers.back().id << " (pid " << trainers.back().pid << ") at step "
-                << step_min << std::endl;
+                << step_max << std::endl;
       kill(trainers.back().pid, SIGKILL);
       trainer_killed = true;
     }
@@ -311,7 +333,7 @@ SwarmResult Watch(std::vector<Child>& trainers, std::vector<Child>& hosts, int s
       res.failure = "no trainer answers";
       break;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   if (tty) std::cout << "\n";
   return res;
@@ -368,13 +390,26 @@ StatusOr<SwarmResult> RunLocalSwarm(const TrainFlags& f, const train::Experiment
           // step of lr on the mean of the trainers' EMA momenta.
           std::string("experts.optimizer=sgd"), absl::StrCat("experts.momentum=", cfg.worker_momentum),
           absl::StrCat("experts.lr=", cfg.lr * (1.0 - cfg.worker_momentum) / cfg.trainers),
-          absl::StrCat("experts.seed=", cfg.seed), std::string("membership.probe_interval_ms=300"),
+          std::string("membership.probe_interval_ms=300"),
           std::string("membership.probe_timeout_ms=150")}) {
       a.push_back("--set");
       a.push_back(s);
     }
     hosts[i].pid = SpawnChild(a, hosts[i].dir + "/node.log");
     hosts[i].alive = hosts[i].pid > 0;
+  }
+  // Trainers start once every expert host answers (their first batch needs them).
+  const auto hosts_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  for (auto& h : hosts) {
+    while (!PeerStatus(h.grpc, "") && std::chrono::steady_clock::now() < hosts_deadline) {
+      ReapChildren(hosts);
+      if (!h.alive) {
+        StopChildren(hosts);
+        return absl::UnavailableError(absl::StrCat("expert host ", h.id, " exited during start-up; see ", h.dir,
+                                                   "/node.log"));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
   }
   for (auto& t : trainers) {
     if (!f.resume) std::filesystem::remove(t.dir + "/trainer/checkpoint.pt", ec);

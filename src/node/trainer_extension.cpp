@@ -432,10 +432,23 @@ class TrainerExtension final : public Extension {
     while (model_->step() < s_.job.steps) {
       const uint64_t round = static_cast<uint64_t>(model_->step()) + 1;
       auto r = model_->ComputeStep();
+      // Too few experts answered (hosts starting, or all replicas of some
+      // down): wait and retry the batch until give_up, then fail.
+      const Nanos first_failure = clock_.Now();
+      while (!r.ok() && absl::IsUnavailable(r.status()) && clock_.Now() - first_failure < s_.give_up) {
+        SetState("waiting for experts");
+        {
+          std::unique_lock<std::mutex> lock(mu_);
+          cv_.wait_for(lock, std::chrono::milliseconds(500), [this] { return stop_; });
+          if (stop_) return;
+        }
+        r = model_->ComputeStep();
+      }
       if (!r.ok()) {
         Fail(r.status());
         return;
       }
+      SetState("training");
       const Nanos opened = clock_.Now();
       {
         std::lock_guard<std::mutex> lock(mu_);
