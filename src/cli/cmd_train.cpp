@@ -141,6 +141,9 @@ pid_t SpawnChild(const std::vector<std::string>& args, const std::string& log_pa
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
+  // One torch/OpenMP thread per peer: several peers share the cores, and
+  // spinning OpenMP workers would starve every peer's gRPC threads.
+  setenv("OMP_NUM_THREADS", "1", 0);
   const int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   if (fd >= 0) {
     dup2(fd, STDOUT_FILENO);
