@@ -328,7 +328,10 @@ class TrainerExtension final : public Extension {
   void Send(const std::string& peer, uint64_t round, std::shared_ptr<Bytes> payload, int attempt) {
     node_->SendEnvelope(peer, kKind, *payload, [this, peer, round, payload, attempt](const Status& st) {
       if (st.ok() || attempt >= kSendAttemptsMax) return;
-      if (!absl::IsUnavailable(st) && !absl::IsDeadlineExceeded(st)) return;  // refused: do not insist
+      // A peer whose trainer is still starting answers "trainer not started"
+      // (the node maps it to INVALID_ARGUMENT): retry that too.
+      const bool starting = st.message().find("trainer not started") != absl::string_view::npos;
+      if (!absl::IsUnavailable(st) && !absl::IsDeadlineExceeded(st) && !starting) return;  // refused
       std::lock_guard<std::mutex> lock(mu_);
       if (!stop_) retries_.push_back({clock_.Now() + kSendRetryDelay, peer, round, payload, attempt + 1});
     });
