@@ -212,7 +212,17 @@ std::optional<nlohmann::json> PeerStatus(const std::string& address, const std::
   {
     std::lock_guard<std::mutex> lock(mu);
     auto& s = stubs[address];
-    if (!s) s = swarm::v1::Node::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+    if (!s) {
+      // Peers are polled from before they listen: keep gRPC's reconnect
+      // backoff short, or a channel that failed at start-up stays in backoff
+      // (growing towards minutes) and every later poll fails fast.
+      grpc::ChannelArguments args;
+      args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+      args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+      args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
+      s = swarm::v1::Node::NewStub(
+          grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+    }
     stub = s;
   }
   grpc::ClientContext ctx;

@@ -9,6 +9,15 @@
 
 namespace swarm {
 namespace {
+// Int bounds are kept as doubles; INT64_MAX rounds up to 2^63 there, and a
+// plain cast back would overflow. Saturate instead.
+int64_t IntBound(double d) {
+  if (d >= 9223372036854775807.0) return INT64_MAX;
+  if (d <= -9223372036854775808.0) return INT64_MIN;
+  return static_cast<int64_t>(d);
+}
+}  // namespace
+namespace {
 
 std::string TypeName(ConfigKey::Type t) {
   switch (t) {
@@ -175,10 +184,10 @@ Status ConfigSchema::Validate(const ConfigKey& k, const ConfigValue& v,
                               const std::string& where) const {
   if (k.type == ConfigKey::Type::kInt) {
     const int64_t i = std::get<int64_t>(v);
-    if (i < static_cast<int64_t>(k.min) || i > static_cast<int64_t>(k.max)) {
+    if (i < IntBound(k.min) || i > IntBound(k.max)) {
       return absl::InvalidArgumentError(absl::StrCat(
           where, ": key '", k.name, "' = ", i, " is out of range [",
-          static_cast<int64_t>(k.min), ", ", static_cast<int64_t>(k.max), "]"));
+          IntBound(k.min), ", ", IntBound(k.max), "]"));
     }
   } else if (k.type == ConfigKey::Type::kDouble) {
     const double d = std::get<double>(v);
@@ -335,7 +344,7 @@ std::string ConfigSchema::ExampleToml() const {
       if (ksec != sec) continue;
       os << "# " << k.help;
       if (k.type == ConfigKey::Type::kInt) {
-        os << " Range [" << static_cast<int64_t>(k.min) << ", " << static_cast<int64_t>(k.max)
+        os << " Range [" << IntBound(k.min) << ", " << IntBound(k.max)
            << "].";
       } else if (k.type == ConfigKey::Type::kDouble) {
         os << " Range [" << FormatNumber(k.min) << ", " << FormatNumber(k.max) << "].";

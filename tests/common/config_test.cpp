@@ -115,3 +115,12 @@ TEST(Config, EditDistance) {
 
 }  // namespace
 }  // namespace swarm
+
+TEST(ConfigSchema, IntKeyWithInt64MaxBoundAcceptsValues) {
+  swarm::ConfigSchema s;
+  s.Int("a.seed", 1, 0, INT64_MAX, "seed");
+  auto c = s.ApplyOverrides(s.Defaults(), {"a.seed=42"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->GetInt("a.seed"), 42);
+  EXPECT_FALSE(s.ApplyOverrides(s.Defaults(), {"a.seed=-1"}).ok());
+}
