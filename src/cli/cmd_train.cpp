@@ -310,8 +310,12 @@ SwarmResult Watch(std::vector<Child>& trainers, std::vector<Child>& hosts, int s
       if (acc >= 0) line << "  acc " << std::setprecision(2) << 100.0 * acc << "%";
       line << "  trainers alive " << alive << " (" << byz << " byzantine), averaging with " << peers_alive;
       if (!hosts.empty()) line << "  expert hosts " << hosts_alive << "/" << hosts.size();
-      if (tty || step_min != last_printed) Line(line.str(), tty);
-      last_printed = step_min;
+      // On a terminal the bar redraws in place; in a log, one line per ~1/30 of the run.
+      const int every = std::max(1, steps / 30);
+      if (tty || last_printed < 0 || step_min >= last_printed + every || (step_min == steps && last_printed != steps)) {
+        Line(line.str(), tty);
+        last_printed = step_min;
+      }
       res.accuracy = acc;
       res.steps = step_min;
       res.excluded = excluded;
@@ -326,6 +330,7 @@ SwarmResult Watch(std::vector<Child>& trainers, std::vector<Child>& hosts, int s
       std::cout << "== SIGKILL expert host " << hosts[0].id << " (pid " << hosts[0].pid << ") at step "
                 << step_max << std::endl;
       kill(hosts[0].pid, SIGKILL);
+      hosts[0].alive = false;  // reaped by whichever ReapChildren call sees it first
       host_killed = true;
     }
     if (f.kill_trainer_at > 0 && honest_alive > 0 && !trainer_killed && step_max >= f.kill_trainer_at &&
@@ -334,6 +339,7 @@ SwarmResult Watch(std::vector<Child>& trainers, std::vector<Child>& hosts, int s
       std::cout << "== SIGKILL trainer " << trainers.back().id << " (pid " << trainers.back().pid << ") at step "
                 << step_max << std::endl;
       kill(trainers.back().pid, SIGKILL);
+      trainers.back().alive = false;
       trainer_killed = true;
     }
     const double elapsed =
