@@ -35,6 +35,7 @@
 
 #include "absl/strings/str_split.h"
 #include "cli/commands.h"
+#include "cli/spawn.h"
 #include "nn/moe_config.h"
 #include "swarm/v1/node.grpc.pb.h"
 #include "train/experiment.h"
@@ -111,12 +112,6 @@ struct Child {
   bool byzantine = false;
 };
 
-std::string SelfExe() {
-  std::error_code ec;
-  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? "swarm" : p.string();
-}
-
 int FreePort() {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
@@ -130,31 +125,6 @@ int FreePort() {
   }
   if (fd >= 0) close(fd);
   return port;
-}
-
-pid_t SpawnChild(const std::vector<std::string>& args, const std::string& log_path) {
-  const pid_t parent = getpid();
-  const pid_t pid = fork();
-  if (pid != 0) return pid;
-  prctl(PR_SET_PDEATHSIG, SIGTERM);  // die with `swarm train`, however it dies
-  if (getppid() != parent) _exit(1);
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
-  // One torch/OpenMP thread per peer: several peers share the cores, and
-  // spinning OpenMP workers would starve every peer's gRPC threads.
-  setenv("OMP_NUM_THREADS", "1", 0);
-  const int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  if (fd >= 0) {
-    dup2(fd, STDOUT_FILENO);
-    dup2(fd, STDERR_FILENO);
-    close(fd);
-  }
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  execv(argv[0], argv.data());
-  _exit(127);
 }
 
 void ReapChildren(std::vector<Child>& cs) {
@@ -414,7 +384,7 @@ StatusOr<SwarmResult> RunLocalSwarm(const TrainFlags& f, const train::Experiment
       a.push_back("--set");
       a.push_back(s);
     }
-    hosts[i].pid = SpawnChild(a, hosts[i].dir + "/node.log");
+    hosts[i].pid = SpawnPeer(a, hosts[i].dir + "/node.log", /*single_torch_thread=*/true);
     hosts[i].alive = hosts[i].pid > 0;
   }
   // Trainers start once every expert host answers (their first batch needs them).
@@ -449,7 +419,7 @@ StatusOr<SwarmResult> RunLocalSwarm(const TrainFlags& f, const train::Experiment
       a.push_back("--set");
       a.push_back(s);
     }
-    t.pid = SpawnChild(a, t.dir + "/node.log");
+    t.pid = SpawnPeer(a, t.dir + "/node.log", /*single_torch_thread=*/true);
     t.alive = t.pid > 0;
   }
   std::cout << label << ": " << hosts.size() << " expert host(s)"

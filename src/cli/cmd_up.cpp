@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/spawn.h"
 #include "net/address.h"
 
 namespace swarm::cli {
@@ -51,12 +52,6 @@ struct Child {
   int exit_status = 0;
 };
 
-std::string SelfExe() {
-  std::error_code ec;
-  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? "swarm" : p.string();
-}
-
 std::string DescribeExit(int status) {
   if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));
   if (WIFSIGNALED(status)) return "killed by signal " + std::to_string(WTERMSIG(status));
@@ -73,29 +68,6 @@ std::string LastLines(const std::string& path, int n) {
     out += "    " + lines[i] + "\n";
   }
   return out;
-}
-
-pid_t Spawn(const std::vector<std::string>& args, const std::string& log_path) {
-  const pid_t parent = getpid();
-  const pid_t pid = fork();
-  if (pid != 0) return pid;
-  // Child. Die with the parent, even if it is SIGKILLed.
-  prctl(PR_SET_PDEATHSIG, SIGTERM);
-  if (getppid() != parent) _exit(1);
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
-  const int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  if (fd >= 0) {
-    dup2(fd, STDOUT_FILENO);
-    dup2(fd, STDERR_FILENO);
-    close(fd);
-  }
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  execv(argv[0], argv.data());
-  _exit(127);
 }
 
 // Reaps exited children without blocking; reports each exit once.
@@ -252,7 +224,7 @@ int RunUp(const UpFlags& f) {
       args.push_back("--set");
       args.push_back(expand(s, i));
     }
-    c.pid = Spawn(args, c.dir + "/node.log");
+    c.pid = SpawnPeer(args, c.dir + "/node.log");
     c.alive = c.pid > 0;
     children.push_back(c);
   }
