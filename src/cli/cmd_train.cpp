@@ -222,10 +222,15 @@ SwarmResult Watch(std::vector<Child>& trainers, std::vector<Child>& hosts, int s
   const auto start = std::chrono::steady_clock::now();
   int last_printed = -1;
   bool host_killed = false, trainer_killed = false;
+  // The last status each trainer gave and when: on a loaded machine a busy
+  // peer may miss one poll's deadline, and must not count as gone (or let the
+  // run end before it is done) for that.
+  std::vector<std::optional<nlohmann::json>> last(trainers.size());
+  std::vector<std::chrono::steady_clock::time_point> last_seen(trainers.size());
   for (;;) {
     ReapChildren(trainers);
     ReapChildren(hosts);
-    int step_min = steps, step_max = 0, alive = 0, done = 0, honest_alive = 0, byz = 0;
+    int step_min = steps, step_max = 0, alive = 0, done = 0, honest_alive = 0, byz = 0, silent = 0;
     double loss = 0, acc = -1;
     int nloss = 0;
     int64_t peers_alive = 0;
@@ -241,13 +246,22 @@ SwarmResult Watch(std::vector<Child>& trainers, std::vector<Child>& hosts, int s
         return PeerStatus(addr, "trainer");
       }));
     }
+    const auto now = std::chrono::steady_clock::now();
     for (size_t ti = 0; ti < trainers.size(); ++ti) {
       auto& t = trainers[ti];
-      auto s = asks[ti].get();
-      if (!s) {
-        if (t.pid < 0) continue;  // a watched peer that does not answer
+      if (auto answer = asks[ti].get()) {
+        last[ti] = std::move(answer);
+        last_seen[ti] = now;
+      }
+      // A peer we spawned is alive while its process is; a watched one while
+      // it answered within the last few seconds.
+      const bool is_alive = t.pid > 0 ? t.alive : (last[ti] && now - last_seen[ti] < std::chrono::seconds(5));
+      if (!is_alive) continue;
+      if (!last[ti]) {
+        ++silent;  // started, not answered yet
         continue;
       }
+      const nlohmann::json* s = &*last[ti];
       ++alive;
       const bool is_byz = s->value("byzantine", false);
       byz += is_byz;
@@ -292,7 +306,7 @@ SwarmResult Watch(std::vector<Child>& trainers, std::vector<Child>& hosts, int s
       res.sync_mean = nsync ? sync / nsync : 0;
     }
     if (!res.failure.empty()) break;
-    if (honest_alive > 0 && done == honest_alive) break;
+    if (honest_alive > 0 && done == honest_alive && silent == 0) break;
     if (f.kill_expert_host_at > 0 && honest_alive > 0 && !host_killed && step_max >= f.kill_expert_host_at &&
         !hosts.empty() &&
         hosts[0].alive) {

@@ -94,6 +94,7 @@ void StartUp(Up& up, const std::string& root) {
                     "--log-level", "warn", "--set", "jobs.role=worker", "--set", "jobs.quorum=3",
                     "--set", "jobs.task_deadline_ms=20000",
                     "--node-set", "0:jobs.role=queen,scout", "--node-set", "0:jobs.workers={peers}",
+                    "--node-set", "0:jobs.scout_interval_ms=500",
                     "--node-set", "3:jobs.lie=true"},
                    root + "/up" + std::to_string(attempt) + ".log");
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(40);
@@ -171,12 +172,16 @@ TEST(E2eFhe, KeygenEncryptEvalDecryptOnAThreeWorkerSwarmWithALiar) {
   EXPECT_NE(metrics.find("swarm_jobs_worker_exclusions_total 1"), std::string::npos);
   EXPECT_NE(metrics.find("swarm_jobs_tasks_total{outcome=\"accepted\"} 1"), std::string::npos);
 
-  // The queen's scout probed the workers (RunTask{probe}); workers report it.
+  // The queen's scout probes the workers (RunTask{probe}); workers report it.
+  // A probe sent before a worker listened fails, so poll across a few periods.
   uint64_t probes = 0;
-  for (int i = 1; i <= 3; ++i) {
-    auto [code, body] = HttpGet(up.nodes[i]["http"], "/api/status");
-    json st = json::parse(body, nullptr, false);
-    if (code == 200 && st.is_object() && st.contains("jobs")) probes += st["jobs"]["probes_run"].get<uint64_t>();
+  for (int attempt = 0; attempt < 200 && probes == 0; ++attempt) {
+    for (int i = 1; i <= 3; ++i) {
+      auto [code, body] = HttpGet(up.nodes[i]["http"], "/api/status");
+      json st = json::parse(body, nullptr, false);
+      if (code == 200 && st.is_object() && st.contains("jobs")) probes += st["jobs"]["probes_run"].get<uint64_t>();
+    }
+    if (probes == 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_GE(probes, 1u);
 
