@@ -54,15 +54,30 @@ StatusOr<Ciphertext> CkksEvaluator::AddSub(const Ciphertext& a0, const Ciphertex
     return absl::InvalidArgumentError(absl::StrFormat("%s: scales differ (2^%.6f vs 2^%.6f)", op, std::log2(a0.scale), std::log2(b0.scale)));
   }
   const size_t level = std::min(a0.level, b0.level);
-  Ciphertext a = DropTo(a0, level);
-  const Ciphertext b = DropTo(b0, level);
   const Basis bs = DataBasis(level);
-  if (a.parts.size() < b.parts.size()) a.parts.resize(b.parts.size(), RnsPoly(ctx_->n(), level + 1));
-  for (size_t i = 0; i < b.parts.size(); ++i) {
-    if (sub) PolySub(*ctx_, bs, a.parts[i], b.parts[i]);
-    else PolyAdd(*ctx_, bs, a.parts[i], b.parts[i]);
+  // Each part is written once into the result, reading only the first
+  // level + 1 rows of each operand (no copies of whole operands).
+  Ciphertext r;
+  r.scheme = a0.scheme;
+  r.level = level;
+  r.scale = a0.scale;
+  r.noise_budget_est_bits = a0.noise_budget_est_bits;
+  r.key_id = a0.key_id;
+  r.param_hash = a0.param_hash;
+  r.parts.resize(std::max(a0.parts.size(), b0.parts.size()));
+  for (size_t i = 0; i < r.parts.size(); ++i) {
+    const bool in_a = i < a0.parts.size(), in_b = i < b0.parts.size();
+    if (in_a && in_b) {
+      PolyAddSubInto(*ctx_, bs, a0.parts[i], b0.parts[i], sub, r.parts[i]);
+    } else {
+      const RnsPoly& only = in_a ? a0.parts[i] : b0.parts[i];
+      r.parts[i].n = only.n;
+      r.parts[i].k = level + 1;
+      r.parts[i].data.assign(only.data.begin(), only.data.begin() + static_cast<std::ptrdiff_t>(only.n * (level + 1)));
+      if (sub && !in_a) PolyNeg(*ctx_, bs, r.parts[i]);
+    }
   }
-  return a;
+  return r;
 }
 
 StatusOr<Ciphertext> CkksEvaluator::Add(const Ciphertext& a, const Ciphertext& b) const { return AddSub(a, b, false); }
@@ -153,18 +168,20 @@ StatusOr<Ciphertext> CkksEvaluator::Multiply(const Ciphertext& a0, const Ciphert
   }
   const size_t level = std::min(a0.level, b0.level);
   SWARM_RETURN_IF_ERROR(ScaleFits(*ctx_, "multiply", a0.scale * b0.scale, level));
-  const Ciphertext a = DropTo(a0, level), b = DropTo(b0, level);
+  // The products are written straight into the result (no copies of the
+  // operands): rows above `level` of the higher operand are never read.
   const Basis bs = DataBasis(level);
-  Ciphertext r = a;
+  Ciphertext r;
+  r.scheme = a0.scheme;
+  r.level = level;
+  r.scale = a0.scale * b0.scale;
+  r.key_id = a0.key_id;
+  r.param_hash = a0.param_hash;
   r.parts.resize(3);
-  r.parts[0] = a.parts[0];
-  PolyMul(*ctx_, bs, r.parts[0], b.parts[0]);
-  r.parts[1] = a.parts[0];
-  PolyMul(*ctx_, bs, r.parts[1], b.parts[1]);
-  PolyMulAcc(*ctx_, bs, r.parts[1], a.parts[1], b.parts[0]);
-  r.parts[2] = a.parts[1];
-  PolyMul(*ctx_, bs, r.parts[2], b.parts[1]);
-  r.scale = a.scale * b.scale;
+  PolyMulInto(*ctx_, bs, a0.parts[0], b0.parts[0], r.parts[0]);
+  PolyMulInto(*ctx_, bs, a0.parts[0], b0.parts[1], r.parts[1]);
+  PolyMulAcc(*ctx_, bs, r.parts[1], a0.parts[1], b0.parts[0]);
+  PolyMulInto(*ctx_, bs, a0.parts[1], b0.parts[1], r.parts[2]);
   return r;
 }
 

@@ -1,5 +1,8 @@
 #include "fhe/keys.h"
 
+#include "fhe/ntt.h"
+#include "fhe/poly_simd.h"
+
 namespace swarm::fhe {
 
 uint32_t GaloisElementForRotation(size_t n, int steps) {
@@ -153,15 +156,18 @@ void ModDown(const Context& ctx, size_t rows, RnsPoly& acc, RnsPoly& out) {
   for (size_t i = 0; i < rows; ++i) {
     const Modulus& qi = ctx.modulus(i);
     const uint64_t p_mod_qi = qi.Reduce(mp.value());
-    for (size_t c = 0; c < n; ++c) {
-      // centered [acc]_P reduced mod q_i
-      const uint64_t v = pr[c];
-      tmp[c] = v > half_p ? qi.Sub(qi.Reduce(v), p_mod_qi) : qi.Reduce(v);
+    if (!NttSimdEnabled() || !CenteredReduceRowSimd(qi.value(), p_mod_qi, half_p, pr, tmp.data(), n)) {
+      for (size_t c = 0; c < n; ++c) {
+        // centered [acc]_P reduced mod q_i
+        const uint64_t v = pr[c];
+        tmp[c] = v > half_p ? qi.Sub(qi.Reduce(v), p_mod_qi) : qi.Reduce(v);
+      }
     }
     ctx.ntt(i).Forward(tmp.data());
     const uint64_t inv = ctx.inv_special_mod(i), invp = qi.ShoupOf(inv);
     const uint64_t* ar = acc.row(i);
     uint64_t* o = out.row(i);
+    if (NttSimdEnabled() && SubMulShoupRowSimd(qi.value(), ar, tmp.data(), inv, invp, o, n)) continue;
     for (size_t c = 0; c < n; ++c) o[c] = qi.MulShoup(qi.Sub(ar[c], tmp[c]), inv, invp);
   }
 }
@@ -181,18 +187,25 @@ void KeySwitch(const Context& ctx, const RnsPoly& d, const RnsPoly& d_ntt, size_
     const size_t j = kb[jj];
     const Modulus& mj = ctx.modulus(j);
     const size_t key_row = (jj == rows) ? key_special_row : j;
-    std::fill(s0.begin(), s0.begin() + n, u128{0});
-    std::fill(s1.begin(), s1.begin() + n, u128{0});
     for (size_t i = 0; i < rows; ++i) {
       const uint64_t* di = d.row(i);
       if (i == j) {
         std::copy(d_ntt.row(i), d_ntt.row(i) + n, tmp.begin());
       } else {
-        for (size_t c = 0; c < n; ++c) tmp[c] = mj.Reduce(di[c]);
+        if (!NttSimdEnabled() || !ReduceRowSimd(mj.value(), di, tmp.data(), n)) {
+          for (size_t c = 0; c < n; ++c) tmp[c] = mj.Reduce(di[c]);
+        }
         ctx.ntt(j).Forward(tmp.data());
       }
       const uint64_t* kb0 = key.b[i].row(key_row);
       const uint64_t* ka0 = key.a[i].row(key_row);
+      if (i == 0) {  // the first digit initialises the sums (no memset of 2 x 16n bytes)
+        for (size_t c = 0; c < n; ++c) {
+          s0[c] = static_cast<u128>(tmp[c]) * kb0[c];
+          s1[c] = static_cast<u128>(tmp[c]) * ka0[c];
+        }
+        continue;
+      }
       for (size_t c = 0; c < n; ++c) {
         s0[c] += static_cast<u128>(tmp[c]) * kb0[c];
         s1[c] += static_cast<u128>(tmp[c]) * ka0[c];
@@ -219,10 +232,19 @@ Ciphertext RelinearizeWith(const Context& ctx, const Ciphertext& a, const KeySwi
   FromNtt(ctx, bs, d);
   RnsPoly k0, k1;
   KeySwitch(ctx, d, a.parts[2], a.level, key, k0, k1);
-  Ciphertext r = a;
-  r.parts.resize(2);
-  PolyAdd(ctx, bs, r.parts[0], k0);
-  PolyAdd(ctx, bs, r.parts[1], k1);
+  // (c0 + k0, c1 + k1), summed into k0/k1 so no part of `a` is copied.
+  PolyAdd(ctx, bs, k0, a.parts[0]);
+  PolyAdd(ctx, bs, k1, a.parts[1]);
+  Ciphertext r;
+  r.scheme = a.scheme;
+  r.level = a.level;
+  r.scale = a.scale;
+  r.noise_budget_est_bits = a.noise_budget_est_bits;
+  r.key_id = a.key_id;
+  r.param_hash = a.param_hash;
+  r.parts.reserve(2);
+  r.parts.push_back(std::move(k0));
+  r.parts.push_back(std::move(k1));
   return r;
 }
 
@@ -260,7 +282,9 @@ HoistedDigits DecomposeForKeySwitch(const Context& ctx, const RnsPoly& d, const 
         std::copy(d_ntt.row(i), d_ntt.row(i) + n, out);
       } else {
         const Modulus& mj = ctx.modulus(j);
-        for (size_t c = 0; c < n; ++c) out[c] = mj.Reduce(di[c]);
+        if (!NttSimdEnabled() || !ReduceRowSimd(mj.value(), di, out, n)) {
+          for (size_t c = 0; c < n; ++c) out[c] = mj.Reduce(di[c]);
+        }
         ctx.ntt(j).Forward(out);
       }
     }

@@ -51,7 +51,8 @@ class NttTables {
   uint64_t last_ = 0, last_shoup_ = 0;              // N^-1 * psi^-bitrev(1)
 };
 
-// Process-wide switch for the SIMD kernels (default on); benchmarks and tests
+// Process-wide switch for the SIMD kernels, NTT and pointwise (poly_simd.h)
+// (default on); benchmarks and tests
 // turn it off to measure/compare the scalar path. Thread-safe (atomic).
 void SetNttSimdEnabled(bool on);
 bool NttSimdEnabled();

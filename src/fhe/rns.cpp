@@ -4,6 +4,9 @@
 
 #include <cmath>
 
+#include "fhe/ntt.h"
+#include "fhe/poly_simd.h"
+
 namespace swarm::fhe {
 
 Basis DataBasis(size_t level) {
@@ -42,6 +45,30 @@ void PolySub(const Context& c, const Basis& b, RnsPoly& a, const RnsPoly& x) {
   }
 }
 
+void PolyAddSubInto(const Context& c, const Basis& b, const RnsPoly& x, const RnsPoly& y, bool sub, RnsPoly& out) {
+  out.n = x.n;
+  out.k = b.size();
+  out.data.resize(out.n * out.k);
+  const size_t n = out.n;
+  for (size_t r = 0; r < b.size(); ++r) {
+    const uint64_t q = c.modulus(b[r]).value();
+    const uint64_t* px = x.row(r);
+    const uint64_t* py = y.row(r);
+    uint64_t* po = out.row(r);
+    if (sub) {
+      for (size_t i = 0; i < n; ++i) {
+        const uint64_t s = px[i] + q - py[i];
+        po[i] = s >= q ? s - q : s;
+      }
+    } else {
+      for (size_t i = 0; i < n; ++i) {
+        const uint64_t s = px[i] + py[i];
+        po[i] = s >= q ? s - q : s;
+      }
+    }
+  }
+}
+
 void PolyNeg(const Context& c, const Basis& b, RnsPoly& a) {
   for (size_t r = 0; r < b.size(); ++r) {
     const uint64_t q = c.modulus(b[r]).value();
@@ -55,7 +82,22 @@ void PolyMul(const Context& c, const Basis& b, RnsPoly& a, const RnsPoly& x) {
     const Modulus& m = c.modulus(b[r]);
     uint64_t* pa = a.row(r);
     const uint64_t* px = x.row(r);
+    if (NttSimdEnabled() && MulModRowSimd(m.value(), pa, px, pa, a.n)) continue;
     for (size_t i = 0; i < a.n; ++i) pa[i] = m.Mul(pa[i], px[i]);
+  }
+}
+
+void PolyMulInto(const Context& c, const Basis& b, const RnsPoly& x, const RnsPoly& y, RnsPoly& out) {
+  out.n = x.n;
+  out.k = b.size();
+  out.data.resize(out.n * out.k);
+  for (size_t r = 0; r < b.size(); ++r) {
+    const Modulus& m = c.modulus(b[r]);
+    const uint64_t* px = x.row(r);
+    const uint64_t* py = y.row(r);
+    uint64_t* po = out.row(r);
+    if (NttSimdEnabled() && MulModRowSimd(m.value(), px, py, po, out.n)) continue;
+    for (size_t i = 0; i < out.n; ++i) po[i] = m.Mul(px[i], py[i]);
   }
 }
 
@@ -65,6 +107,7 @@ void PolyMulAcc(const Context& c, const Basis& b, RnsPoly& acc, const RnsPoly& x
     uint64_t* pa = acc.row(r);
     const uint64_t* px = x.row(r);
     const uint64_t* py = y.row(r);
+    if (NttSimdEnabled() && MulAccModRowSimd(m.value(), px, py, pa, acc.n)) continue;
     for (size_t i = 0; i < acc.n; ++i) pa[i] = m.Reduce128(static_cast<u128>(px[i]) * py[i] + pa[i]);
   }
 }

@@ -44,8 +44,13 @@ Basis KeyBasis(const Context& ctx, size_t level);  // q_0..q_level, P
 void PolyAdd(const Context& c, const Basis& b, RnsPoly& a, const RnsPoly& x);
 void PolySub(const Context& c, const Basis& b, RnsPoly& a, const RnsPoly& x);
 void PolyNeg(const Context& c, const Basis& b, RnsPoly& a);
+// out = x + y (or x - y) over the first b.size() rows; out is resized.
+void PolyAddSubInto(const Context& c, const Basis& b, const RnsPoly& x, const RnsPoly& y, bool sub, RnsPoly& out);
 // a = a ⊙ x (pointwise; meaningful in NTT form).
 void PolyMul(const Context& c, const Basis& b, RnsPoly& a, const RnsPoly& x);
+// out = x ⊙ y over the first b.size() rows of x and y (which may have more);
+// out is resized to (n, b.size()).
+void PolyMulInto(const Context& c, const Basis& b, const RnsPoly& x, const RnsPoly& y, RnsPoly& out);
 // acc += x ⊙ y.
 void PolyMulAcc(const Context& c, const Basis& b, RnsPoly& acc, const RnsPoly& x, const RnsPoly& y);
 // a *= scalar, scalar given per row (already reduced).

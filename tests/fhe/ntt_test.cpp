@@ -5,6 +5,7 @@
 #include "common/rng.h"
 #include "fhe/modarith.h"
 #include "fhe/ntt_simd.h"
+#include "fhe/poly_simd.h"
 
 namespace swarm::fhe {
 namespace {
@@ -146,6 +147,73 @@ TEST(NttSimd, MatchesScalarWordForWord) {
   SetNttSimdEnabled(false);
   EXPECT_FALSE(NttSimdEnabled());
   SetNttSimdEnabled(true);
+}
+
+
+// The pointwise kernels against Modulus::Mul / Reduce128 on random and
+// extreme residues (q - 1, 0), for primes from 3 to 61 bits.
+TEST(PolySimd, PointwiseProductsMatchScalarWordForWord) {
+  Rng rng(7);
+  const size_t n = 64;
+  std::vector<uint64_t> qs = {3, 65537, (uint64_t{1} << 31) - 1, (uint64_t{1} << 61) - 1};
+  for (int bits : {20, 40, 50, 59, 60}) qs.push_back((*GenerateNttPrimes(bits, 1, 2 * n))[0]);
+  for (uint64_t q : qs) {
+    const Modulus m(q);
+    std::vector<uint64_t> x(n), y(n), acc(n);
+    for (size_t i = 0; i < n; ++i) {
+      x[i] = rng.Uniform(q);
+      y[i] = rng.Uniform(q);
+      acc[i] = rng.Uniform(q);
+    }
+    x[0] = y[0] = acc[0] = q - 1;
+    x[1] = 0;
+    std::vector<uint64_t> prod(n), want(n), acc_want(n);
+    for (size_t i = 0; i < n; ++i) {
+      want[i] = m.Mul(x[i], y[i]);
+      acc_want[i] = m.Reduce128(static_cast<unsigned __int128>(x[i]) * y[i] + acc[i]);
+    }
+    const bool took = MulModRowSimd(q, x.data(), y.data(), prod.data(), n);
+    EXPECT_EQ(took, NttSimdAvailable()) << "q=" << q;
+    if (took) {
+      EXPECT_EQ(prod, want) << "q=" << q;
+    }
+    if (MulAccModRowSimd(q, x.data(), y.data(), acc.data(), n)) {
+      EXPECT_EQ(acc, acc_want) << "q=" << q;
+    }
+  }
+  // Reductions and the mod-down tail, for primes of 31 bits and more.
+  for (uint64_t q : qs) {
+    const Modulus m(q);
+    std::vector<uint64_t> in(n), a(n), t(n), got(n), want(n);
+    const uint64_t p = (uint64_t{1} << 61) - 1, half_p = p >> 1, pm = m.Reduce(p);
+    for (size_t i = 0; i < n; ++i) {
+      in[i] = rng.Uniform(p);
+      a[i] = rng.Uniform(q);
+      t[i] = rng.Uniform(q);
+    }
+    in[0] = p - 1;
+    in[1] = half_p;
+    in[2] = half_p + 1;
+    in[3] = q;
+    if (ReduceRowSimd(q, in.data(), got.data(), n)) {
+      for (size_t i = 0; i < n; ++i) want[i] = m.Reduce(in[i]);
+      EXPECT_EQ(got, want) << "reduce q=" << q;
+    } else {
+      EXPECT_TRUE(!NttSimdAvailable() || q < (uint64_t{1} << 31)) << q;
+    }
+    if (CenteredReduceRowSimd(q, pm, half_p, in.data(), got.data(), n)) {
+      for (size_t i = 0; i < n; ++i) want[i] = in[i] > half_p ? m.Sub(m.Reduce(in[i]), pm) : m.Reduce(in[i]);
+      EXPECT_EQ(got, want) << "centered q=" << q;
+    }
+    const uint64_t w = rng.Uniform(q), wp = m.ShoupOf(w);
+    if (SubMulShoupRowSimd(q, a.data(), t.data(), w, wp, got.data(), n)) {
+      for (size_t i = 0; i < n; ++i) want[i] = m.MulShoup(m.Sub(a[i], t[i]), w, wp);
+      EXPECT_EQ(got, want) << "sub-mul q=" << q;
+    }
+  }
+  // Outside the kernel's range: refused, so callers use the scalar loop.
+  std::vector<uint64_t> v(8, 1);
+  EXPECT_FALSE(MulModRowSimd(uint64_t{1} << 62, v.data(), v.data(), v.data(), 8));
 }
 
 }  // namespace
