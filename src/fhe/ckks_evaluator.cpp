@@ -2,6 +2,9 @@
 
 #include "absl/strings/str_format.h"
 #include "fhe/ckks.h"
+
+#include "fhe/ntt.h"
+#include "fhe/poly_simd.h"
 #include "fhe/rns_util.h"
 
 namespace swarm::fhe {
@@ -224,10 +227,14 @@ StatusOr<Ciphertext> CkksEvaluator::Rescale(const Ciphertext& a) const {
     for (size_t i = 0; i < l; ++i) {
       const Modulus& qi = c.modulus(i);
       const uint64_t half_i = qi.Reduce(half);
-      for (size_t j = 0; j < n; ++j) tmp[j] = qi.Sub(qi.Reduce(last[j]), half_i);
+      const bool simd = NttSimdEnabled();
+      if (!simd || !ReduceSubRowSimd(qi.value(), half_i, last.data(), tmp.data(), n)) {
+        for (size_t j = 0; j < n; ++j) tmp[j] = qi.Sub(qi.Reduce(last[j]), half_i);
+      }
       c.ntt(i).Forward(tmp.data());
       const uint64_t inv = c.inv_last_mod(l, i), invp = qi.ShoupOf(inv);
       uint64_t* row = part.row(i);
+      if (simd && SubMulShoupRowSimd(qi.value(), row, tmp.data(), inv, invp, row, n)) continue;
       for (size_t j = 0; j < n; ++j) row[j] = qi.MulShoup(qi.Sub(row[j], tmp[j]), inv, invp);
     }
     part.Truncate(l);

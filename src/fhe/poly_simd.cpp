@@ -109,6 +109,19 @@ bool ReduceImpl(uint64_t q, const uint64_t* in, uint64_t* out, size_t n) {
   return true;
 }
 
+bool ReduceSubImpl(uint64_t q, uint64_t sub, const uint64_t* in, uint64_t* out, size_t n) {
+  const D d;
+  const size_t lanes = hn::Lanes(d);
+  Barrett br;
+  if (lanes < 8 || n % lanes != 0 || !MakeBarrett(q, br) || br.k < 31 || sub >= q) return false;
+  const V vq = hn::Set(d, q), vmu = hn::Set(d, br.mu), zero = hn::Zero(d), vs = hn::Set(d, sub);
+  for (size_t i = 0; i < n; i += lanes) {
+    const V r = Reduce(d, zero, hn::LoadU(d, in + i), br, vq, vmu);
+    hn::StoreU(CondSub(r + vq - vs, vq), d, out + i);
+  }
+  return true;
+}
+
 bool CenteredReduceImpl(uint64_t q, uint64_t p_mod_q, uint64_t half_p, const uint64_t* in, uint64_t* out, size_t n) {
   const D d;
   const size_t lanes = hn::Lanes(d);
@@ -147,6 +160,7 @@ bool MulModImpl(uint64_t, const uint64_t*, const uint64_t*, uint64_t*, size_t) {
 bool MulAccModImpl(uint64_t, const uint64_t*, const uint64_t*, uint64_t*, size_t) { return false; }
 bool ReduceImpl(uint64_t, const uint64_t*, uint64_t*, size_t) { return false; }
 bool CenteredReduceImpl(uint64_t, uint64_t, uint64_t, const uint64_t*, uint64_t*, size_t) { return false; }
+bool ReduceSubImpl(uint64_t, uint64_t, const uint64_t*, uint64_t*, size_t) { return false; }
 bool SubMulShoupImpl(uint64_t, const uint64_t*, const uint64_t*, uint64_t, uint64_t, uint64_t*, size_t) {
   return false;
 }
@@ -162,6 +176,7 @@ HWY_EXPORT(MulModImpl);
 HWY_EXPORT(MulAccModImpl);
 HWY_EXPORT(ReduceImpl);
 HWY_EXPORT(CenteredReduceImpl);
+HWY_EXPORT(ReduceSubImpl);
 HWY_EXPORT(SubMulShoupImpl);
 
 bool MulModRowSimd(uint64_t q, const uint64_t* a, const uint64_t* b, uint64_t* out, size_t n) {
@@ -172,6 +187,9 @@ bool MulAccModRowSimd(uint64_t q, const uint64_t* x, const uint64_t* y, uint64_t
 }
 bool ReduceRowSimd(uint64_t q, const uint64_t* in, uint64_t* out, size_t n) {
   return HWY_DYNAMIC_DISPATCH(ReduceImpl)(q, in, out, n);
+}
+bool ReduceSubRowSimd(uint64_t q, uint64_t s, const uint64_t* in, uint64_t* out, size_t n) {
+  return HWY_DYNAMIC_DISPATCH(ReduceSubImpl)(q, s, in, out, n);
 }
 bool CenteredReduceRowSimd(uint64_t q, uint64_t p_mod_q, uint64_t half_p, const uint64_t* in, uint64_t* out,
                            size_t n) {

@@ -21,6 +21,8 @@ bool MulModRowSimd(uint64_t q, const uint64_t* a, const uint64_t* b, uint64_t* o
 bool MulAccModRowSimd(uint64_t q, const uint64_t* x, const uint64_t* y, uint64_t* acc, size_t n);
 // out[i] = in[i] mod q for in[i] < 2^62; refuses q < 2^31.
 bool ReduceRowSimd(uint64_t q, const uint64_t* in, uint64_t* out, size_t n);
+// out[i] = (in[i] mod q) - s (mod q) for in[i] < 2^62, s < q; refuses q < 2^31.
+bool ReduceSubRowSimd(uint64_t q, uint64_t s, const uint64_t* in, uint64_t* out, size_t n);
 // Residues of a centred value: out[i] = v mod q if v <= half_p, else
 // (v mod q) - p_mod_q (mod q), for v = in[i] < p < 2^62; refuses q < 2^31.
 bool CenteredReduceRowSimd(uint64_t q, uint64_t p_mod_q, uint64_t half_p, const uint64_t* in, uint64_t* out,

@@ -201,6 +201,10 @@ TEST(PolySimd, PointwiseProductsMatchScalarWordForWord) {
     } else {
       EXPECT_TRUE(!NttSimdAvailable() || q < (uint64_t{1} << 31)) << q;
     }
+    if (ReduceSubRowSimd(q, pm, in.data(), got.data(), n)) {
+      for (size_t i = 0; i < n; ++i) want[i] = m.Sub(m.Reduce(in[i]), pm);
+      EXPECT_EQ(got, want) << "reduce-sub q=" << q;
+    }
     if (CenteredReduceRowSimd(q, pm, half_p, in.data(), got.data(), n)) {
       for (size_t i = 0; i < n; ++i) want[i] = in[i] > half_p ? m.Sub(m.Reduce(in[i]), pm) : m.Reduce(in[i]);
       EXPECT_EQ(got, want) << "centered q=" << q;
