@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "fhe_fixture.h"
+#include "fixtures.h"
 
 namespace swarm::jobs {
 namespace {
@@ -22,49 +23,13 @@ Circuit Parse(const std::string& text) {
   return *c;
 }
 
-const char* kTwoXY = R"(
-scheme = "ckks"
-inputs = ["x", "y"]
-outputs = ["r", "s"]
-[[op]]
-id = "xy"
-op = "mul"
-args = ["x", "y"]
-[[op]]
-id = "xyr"
-op = "relinearize"
-args = ["xy"]
-[[op]]
-id = "p"
-op = "rescale"
-args = ["xyr"]
-[[op]]
-id = "p2"
-op = "mul_scalar"
-args = ["p"]
-value = 2.0
-[[op]]
-id = "q"
-op = "rescale"
-args = ["p2"]
-[[op]]
-id = "r"
-op = "rotate"
-args = ["q"]
-steps = 1
-[[op]]
-id = "s"
-op = "sum"
-args = ["q"]
-)";
-
 TEST(Evaluate, TwoXYRotateSumMatchesPlain) {
   auto& f = Ckks();
   const std::vector<double> x = {1.5, -2, 3, 0.25}, y = {2, 4, -1, 8};
   Values in = {{"x", f.EncryptCkks(x)}, {"y", f.EncryptCkks(y)}};
-  auto out = Evaluate(Parse(kTwoXY), f.keys, in);
+  auto out = Evaluate(Parse(testing::TwoXYRotateSum()), f.keys, in);
   ASSERT_TRUE(out.ok()) << out.status();
-  const auto r = f.DecryptCkks(out->at("r"));
+  const auto r = f.DecryptCkks(out->at("rot"));
   const auto s = f.DecryptCkks(out->at("s"));
   double sum = 0;
   for (size_t i = 0; i < x.size(); ++i) sum += 2 * x[i] * y[i];
@@ -76,7 +41,7 @@ TEST(Evaluate, TwoXYRotateSumMatchesPlain) {
 TEST(Evaluate, ByteIdenticalAcrossRuns) {
   auto& f = Ckks();
   Values in = {{"x", f.EncryptCkks({1, 2, 3})}, {"y", f.EncryptCkks({4, 5, 6})}};
-  const Circuit c = Parse(kTwoXY);
+  const Circuit c = Parse(testing::TwoXYRotateSum());
   auto a = Evaluate(c, f.keys, in);
   auto b = Evaluate(c, f.keys, in);
   ASSERT_TRUE(a.ok() && b.ok());
@@ -245,29 +210,8 @@ TEST(Evaluate, BfvExactAndNoiseBudget) {
   static FheFixture f = FheFixture::Make(fhe::Scheme::kBfv, 8192, {1}, false);
   const std::vector<int64_t> x = {1, -2, 3, 40}, y = {5, 6, -7, 8};
   Values in = {{"x", f.EncryptBfv(x)}, {"y", f.EncryptBfv(y)}};
-  auto c = ParseCircuit(R"(
-scheme = "bfv"
-inputs = ["x", "y"]
-outputs = ["r"]
-[[op]]
-id = "m"
-op = "mul"
-args = ["x", "y"]
-[[op]]
-id = "mr"
-op = "relinearize"
-args = ["m"]
-[[op]]
-id = "t"
-op = "mul_scalar"
-args = ["mr"]
-value = 3
-[[op]]
-id = "r"
-op = "rotate"
-args = ["t"]
-steps = 1
-)");
+  auto c = ParseCircuit(testing::MulRelinRotate("bfv", 3));
+
   ASSERT_TRUE(c.ok()) << c.status();
   auto out = Evaluate(*c, f.keys, in);
   ASSERT_TRUE(out.ok()) << out.status();
