@@ -111,6 +111,7 @@ TEST(E2eJobsKill, WorkerKilledWhileHoldingATaskIsRescheduledAndTheJobCompletes) 
   status = PeerStatus(queen_http);
   ASSERT_TRUE(status.is_object() && status.contains("jobs")) << status.dump();
   const json& q = status["jobs"]["queen"];
+  std::fprintf(stderr, "jobs_kill_test: queen counters %s\n", q.dump().c_str());
   EXPECT_EQ(q["jobs_done"], 1) << q.dump();
   EXPECT_GE(q["assignments"].get<uint64_t>(), 2u) << q.dump();
   EXPECT_GE(q["failures"].get<uint64_t>() + q["deadline_misses"].get<uint64_t>() +
