@@ -12,6 +12,7 @@
 // The machine's core count is printed in each row: with 2 cores, more than 2
 // busy processes cannot scale.
 //   bench_jobs [--tasks N] [--swarm PATH]   (default: the build's swarm binary)
+#include <algorithm>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -145,16 +146,19 @@ int main(int argc, char** argv) {
   const std::string cmd = "build/bench/jobs/bench_jobs --tasks " + std::to_string(tasks);
   const std::string what = std::to_string(tasks) + "-task job (y = x + x, CKKS N=4096, level 0)";
 
-  // Anchor: the same tasks evaluated in one plain loop, no scheduling.
-  const double t0 = Now();
-  for (uint32_t t = 0; t < tasks; ++t) (void)RunOne(s, t);
-  const double single = static_cast<double>(tasks) / (Now() - t0);
-
-  const double secs = RunInProcess(s, tasks);
+  // Anchor: the same tasks evaluated in one plain loop, no scheduling. Each
+  // in-process figure is the best of 2 runs (the machine is shared).
+  double single = 0, secs = 1e300;
+  for (int rep = 0; rep < 2; ++rep) {
+    const double t0 = Now();
+    for (uint32_t t = 0; t < tasks; ++t) (void)RunOne(s, t);
+    single = std::max(single, static_cast<double>(tasks) / (Now() - t0));
+    secs = std::min(secs, RunInProcess(s, tasks));
+  }
   bench::Emit({"jobs", what + ", in-process: jobs::Queen + 1 worker thread, no network", tasks / secs, "tasks/s",
                "single-process evaluation of the same tasks (plain loop)", single, "tasks/s",
                "ratio = what the scheduler's state machine and the hand-off between threads leave of the plain "
-               "loop; job took " + std::to_string(secs) + " s",
+               "loop; job took " + std::to_string(secs) + " s (best of 2)",
                cmd});
 
 #ifdef SWARM_BENCH_JOBS_IN_PROCESS_ONLY

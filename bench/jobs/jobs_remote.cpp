@@ -91,6 +91,11 @@ bool StartNode(const std::string& swarm, const std::string& dir, const std::stri
     args.push_back(s);
   }
   const std::string log = dir + "/node.log";
+  // Built before fork: the child of a multi-threaded process (gRPC) may only
+  // make async-signal-safe calls until execv.
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
   const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid == 0) {
@@ -102,9 +107,6 @@ bool StartNode(const std::string& swarm, const std::string& dir, const std::stri
       dup2(fd, STDERR_FILENO);
       close(fd);
     }
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
     execv(argv[0], argv.data());
     _exit(127);
   }
