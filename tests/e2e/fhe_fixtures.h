@@ -108,7 +108,10 @@ struct JobsCluster {
       }
       if (nodes.empty() && pid > 0) {  // not ready in time: stop it before retrying
         kill(pid, SIGTERM);
-        if (WaitFor(pid, 20) == -1) kill(pid, SIGKILL);
+        if (WaitFor(pid, 20) == -1) {
+          kill(pid, SIGKILL);
+          WaitFor(pid, 5);
+        }
         pid = -1;
       }
     }

@@ -65,7 +65,9 @@ TEST(E2eFhe, KeygenEncryptEvalDecryptOnAThreeWorkerSwarmWithALiar) {
     if (status.is_object() && status.contains("jobs")) {
       for (const auto& w : status["jobs"]["workers"]) {
         if (w["address"] == liar && w["excluded"] == true) excluded = true;
-        if (w["address"] != liar) EXPECT_FALSE(w["excluded"].get<bool>()) << w.dump();
+        if (w["address"] != liar) {
+          EXPECT_FALSE(w["excluded"].get<bool>()) << w.dump();
+        }
       }
     }
     if (!excluded) std::this_thread::sleep_for(std::chrono::milliseconds(100));
