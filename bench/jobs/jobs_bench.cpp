@@ -8,7 +8,8 @@
 //   * distributed (jobs_remote.cpp): `swarm node` worker processes and a
 //     queen process on loopback gRPC; tasks/s with 1, 2 and 4 worker
 //     processes at quorum 1 (ratio = speedup over 1 worker), and quorum 3 vs
-//     quorum 1 with the same 4 workers (the cost of guardians).
+//     quorum 1 with the same 4 workers (the cost of guardians), and sample
+//     mode (one worker per task, 20 % audited by a second one) vs quorum 1.
 // The machine's core count is printed in each row: with 2 cores, more than 2
 // busy processes cannot scale.
 //   bench_jobs [--tasks N] [--swarm PATH]   (default: the build's swarm binary)

@@ -42,6 +42,7 @@ constexpr double kStartTimeoutSeconds = 60;
 constexpr double kJobTimeoutSeconds = 600;
 constexpr int kWorkersMax = 4;
 constexpr int kRepetitions = 2;
+constexpr double kAuditFraction = 0.2;  // sample mode
 
 struct Proc {
   pid_t pid = -1;
@@ -196,14 +197,15 @@ bool TimeJob(const Setup& s, const jobs::EvalJob& job, jobs::JobsClient& client,
 // A fresh queen over the first `k` workers at `quorum`; the job runs
 // kRepetitions times and the fastest run is kept (the machine is shared).
 bool RunConfig(const Setup& s, const jobs::EvalJob& job, const std::string& swarm, const std::string& root,
-               const std::vector<Proc>& workers, size_t k, int quorum, Run* best) {
+               const std::vector<Proc>& workers, size_t k, int quorum, const std::string& mode, Run* best) {
   std::string list = "[";
   for (size_t i = 0; i < k; ++i) list += (i ? ",\"" : "\"") + workers[i].grpc + "\"";
   list += "]";
   Proc queen;
-  const std::string id = "queen-w" + std::to_string(k) + "-q" + std::to_string(quorum);
+  const std::string id = "queen-w" + std::to_string(k) + "-q" + std::to_string(quorum) + "-" + mode;
   if (!StartNode(swarm, root + "/" + id, id,
-                 {"jobs.role=queen", "jobs.workers=" + list, "jobs.quorum=" + std::to_string(quorum),
+                 {"jobs.role=queen", "jobs.workers=" + list, "jobs.quorum=" + std::to_string(quorum), "jobs.mode=" + mode,
+                  "jobs.audit_fraction=" + std::to_string(kAuditFraction),
                   "jobs.task_deadline_ms=120000", "net.message_size_bytes_max=1073741824"},
                  &queen)) {
     return false;
@@ -255,7 +257,7 @@ bool RunRemoteRows(const Setup& s, uint32_t tasks, double single_rate, const std
   double rate1 = 0, rate4 = 0;
   for (size_t k : {1, 2, 4}) {
     Run r;
-    if (!ok || !(ok = RunConfig(s, job, swarm, root, workers, k, 1, &r))) break;
+    if (!ok || !(ok = RunConfig(s, job, swarm, root, workers, k, 1, "replicate", &r))) break;
     const double rate = tasks / r.seconds;
     if (k == 1) rate1 = rate;
     if (k == 4) rate4 = rate;
@@ -272,10 +274,21 @@ bool RunRemoteRows(const Setup& s, uint32_t tasks, double single_rate, const std
     }
   }
   Run r3;
-  if (ok && (ok = RunConfig(s, job, swarm, root, workers, kWorkersMax, 3, &r3))) {
+  if (ok && (ok = RunConfig(s, job, swarm, root, workers, kWorkersMax, 3, "replicate", &r3))) {
     bench::Emit({"jobs", what + ", 4 worker processes + queen process, quorum 3 (f=1: every task on 3 workers)",
                  tasks / r3.seconds, "tasks/s", "quorum 1 with the same 4 worker processes, same run", rate4, "tasks/s",
                  "ratio = cost of guardians (3 evaluations per accepted task: ideal 1/3 when CPU-bound); " + costs(r3),
+                 command});
+  }
+  Run rs;
+  if (ok && (ok = RunConfig(s, job, swarm, root, workers, kWorkersMax, 3, "sample", &rs))) {
+    char share[32];
+    std::snprintf(share, sizeof share, "%.2f", kAuditFraction);
+    bench::Emit({"jobs", what + ", 4 worker processes + queen process, sample mode (every task on 1 worker, a share " +
+                             share + " re-run by a second one)",
+                 tasks / rs.seconds, "tasks/s", "quorum 1 with the same 4 worker processes, same run", rate4, "tasks/s",
+                 std::string("ratio = cost of sampled guardians (ideal 1/(1 + ") + share + ") when CPU-bound); " +
+                     costs(rs),
                  command});
   }
   for (auto& w : workers) Stop(w);
