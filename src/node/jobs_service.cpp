@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <chrono>
+#include <random>
 
 #include <spdlog/spdlog.h>
 
@@ -41,6 +42,9 @@ constexpr Nanos kNotWorkerRetry = Seconds(30);
 }  // namespace
 
 JobsService::JobsService(JobsConfig c) : config_(std::move(c)) {
+  std::random_device rd;
+  const uint64_t r = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  next_job_ = 1 + r % ((uint64_t{1} << 53) - 1);
   if (config_.queen) {
     queen_.emplace(*jobs::Queen::Create(config_.queen_config));  // validated by the factory
     if (config_.scout) scout_.emplace(config_.scout_config);

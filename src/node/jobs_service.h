@@ -124,6 +124,9 @@ class JobsService final : public swarm::v1::Jobs::Service {
   std::map<std::string, Nanos> not_workers_;  // address -> retry time
   std::map<jobs::JobId, JobRecord> jobs_;
   std::deque<jobs::JobId> job_order_;
+  // Starts at a random value in [1, 2^53) (exact in JSON): jobs live in
+  // memory only, and a restarted queen must not hand a client polling an old
+  // id the results of a new job under the same id.
   jobs::JobId next_job_ = 1;
   std::deque<Completion> completions_;
   std::vector<PendingSend> sends_;

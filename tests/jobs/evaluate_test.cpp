@@ -5,10 +5,12 @@
 #include <gtest/gtest.h>
 
 #include "fhe_fixture.h"
+#include "fixtures.h"
 
 namespace swarm::jobs {
 namespace {
 
+using testing::CircuitToml;
 using testing::FheFixture;
 
 FheFixture& Ckks() {
@@ -22,49 +24,13 @@ Circuit Parse(const std::string& text) {
   return *c;
 }
 
-const char* kTwoXY = R"(
-scheme = "ckks"
-inputs = ["x", "y"]
-outputs = ["r", "s"]
-[[op]]
-id = "xy"
-op = "mul"
-args = ["x", "y"]
-[[op]]
-id = "xyr"
-op = "relinearize"
-args = ["xy"]
-[[op]]
-id = "p"
-op = "rescale"
-args = ["xyr"]
-[[op]]
-id = "p2"
-op = "mul_scalar"
-args = ["p"]
-value = 2.0
-[[op]]
-id = "q"
-op = "rescale"
-args = ["p2"]
-[[op]]
-id = "r"
-op = "rotate"
-args = ["q"]
-steps = 1
-[[op]]
-id = "s"
-op = "sum"
-args = ["q"]
-)";
-
 TEST(Evaluate, TwoXYRotateSumMatchesPlain) {
   auto& f = Ckks();
   const std::vector<double> x = {1.5, -2, 3, 0.25}, y = {2, 4, -1, 8};
   Values in = {{"x", f.EncryptCkks(x)}, {"y", f.EncryptCkks(y)}};
-  auto out = Evaluate(Parse(kTwoXY), f.keys, in);
+  auto out = Evaluate(Parse(testing::TwoXYRotateSum()), f.keys, in);
   ASSERT_TRUE(out.ok()) << out.status();
-  const auto r = f.DecryptCkks(out->at("r"));
+  const auto r = f.DecryptCkks(out->at("rot"));
   const auto s = f.DecryptCkks(out->at("s"));
   double sum = 0;
   for (size_t i = 0; i < x.size(); ++i) sum += 2 * x[i] * y[i];
@@ -76,7 +42,7 @@ TEST(Evaluate, TwoXYRotateSumMatchesPlain) {
 TEST(Evaluate, ByteIdenticalAcrossRuns) {
   auto& f = Ckks();
   Values in = {{"x", f.EncryptCkks({1, 2, 3})}, {"y", f.EncryptCkks({4, 5, 6})}};
-  const Circuit c = Parse(kTwoXY);
+  const Circuit c = Parse(testing::TwoXYRotateSum());
   auto a = Evaluate(c, f.keys, in);
   auto b = Evaluate(c, f.keys, in);
   ASSERT_TRUE(a.ok() && b.ok());
@@ -94,29 +60,11 @@ TEST(Evaluate, MatmulDotPolyvalMatchPlain) {
   auto& f = Ckks();
   const std::vector<double> x = {1, 2, -1, 0.5};
   Values in = {{"x", f.EncryptCkks(x)}};
-  auto out = Evaluate(Parse(R"(
-scheme = "ckks"
-inputs = ["x"]
-outputs = ["m", "d", "p", "n"]
-[[op]]
-id = "m"
-op = "matmul"
-args = ["x"]
-matrix = [[1, 0, 2, 0], [0, 1, 0, -1], [1, 1, 1, 1]]
-[[op]]
-id = "d"
-op = "dot"
-args = ["x", "x"]
-[[op]]
-id = "p"
-op = "polyval"
-args = ["x"]
-coeffs = [1, -2, 0.5]
-[[op]]
-id = "n"
-op = "negate"
-args = ["x"]
-)"),
+  auto out = Evaluate(Parse(CircuitToml("ckks", {"x"}, {"m", "d", "p", "n"},
+                                        {{"m", "matmul", {"x"}, "matrix = [[1, 0, 2, 0], [0, 1, 0, -1], [1, 1, 1, 1]]"},
+                                         {"d", "dot", {"x", "x"}, ""},
+                                         {"p", "polyval", {"x"}, "coeffs = [1, -2, 0.5]"},
+                                         {"n", "negate", {"x"}, ""}})),
                       f.keys, in);
   ASSERT_TRUE(out.ok()) << out.status();
   const auto m = f.DecryptCkks(out->at("m"));
@@ -140,30 +88,11 @@ std::string CheckError(const std::string& text, const Values& in, const EvalKeys
 TEST(Evaluate, RefusesRotationWithoutGaloisKey) {
   auto& f = Ckks();
   Values in = {{"x", f.EncryptCkks({1})}};
-  const std::string e = CheckError(R"(
-scheme = "ckks"
-inputs = ["x"]
-outputs = ["r"]
-[[op]]
-id = "r"
-op = "rotate"
-args = ["x"]
-steps = 5
-)",
-                                   in, f.keys);
+  const std::string e = CheckError(CircuitToml("ckks", {"x"}, {"r"}, {{"r", "rotate", {"x"}, "steps = 5"}}), in, f.keys);
   EXPECT_NE(e.find("op 'r' (rotate): needs the Galois key for a rotation by 5"), std::string::npos) << e;
   EvalKeys no_galois = f.keys;
   no_galois.galois = nullptr;
-  const std::string e2 = CheckError(R"(
-scheme = "ckks"
-inputs = ["x"]
-outputs = ["s"]
-[[op]]
-id = "s"
-op = "sum"
-args = ["x"]
-)",
-                                    in, no_galois);
+  const std::string e2 = CheckError(CircuitToml("ckks", {"x"}, {"s"}, {{"s", "sum", {"x"}, ""}}), in, no_galois);
   EXPECT_NE(e2.find("Galois key"), std::string::npos) << e2;
 }
 
@@ -171,57 +100,22 @@ TEST(Evaluate, RefusesExceedingDepth) {
   auto& f = Ckks();
   Values in = {{"x", f.EncryptCkks({1})}};
   // Three rescales on a chain with levels 2, 1, 0.
-  const std::string e = CheckError(R"(
-scheme = "ckks"
-inputs = ["x"]
-outputs = ["c"]
-[[op]]
-id = "a"
-op = "rescale"
-args = ["x"]
-[[op]]
-id = "b"
-op = "rescale"
-args = ["a"]
-[[op]]
-id = "c"
-op = "rescale"
-args = ["b"]
-)",
-                                   in, f.keys);
+  const std::string e = CheckError(
+      CircuitToml("ckks", {"x"}, {"c"},
+                  {{"a", "rescale", {"x"}, ""}, {"b", "rescale", {"a"}, ""}, {"c", "rescale", {"b"}, ""}}),
+      in, f.keys);
   EXPECT_NE(e.find("op 'c' (rescale)"), std::string::npos) << e;
   EXPECT_NE(e.find("depth budget"), std::string::npos) << e;
-  const std::string e2 = CheckError(R"(
-scheme = "ckks"
-inputs = ["x"]
-outputs = ["p"]
-[[op]]
-id = "p"
-op = "polyval"
-args = ["x"]
-coeffs = [0, 0, 0, 0, 1]
-)",
-                                    in, f.keys);
+  const std::string e2 =
+      CheckError(CircuitToml("ckks", {"x"}, {"p"}, {{"p", "polyval", {"x"}, "coeffs = [0, 0, 0, 0, 1]"}}), in, f.keys);
   EXPECT_NE(e2.find("needs 3 level(s) but its argument is at level 2"), std::string::npos) << e2;
 }
 
 TEST(Evaluate, RefusesMissingInputsKeysAndParts) {
   auto& f = Ckks();
   Values in = {{"x", f.EncryptCkks({1})}};
-  const char* mul = R"(
-scheme = "ckks"
-inputs = ["x", "y"]
-outputs = ["r"]
-[[op]]
-id = "m"
-op = "mul"
-args = ["x", "y"]
-[[op]]
-id = "r"
-op = "rotate"
-args = ["m"]
-steps = 1
-)";
+  const std::string mul =
+      CircuitToml("ckks", {"x", "y"}, {"r"}, {{"m", "mul", {"x", "y"}, ""}, {"r", "rotate", {"m"}, "steps = 1"}});
   EXPECT_NE(CheckError(mul, in, f.keys).find("input 'y' was not given"), std::string::npos);
   in["y"] = f.EncryptCkks({2});
   EXPECT_NE(CheckError(mul, in, f.keys).find("op 'r' (rotate): argument has 3 parts; relinearize first"),
@@ -231,13 +125,11 @@ steps = 1
   EvalKeys no_relin = f.keys;
   no_relin.relin = nullptr;
   Values in2 = {{"x", f.EncryptCkks({1})}};
-  EXPECT_NE(CheckError("scheme = \"ckks\"\ninputs = [\"x\"]\noutputs = [\"d\"]\n[[op]]\nid = \"d\"\nop = \"dot\"\n"
-                       "args = [\"x\", \"x\"]\n",
-                       in2, no_relin)
+  EXPECT_NE(CheckError(CircuitToml("ckks", {"x"}, {"d"}, {{"d", "dot", {"x", "x"}, ""}}), in2, no_relin)
                 .find("relinearization key"),
             std::string::npos);
   // Scheme mismatch between circuit and keys.
-  EXPECT_NE(CheckError("scheme = \"bfv\"\ninputs = [\"x\"]\noutputs = [\"x\"]\n", in2, f.keys).find("scheme BFV"),
+  EXPECT_NE(CheckError(CircuitToml("bfv", {"x"}, {"x"}, {}), in2, f.keys).find("scheme BFV"),
             std::string::npos);
 }
 
@@ -245,45 +137,23 @@ TEST(Evaluate, BfvExactAndNoiseBudget) {
   static FheFixture f = FheFixture::Make(fhe::Scheme::kBfv, 8192, {1}, false);
   const std::vector<int64_t> x = {1, -2, 3, 40}, y = {5, 6, -7, 8};
   Values in = {{"x", f.EncryptBfv(x)}, {"y", f.EncryptBfv(y)}};
-  auto c = ParseCircuit(R"(
-scheme = "bfv"
-inputs = ["x", "y"]
-outputs = ["r"]
-[[op]]
-id = "m"
-op = "mul"
-args = ["x", "y"]
-[[op]]
-id = "mr"
-op = "relinearize"
-args = ["m"]
-[[op]]
-id = "t"
-op = "mul_scalar"
-args = ["mr"]
-value = 3
-[[op]]
-id = "r"
-op = "rotate"
-args = ["t"]
-steps = 1
-)");
+  auto c = ParseCircuit(testing::MulRelinRotate("bfv", 3));
   ASSERT_TRUE(c.ok()) << c.status();
   auto out = Evaluate(*c, f.keys, in);
   ASSERT_TRUE(out.ok()) << out.status();
   const auto r = f.DecryptBfv(out->at("r"));
   for (size_t i = 0; i + 1 < x.size(); ++i) EXPECT_EQ(r[i], 3 * x[i + 1] * y[i + 1]) << i;
   // A chain of multiplies exhausts the estimated budget: refused before work.
-  std::string text = "scheme = \"bfv\"\ninputs = [\"x\"]\noutputs = [\"m9\"]\n";
+  std::vector<testing::OpText> chain;
   std::string prev = "x";
   for (int i = 0; i < 10; ++i) {
     const std::string id = "m" + std::to_string(i);
-    text += "[[op]]\nid = \"" + id + "\"\nop = \"mul\"\nargs = [\"" + prev + "\", \"" + prev + "\"]\n";
-    text += "[[op]]\nid = \"" + id + "r\"\nop = \"relinearize\"\nargs = [\"" + id + "\"]\n";
+    chain.push_back({id, "mul", {prev, prev}, ""});
+    chain.push_back({id + "r", "relinearize", {id}, ""});
     prev = id + "r";
   }
   Values in1 = {{"x", f.EncryptBfv(x)}};
-  const std::string e = CheckError(text, in1, f.keys);
+  const std::string e = CheckError(CircuitToml("bfv", {"x"}, {"m9"}, chain), in1, f.keys);
   EXPECT_NE(e.find("noise budget"), std::string::npos) << e;
 }
 

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "fhe_fixture.h"
+#include "fixtures.h"
 #include "jobs/queen.h"
 #include "sim/simulator.h"
 
@@ -226,24 +227,8 @@ TEST(JobsSim, SampleModeCatchesALiarAtTheAuditRate) {
 
 TEST(JobsSim, RealCkksCircuitAcceptedResultIsTheHonestOne) {
   auto f = testing::FheFixture::Make(fhe::Scheme::kCkks, 8192, {1}, false);
-  auto circuit = ParseCircuit(R"(
-scheme = "ckks"
-inputs = ["x", "y"]
-outputs = ["r"]
-[[op]]
-id = "m"
-op = "mul"
-args = ["x", "y"]
-[[op]]
-id = "mr"
-op = "relinearize"
-args = ["m"]
-[[op]]
-id = "r"
-op = "rotate"
-args = ["mr"]
-steps = 1
-)");
+  auto circuit = ParseCircuit(testing::MulRelinRotate("ckks"));
+
   ASSERT_TRUE(circuit.ok()) << circuit.status();
   constexpr uint32_t kTasks = 6;
   std::vector<Values> batches;

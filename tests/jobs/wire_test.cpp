@@ -4,19 +4,12 @@
 #include <gtest/gtest.h>
 
 #include "fhe_fixture.h"
+#include "fixtures.h"
 
 namespace swarm::jobs {
 namespace {
 
-const char* kCircuit = R"(
-scheme = "ckks"
-inputs = ["x"]
-outputs = ["y"]
-[[op]]
-id = "y"
-op = "add"
-args = ["x", "x"]
-)";
+const std::string kCircuit = testing::AddXX();
 
 struct Wire {
   testing::FheFixture f = testing::FheFixture::Make(fhe::Scheme::kCkks, 8192, {}, false);
