@@ -58,8 +58,8 @@ StatusOr<store::LedgerRecord> SignLedgerRecord(const crypto::Identity& id, const
   r.kind = kind;
   r.payload_root = payload_root;
   r.prev_hash = prev;
-  SWARM_RETURN_IF_ERROR(store::ValidateLedgerFields(r));  // kind, lengths
   SWARM_ASSIGN_OR_RETURN(r.signature, id.Sign(store::LedgerSigningBytes(r)));
+  SWARM_RETURN_IF_ERROR(store::ValidateLedgerFields(r));  // kind, lengths
   return r;
 }
 
@@ -130,8 +130,8 @@ StatusOr<LedgerAppendResult> AppendToCommittee(const crypto::Identity& id, const
   }
   std::string tried;
   for (const auto& m : members) tried += (tried.empty() ? "" : ", ") + m;
-  return absl::DeadlineExceededError(absl::StrCat("no committed append within ", ToSeconds(o.timeout),
-                                                  " s from the committee [", tried, "]; last error: ", last_error));
+  return absl::DeadlineExceededError(absl::StrCat("no committed append within ", o.timeout / Millis(1),
+                                                  " ms from the committee [", tried, "]; last error: ", last_error));
 }
 
 StatusOr<std::set<std::string>> ConfirmRecord(const LedgerAppendResult& result, const CommitteeClientOptions& o) {
