@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <map>
 #include <thread>
 
+#include "crypto/hash.h"
 #include "net/rpc.h"
 #include "store/signers.h"
 
@@ -132,6 +134,28 @@ StatusOr<LedgerAppendResult> AppendToCommittee(const crypto::Identity& id, const
   for (const auto& m : members) tried += (tried.empty() ? "" : ", ") + m;
   return absl::DeadlineExceededError(absl::StrCat("no committed append within ", o.timeout / Millis(1),
                                                   " ms from the committee [", tried, "]; last error: ", last_error));
+}
+
+store::Digest256 RoundResultRoot(uint64_t round, std::span<const float> aggregate) {
+  Bytes head(8);
+  for (int i = 0; i < 8; ++i) head[i] = static_cast<uint8_t>(round >> (8 * (7 - i)));
+  Bytes values;
+  values.reserve(aggregate.size() * 4);
+  for (float f : aggregate) {
+    uint32_t u = 0;
+    std::memcpy(&u, &f, 4);
+    for (int i = 0; i < 4; ++i) values.push_back(static_cast<uint8_t>(u >> (8 * i)));
+  }
+  return crypto::Sha3_256({ByteSpan(head), ByteSpan(values)});
+}
+
+StatusOr<LedgerAppendResult> CommitRoundRoot(const crypto::Identity& id, uint64_t round,
+                                             std::span<const float> aggregate, const CommitteeClientOptions& options) {
+  LedgerAppendSpec spec;
+  spec.kind = kRoundRecordKind;
+  spec.epoch = round;
+  spec.payload_root = RoundResultRoot(round, aggregate);
+  return AppendToCommittee(id, spec, options);
 }
 
 StatusOr<std::set<std::string>> ConfirmRecord(const LedgerAppendResult& result, const CommitteeClientOptions& o) {

@@ -2,7 +2,8 @@
 // committee member's head, submit it by Pbft.Submit, retry and fail over.
 // Used by `swarm ledger append --peer` (cli/cmd_ledger.cpp), by committee
 // members proposing epoch records (SignLedgerRecord) and by trainers that
-// require committed round roots (trainer.require_committed_root).
+// require committed round roots (trainer.require_committed_root,
+// CommitRoundRoot).
 //
 // AppendToCommittee: read a member's head (Pbft.LedgerHead), sign a record on
 // top of it (index = size, prev_hash = head), submit it through that member
@@ -26,6 +27,7 @@
 #include <functional>
 #include <memory>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -74,6 +76,17 @@ struct LedgerAppendResult {
 
 StatusOr<LedgerAppendResult> AppendToCommittee(const crypto::Identity& id, const LedgerAppendSpec& spec,
                                                const CommitteeClientOptions& options);
+
+// trainer.require_committed_root: the result root of averaging round
+// `round` = SHA3-256(u64 BE round || the aggregate's float32 values, little
+// endian), recorded as kind kRoundRecordKind with epoch = round.
+inline constexpr char kRoundRecordKind[] = "train.round";
+store::Digest256 RoundResultRoot(uint64_t round, std::span<const float> aggregate);
+// Signs and commits that record through `options.members` (AppendToCommittee)
+// and returns once a member reports it applied. Errors as AppendToCommittee;
+// DeadlineExceeded names the committee.
+StatusOr<LedgerAppendResult> CommitRoundRoot(const crypto::Identity& id, uint64_t round,
+                                             std::span<const float> aggregate, const CommitteeClientOptions& options);
 
 // Waits until f+1 of result.committee report result's record hash at its
 // index (DeadlineExceeded with what each member said otherwise). Returns the
