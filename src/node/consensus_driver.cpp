@@ -226,6 +226,10 @@ void ConsensusDriver::Step(std::deque<consensus::Message>& in, std::deque<Propos
     std::optional<double> latency;
     if (auto it = pre_prepare_seen_.find(entry.seq); it != pre_prepare_seen_.end()) {
       latency = ToSeconds(now - it->second);
+      if (!entry.requests.empty()) {
+        ++latency_samples_;
+        latency_sum_ += *latency;
+      }
     }
     if (on_commit_) on_commit_(entry, latency);
     for (const auto& r : entry.requests) {
@@ -355,6 +359,8 @@ void ConsensusDriver::Publish() {
   status_.pending_requests = replica_->pending_requests();
   status_.counters = replica_->counters();
   status_.unknown_key_drops = unknown_key_;
+  status_.commit_latency_samples = latency_samples_;
+  status_.commit_latency_seconds_sum = latency_sum_;
 }
 
 ConsensusStatus ConsensusDriver::status() const {

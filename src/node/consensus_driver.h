@@ -88,6 +88,8 @@ struct ConsensusStatus {
   uint64_t persist_writes = 0;
   uint64_t persist_failures = 0;
   uint64_t unknown_key_drops = 0;  // see ConsensusDriverOptions::signer_known
+  uint64_t commit_latency_samples = 0;  // committed non-empty batches whose pre-prepare this replica saw
+  double commit_latency_seconds_sum = 0;
 };
 
 class ConsensusDriver {
@@ -170,6 +172,8 @@ class ConsensusDriver {
   std::shared_ptr<SendState> send_;
   std::atomic<uint64_t> malformed_{0};
   uint64_t unknown_key_ = 0;  // driver thread; published in status_
+  uint64_t latency_samples_ = 0;
+  double latency_sum_ = 0;
   std::thread thread_;
 };
 

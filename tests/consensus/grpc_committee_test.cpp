@@ -105,6 +105,13 @@ TEST(PbftGrpcCommittee, AppendsThroughABackupReachEveryMember) {
   }));
   for (uint32_t m = 1; m < 4; ++m) EXPECT_EQ(c->ledger(m)->Head().hash, c->ledger(0)->Head().hash);
   EXPECT_GE(c->driver(0)->status().stable_checkpoint, 2u);
+  // Commit latency is observed at every member (pre-prepare seen → executed),
+  // not only at the one a client submitted through.
+  for (uint32_t m = 0; m < 4; ++m) {
+    const auto st = c->driver(m)->status();
+    EXPECT_GE(st.commit_latency_samples, 1u) << "member " << m;
+    EXPECT_GE(st.commit_latency_seconds_sum, 0.0) << "member " << m;
+  }
 }
 
 TEST(PbftGrpcCommittee, ViewChangeAfterThePrimaryStopsAndRestartedMemberCatchesUp) {
