@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include "crypto/hash.h"
@@ -44,6 +45,38 @@ bool Cancelled(const CommitteeClientOptions& o) { return o.cancelled && o.cancel
 void Pause(const CommitteeClientOptions& o, std::chrono::milliseconds d) {
   const auto until = SteadyClock::now() + d;
   while (SteadyClock::now() < until && !Cancelled(o)) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+}
+
+// Reads records [from, to) from a member and returns the first that
+// satisfies `pred`, as a reply (index, record hash); nullopt if none or the
+// member does not answer.
+std::optional<swarm::v1::LedgerSubmitReply> FindSatisfying(
+    const CommitteeClientOptions& o, swarm::v1::Pbft::Stub& stub, uint64_t from, uint64_t to,
+    const std::function<bool(const store::LedgerRecord&)>& pred) {
+  constexpr uint64_t kScanMax = 256;  // records read back per stale head
+  if (to <= from) return std::nullopt;
+  swarm::v1::LedgerRecordsRequest q;
+  q.set_from(from);
+  q.set_count(static_cast<uint32_t>(std::min(to - from, kScanMax)));
+  swarm::v1::LedgerRecordsReply a;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() +
+                   std::min(std::chrono::nanoseconds(o.call_deadline_max), std::chrono::nanoseconds(Seconds(3))));
+  if (!stub.LedgerRecords(&ctx, q, &a).ok()) return std::nullopt;
+  for (const auto& e : a.records()) {
+    auto r = store::ParseLedgerRecord(AsBytes(e.record()));
+    if (!r.ok() || !pred(*r)) continue;
+    swarm::v1::LedgerSubmitReply reply;
+    reply.set_applied(true);
+    reply.set_index(r->index);
+    const auto h = store::LedgerRecordHash(*r);
+    reply.set_record_hash(h.data(), h.size());
+    reply.set_ledger_size(a.size());
+    reply.set_head_hash(a.head_hash());
+    for (const auto& c : a.committee()) reply.add_committee(c);
+    return reply;
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -122,7 +155,18 @@ StatusOr<LedgerAppendResult> AppendToCommittee(const crypto::Identity& id, const
     }
     if (!reply.applied()) {
       last_error = absl::StrCat(peer, ": ordered at seq ", reply.seq(), " but refused: ", reply.error());
-      if (reply.error().rfind("stale head", 0) == 0) continue;  // another append won: re-sign
+      if (reply.error().rfind("stale head", 0) == 0) {  // another append won: re-sign
+        if (spec.satisfied_by) {
+          if (auto found = FindSatisfying(o, *stub, head.size(), reply.ledger_size(), spec.satisfied_by)) {
+            out.reply = std::move(*found);
+            out.via = peer;
+            out.existing = true;
+            if (out.committee.empty()) out.committee.assign(out.reply.committee().begin(), out.reply.committee().end());
+            return out;
+          }
+        }
+        continue;
+      }
       return absl::FailedPreconditionError(last_error);
     }
     out.reply = std::move(reply);
@@ -155,6 +199,9 @@ StatusOr<LedgerAppendResult> CommitRoundRoot(const crypto::Identity& id, uint64_
   spec.kind = kRoundRecordKind;
   spec.epoch = round;
   spec.payload_root = RoundResultRoot(round, aggregate);
+  spec.satisfied_by = [round, root = spec.payload_root](const store::LedgerRecord& r) {
+    return r.kind == kRoundRecordKind && r.epoch == round && r.payload_root == root;
+  };
   return AppendToCommittee(id, spec, options);
 }
 

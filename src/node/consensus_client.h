@@ -65,6 +65,10 @@ struct LedgerAppendSpec {
   uint64_t epoch = 0;
   store::Digest256 payload_root{};
   Bytes body;  // epoch.* records only
+  // Optional: when another append wins the race ("stale head"), the records
+  // appended since the head this client signed on are read back and, if one
+  // satisfies this predicate, it counts as the result (no own record).
+  std::function<bool(const store::LedgerRecord&)> satisfied_by;
 };
 
 struct LedgerAppendResult {
@@ -72,6 +76,7 @@ struct LedgerAppendResult {
   std::string via;                     // the member that executed it
   std::vector<std::string> committee;  // as that member reported it
   int attempts = 0;
+  bool existing = false;  // satisfied by another author's record (spec.satisfied_by)
 };
 
 StatusOr<LedgerAppendResult> AppendToCommittee(const crypto::Identity& id, const LedgerAppendSpec& spec,
@@ -83,8 +88,11 @@ StatusOr<LedgerAppendResult> AppendToCommittee(const crypto::Identity& id, const
 inline constexpr char kRoundRecordKind[] = "train.round";
 store::Digest256 RoundResultRoot(uint64_t round, std::span<const float> aggregate);
 // Signs and commits that record through `options.members` (AppendToCommittee)
-// and returns once a member reports it applied. Errors as AppendToCommittee;
-// DeadlineExceeded names the committee.
+// and returns once a member reports it applied — or once the committed
+// ledger holds another trainer's train.round record with the same round and
+// root (that root is committed; trainers that agree add one record per round
+// instead of n racing ones). Errors as AppendToCommittee; DeadlineExceeded
+// names the committee.
 StatusOr<LedgerAppendResult> CommitRoundRoot(const crypto::Identity& id, uint64_t round,
                                              std::span<const float> aggregate, const CommitteeClientOptions& options);
 

@@ -1,7 +1,8 @@
 // End-to-end: trainer.require_committed_root. A PBFT committee of 4
 // (`swarm up --nodes 4`, consensus on) and a `swarm train` run whose trainers
 // commit every averaging round's result root (kind train.round, epoch =
-// round) through the committee before applying it; and the same run against
+// round) through the committee before applying it (or find the same root
+// already committed by another trainer); and the same run against
 // an unreachable committee fails with an error naming it, instead of hanging.
 #include <signal.h>
 
@@ -94,17 +95,25 @@ TEST(E2eConsensusRoundRoot, TrainersApplyOnlyCommittedRoundRoots) {
   for (const auto& rec : shown["records"]) {
     if (rec["kind"] == "train.round") rounds_by_author[rec["author"].get<std::string>()].push_back(rec["epoch"].get<uint64_t>());
   }
-  EXPECT_EQ(rounds_by_author.size(), 4u) << show.out;
+  // Trainers whose aggregates agree share one record per round (the first
+  // committed; the others find it when their own append loses the race).
+  EXPECT_GE(rounds_by_author.size(), 1u) << show.out;
+  EXPECT_LE(rounds_by_author.size(), 4u) << show.out;
+  std::set<uint64_t> distinct;
   size_t total = 0;
   for (const auto& [author, rounds] : rounds_by_author) {
     for (size_t i = 0; i < rounds.size(); ++i) {
       EXPECT_GE(rounds[i], 1u);
       EXPECT_LE(rounds[i], static_cast<uint64_t>(steps));
       if (i > 0) EXPECT_GT(rounds[i], rounds[i - 1]) << author;
+      distinct.insert(rounds[i]);
     }
     total += rounds.size();
   }
-  EXPECT_GE(total, static_cast<size_t>(steps)) << show.out;
+  // Every round applied by some trainer has its root committed (a round all
+  // trainers skipped for lack of quorum has none: allow one on a slow machine).
+  EXPECT_GE(distinct.size(), static_cast<size_t>(steps - 1)) << show.out;
+  EXPECT_GE(total, distinct.size());
   std::vector<std::string> verify = {SwarmBinary(), "ledger", "verify"};
   for (const auto& a : committee) {
     verify.push_back("--peer");
