@@ -77,7 +77,7 @@ grpc::Status PbftServiceImpl::Submit(grpc::ServerContext* ctx, const swarm::v1::
     // Epoch records come from committee members (the proposers in
     // node/consensus_extension.cpp), never from outside clients.
     bool member = false;
-    for (uint32_t i = 0; i < core->committee.size() && !member; ++i) {
+    for (uint32_t i = 0; core->keys && i < core->committee.size() && !member; ++i) {
       auto key = core->keys->KeyOf(i);
       member = key && store::LedgerAuthorId(crypto::SchemeName(key->scheme), key->public_key) == rec->author_id;
     }
