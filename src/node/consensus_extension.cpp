@@ -326,7 +326,13 @@ class ConsensusExtension final : public Extension {
     std::pair<std::optional<Bytes>, std::optional<Bytes>> out;
     std::vector<EpochMember> members;
     for (const auto& m : v.members) {
-      if (m.state == "alive" || m.state == "suspect") members.push_back({m.address, m.id.empty() ? m.address : m.id});
+      if (m.state != "alive" && m.state != "suspect") continue;
+      // The id is for display: characters the encoding forbids become '_'.
+      std::string id = m.id.empty() ? m.address : m.id.substr(0, kEpochFieldBytesMax);
+      for (char& ch : id) {
+        if (ch <= ' ' || ch > '~' || ch == ',') ch = '_';
+      }
+      members.push_back({m.address, id});
     }
     if (!members.empty()) {
       if (auto b = EncodeMembershipEpoch(members); b.ok()) out.first = std::move(*b);
