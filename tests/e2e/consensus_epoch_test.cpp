@@ -34,6 +34,18 @@ json ConsensusOf(const std::string& grpc) {
 
 std::string Quoted(const std::string& s) { return "\"" + s + "\""; }
 
+// Stops `swarm up` (and with it its peers) however the test ends, so a
+// failed assertion does not leave a cluster running.
+struct StopOnExit {
+  pid_t& pid;
+  ~StopOnExit() {
+    if (pid > 0) {
+      kill(pid, SIGTERM);
+      if (WaitFor(pid, 30) == -1) kill(pid, SIGKILL);
+    }
+  }
+};
+
 template <typename Pred>
 bool Eventually(double seconds, Pred pred) {
   const auto until = Clock::now() + std::chrono::duration<double>(seconds);
@@ -62,7 +74,12 @@ TEST(E2eConsensusEpoch, MembersCommitOneMembershipEpochPerChangeAndAgree) {
   const std::string dir = TempDir("pbft-epoch");
   json nodes;
   pid_t up = -1;
+  StopOnExit stop_up{up};
   for (int attempt = 0; attempt < 3 && nodes.empty(); ++attempt) {
+    if (up > 0) {  // an earlier attempt that never wrote cluster.json
+      kill(up, SIGKILL);
+      WaitFor(up, 10);
+    }
     const int base = FreePort();
     std::vector<std::string> args = {SwarmBinary(), "up", "--nodes", "5", "--base-port",
                                      std::to_string(base), "--dir", dir, "--log-level", "info"};
@@ -185,8 +202,6 @@ TEST(E2eConsensusEpoch, MembersCommitOneMembershipEpochPerChangeAndAgree) {
   EXPECT_EQ(code, 200);
   EXPECT_NE(metrics.find("swarm_consensus_epoch{kind=\"membership\"}"), std::string::npos);
 
-  kill(up, SIGTERM);
-  WaitFor(up, 30);
 }
 
 }  // namespace

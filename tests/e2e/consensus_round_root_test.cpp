@@ -34,6 +34,18 @@ json ConsensusOf(const std::string& grpc) {
   return j["consensus"];
 }
 
+// Stops `swarm up` (and with it its peers) however the test ends, so a
+// failed assertion does not leave a cluster running.
+struct StopOnExit {
+  pid_t& pid;
+  ~StopOnExit() {
+    if (pid > 0) {
+      kill(pid, SIGTERM);
+      if (WaitFor(pid, 30) == -1) kill(pid, SIGKILL);
+    }
+  }
+};
+
 template <typename Pred>
 bool Eventually(double seconds, Pred pred) {
   const auto until = Clock::now() + std::chrono::duration<double>(seconds);
@@ -57,7 +69,12 @@ TEST(E2eConsensusRoundRoot, TrainersApplyOnlyCommittedRoundRoots) {
   const std::string dir = TempDir("pbft-round");
   json nodes;
   pid_t up = -1;
+  StopOnExit stop_up{up};
   for (int attempt = 0; attempt < 3 && nodes.empty(); ++attempt) {
+    if (up > 0) {  // an earlier attempt that never wrote cluster.json
+      kill(up, SIGKILL);
+      WaitFor(up, 10);
+    }
     up = Spawn({SwarmBinary(), "up", "--nodes", "4", "--base-port", std::to_string(FreePort()), "--dir", dir,
                 "--set", "consensus.enabled=true", "--set", "consensus.form_settle_ms=1000"},
                dir + "/up.log");
@@ -124,8 +141,6 @@ TEST(E2eConsensusRoundRoot, TrainersApplyOnlyCommittedRoundRoots) {
     v = RunSwarm(verify, 30);
     return v.exit_code == 0;
   })) << v.out << v.err;
-  kill(up, SIGTERM);
-  WaitFor(up, 30);
 }
 
 TEST(E2eConsensusRoundRoot, AnUnreachableCommitteeFailsTheRunNamingIt) {
