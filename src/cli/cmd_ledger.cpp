@@ -2,13 +2,17 @@
 // `swarm ledger append|verify --peer ADDR` (the PBFT-replicated ledger of a
 // committee, node/consensus_extension.h).
 //
-// Remote append: read the member's head, sign a record on top of it, submit it
+// `swarm ledger show --peer ADDR` lists a member's replicated ledger; epoch
+// records (node/consensus_epoch.h) come with their member list / table.
+//
+// Remote append (node/consensus_client.h): read the member's head, sign a record on top of it, submit it
 // through that member (a backup relays it to the primary), re-sign and retry
 // when another append won the race ("stale head"), fail over to the other
 // committee members when the member does not answer, then wait until f+1
 // members (at least one honest) report the same record hash at that index.
 // No quorum before --timeout-ms: exit 1 with what was seen.
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -26,6 +30,10 @@
 #include "store/ledger.h"
 #include "store/signers.h"
 #include "swarm/v1/consensus.grpc.pb.h"
+#if SWARM_NODE_HAVE_CONSENSUS
+#include "node/consensus_client.h"
+#include "node/consensus_epoch.h"
+#endif
 
 namespace swarm::cli {
 namespace {
@@ -116,17 +124,35 @@ int RunAppend(const LedgerFlags& f) {
   return 0;
 }
 
+int RunRemoteShow(const LedgerFlags& f);
+std::vector<std::string> EpochBodyLines(const std::string& kind, ByteSpan body);
+
 int RunShow(const LedgerFlags& f) {
+  if (f.db.empty() == f.peers.empty()) {
+    Fail("ledger show", absl::InvalidArgumentError("give exactly one of --db FILE or --peer ADDR"), kExitUsage);
+  }
+  if (!f.peers.empty()) return RunRemoteShow(f);
   auto ledger = OpenLedger("ledger show", f.db);
   auto head = ledger->Head();
   if (!head.ok()) Fail("ledger show", head.status(), kExitRuntime);
   nlohmann::json arr = nlohmann::json::array();
   std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> epoch_lines;
   const uint64_t from = static_cast<uint64_t>(std::max<int64_t>(0, f.from));
   for (uint64_t i = from; i < head->size && i < from + static_cast<uint64_t>(f.count); ++i) {
     auto r = ledger->Get(i);
     if (!r.ok()) Fail("ledger show", r.status(), kExitRuntime);
     auto j = RecordJson(*r);
+    // A replicated ledger keeps epoch bodies beside it (node/consensus_ledger.h).
+    if (r->kind.rfind("epoch.", 0) == 0) {
+      const auto path = std::filesystem::path(f.db).parent_path() / "epochs" / (ToHex(r->payload_root) + ".body");
+      std::ifstream in(path, std::ios::binary);
+      if (in) {
+        const Bytes body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        j["body"] = EpochBodyLines(r->kind, body);
+        for (const auto& l : j["body"]) epoch_lines.push_back(absl::StrCat("#", r->index, " ", r->kind, " v", r->epoch, ": ", l.get<std::string>()));
+      }
+    }
     arr.push_back(j);
     rows.push_back({std::to_string(r->index), j["author"], std::to_string(r->epoch), r->kind,
                     j["payload_root"].get<std::string>().substr(0, 16),
@@ -137,6 +163,8 @@ int RunShow(const LedgerFlags& f) {
   } else {
     std::cout << "ledger " << f.db << ": " << head->size << " records, head " << ToHex(head->hash) << "\n"
               << FormatTable({"index", "author", "epoch", "kind", "payload root", "hash", "scheme"}, rows);
+    for (const auto& l : epoch_lines) std::cout << l << "\n";
+    std::cout << std::flush;
   }
   return 0;
 }
@@ -199,143 +227,128 @@ std::unique_ptr<swarm::v1::Pbft::Stub> StubFor(const std::string& address) {
   return swarm::v1::Pbft::NewStub(grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
 }
 
-void SetDeadline(grpc::ClientContext& ctx, Clock::time_point until, int64_t cap_ms) {
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
-  ctx.set_deadline(std::chrono::system_clock::now() +
-                   std::chrono::milliseconds(std::max<int64_t>(1, std::min<int64_t>(left, cap_ms))));
-}
-
-store::Digest256 ToDigest(const std::string& s) {
-  store::Digest256 d{};
-  if (s.size() == d.size()) std::copy(s.begin(), s.end(), d.begin());
-  return d;
-}
-
-StatusOr<store::LedgerRecord> SignRecord(const crypto::Identity& id, const LedgerFlags& f,
-                                         const crypto::MerkleHash& root, uint64_t index,
-                                         const store::Digest256& prev) {
-  store::LedgerRecord r;
-  r.index = index;
-  r.signature_scheme = crypto::SchemeName(id.scheme());
-  r.public_key = id.public_key();
-  r.author_id = store::LedgerAuthorId(r.signature_scheme, r.public_key);
-  r.epoch = f.epoch;
-  r.kind = f.kind;
-  std::copy(root.begin(), root.end(), r.payload_root.begin());
-  r.prev_hash = prev;
-  SWARM_ASSIGN_OR_RETURN(r.signature, id.Sign(store::LedgerSigningBytes(r)));
-  SWARM_RETURN_IF_ERROR(store::ValidateLedgerFields(r));  // kind, lengths
-  return r;
-}
-
+#if SWARM_NODE_HAVE_CONSENSUS
 int RunRemoteAppend(const LedgerFlags& f) {
   const std::string cmd = "ledger append";
+  if (f.kind.rfind("epoch.", 0) == 0) {
+    Fail(cmd, absl::InvalidArgumentError(absl::StrCat("--kind ", f.kind, ": epoch.* records are proposed by the "
+                                                      "committee members themselves")), kExitUsage);
+  }
   const Bytes payload = ReadPayload(f);
   auto id = LoadOrMakeIdentity(f);
   if (!id.ok()) Fail(cmd, id.status(), kExitUsage);
   auto root = crypto::MerkleRootOfBlob(payload, kPayloadChunkBytes);
   if (!root.ok()) Fail(cmd, root.status(), kExitRuntime);
-  const auto until = Clock::now() + std::chrono::milliseconds(f.timeout_ms);
-  std::vector<std::string> members = f.peers;  // tried in order; the committee is appended when learned
-  std::vector<std::string> committee;
-  std::string last_error = "no member answered";
-  swarm::v1::LedgerSubmitReply done;
-  bool executed = false;
-  std::string via;
-  for (size_t attempt = 0; !executed && Clock::now() < until; ++attempt) {
-    const std::string peer = members[attempt % members.size()];  // a copy: members grows below
-    auto stub = StubFor(peer);
-    swarm::v1::LedgerHeadRequest hreq;
-    swarm::v1::LedgerHeadReply head;
-    grpc::ClientContext hctx;
-    SetDeadline(hctx, until, 3000);
-    if (auto s = stub->LedgerHead(&hctx, hreq, &head); !s.ok()) {
-      last_error = absl::StrCat(peer, ": ", net::GrpcStatusText(s));
-      if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION) Fail(cmd, absl::FailedPreconditionError(last_error), kExitRuntime);
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-      continue;
-    }
-    if (committee.empty()) {
-      committee.assign(head.committee().begin(), head.committee().end());
-      for (const auto& a : committee) {
-        if (std::find(members.begin(), members.end(), a) == members.end()) members.push_back(a);
-      }
-    }
-    auto rec = SignRecord(*id, f, *root, head.size(), ToDigest(head.head_hash()));
-    if (!rec.ok()) Fail(cmd, rec.status(), kExitUsage);
-    swarm::v1::LedgerSubmitRequest sreq;
-    const Bytes enc = store::EncodeLedgerRecord(*rec);
-    sreq.set_record(enc.data(), enc.size());
-    sreq.set_client_seq(static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count()));
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
-    sreq.set_wait_ms(static_cast<uint32_t>(std::clamp<int64_t>(left, 1, 10000)));
-    grpc::ClientContext sctx;
-    SetDeadline(sctx, until, 12000);
-    swarm::v1::LedgerSubmitReply reply;
-    if (auto s = stub->Submit(&sctx, sreq, &reply); !s.ok()) {
-      last_error = absl::StrCat(peer, ": ", net::GrpcStatusText(s));
-      continue;  // next member: a view change may be under way
-    }
-    if (!reply.applied()) {
-      last_error = absl::StrCat(peer, ": ordered at seq ", reply.seq(), " but refused: ", reply.error());
-      if (reply.error().rfind("stale head", 0) == 0) continue;  // another append won: re-sign
-      Fail(cmd, absl::FailedPreconditionError(last_error), kExitRuntime);
-    }
-    done = reply;
-    via = peer;
-    executed = true;
-  }
-  if (!executed) {
-    Fail(cmd, absl::DeadlineExceededError(absl::StrCat("no committed append within ", f.timeout_ms,
-                                                       " ms; last error: ", last_error)), kExitRuntime);
+  const auto start = Clock::now();
+  node::CommitteeClientOptions o;
+  o.members = f.peers;
+  o.timeout = Millis(f.timeout_ms);
+  node::LedgerAppendSpec spec;
+  spec.kind = f.kind;
+  spec.epoch = f.epoch;
+  std::copy(root->begin(), root->end(), spec.payload_root.begin());
+  auto done = node::AppendToCommittee(*id, spec, o);
+  if (!done.ok()) {
+    const auto code = done.status().code();
+    Fail(cmd, done.status(), code == absl::StatusCode::kInvalidArgument ? kExitUsage : kExitRuntime);
   }
   // f+1 members (one of them honest) must report this record at this index.
-  const size_t n = committee.size();
-  const size_t need = n >= 4 ? (n - 1) / 3 + 1 : 1;
-  std::set<std::string> agree = {via};
-  std::map<std::string, std::string> seen;
-  while (agree.size() < need && Clock::now() < until) {
-    for (const auto& m : committee) {
-      if (agree.count(m)) continue;
-      swarm::v1::LedgerHeadRequest q;
-      q.set_with_record(true);
-      q.set_record_index(done.index());
-      swarm::v1::LedgerHeadReply a;
-      grpc::ClientContext ctx;
-      SetDeadline(ctx, until, 1000);
-      auto s = StubFor(m)->LedgerHead(&ctx, q, &a);
-      if (!s.ok()) {
-        seen[m] = net::GrpcStatusText(s);
-      } else if (!a.has_record()) {
-        seen[m] = absl::StrCat("has ", a.size(), " records");
-      } else if (a.record_hash() == done.record_hash()) {
-        agree.insert(m);
-      } else {
-        seen[m] = absl::StrCat("DIFFERENT record hash ", ToHex(AsBytes(a.record_hash())));
-      }
-      if (agree.size() >= need) break;
-    }
-    if (agree.size() < need) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  if (agree.size() < need) {
-    std::string detail;
-    for (const auto& [m, why] : seen) detail += absl::StrCat("; ", m, ": ", why);
-    Fail(cmd, absl::DeadlineExceededError(absl::StrCat("record ", done.index(), " executed by ", via, " but only ",
-                                                       agree.size(), " of the ", need, " members needed confirmed it",
-                                                       detail)), kExitRuntime);
-  }
-  const std::string hash = ToHex(AsBytes(done.record_hash()));
+  o.timeout = std::max<Nanos>(Millis(1), Millis(f.timeout_ms) - std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                                   Clock::now() - start).count());
+  auto agree = node::ConfirmRecord(*done, o);
+  if (!agree.ok()) Fail(cmd, agree.status(), kExitRuntime);
+  const auto& r = done->reply;
+  const std::string hash = ToHex(AsBytes(r.record_hash()));
   if (f.json) {
-    std::cout << nlohmann::json{{"index", done.index()}, {"hash", hash}, {"seq", done.seq()},
-                                {"view", done.view()}, {"via", via}, {"confirmed_by", agree},
-                                {"ledger_size", done.ledger_size()}, {"head", ToHex(AsBytes(done.head_hash()))}}
+    std::cout << nlohmann::json{{"index", r.index()}, {"hash", hash}, {"seq", r.seq()},
+                                {"view", r.view()}, {"via", done->via}, {"confirmed_by", *agree},
+                                {"ledger_size", r.ledger_size()}, {"head", ToHex(AsBytes(r.head_hash()))}}
                      .dump(2)
               << std::endl;
   } else {
-    std::cout << "appended record " << done.index() << " hash " << hash << " (PBFT seq " << done.seq() << ", view "
-              << done.view() << ", via " << via << ", confirmed by " << agree.size() << " of " << n << " members)"
-              << std::endl;
+    std::cout << "appended record " << r.index() << " hash " << hash << " (PBFT seq " << r.seq() << ", view "
+              << r.view() << ", via " << done->via << ", confirmed by " << agree->size() << " of "
+              << done->committee.size() << " members)" << std::endl;
+  }
+  return 0;
+}
+#else
+int RunRemoteAppend(const LedgerFlags&) {
+  Fail("ledger append", absl::UnimplementedError("--peer needs the consensus module (SWARM_MODULES)"), kExitUsage);
+  return kExitUsage;
+}
+#endif
+
+// Member list / table lines of an epoch record's body, for display.
+std::vector<std::string> EpochBodyLines(const std::string& kind, ByteSpan body) {
+  std::vector<std::string> out;
+#if SWARM_NODE_HAVE_CONSENSUS
+  if (kind == node::kEpochMembershipKind) {
+    auto m = node::ParseMembershipEpoch(body);
+    if (!m.ok()) return {std::string("(bad body: ") + std::string(m.status().message()) + ")"};
+    for (const auto& x : *m) out.push_back(x.id + " " + x.address);
+  } else if (kind == node::kEpochPlacementKind) {
+    auto t = node::ParsePlacementEpoch(body);
+    if (!t.ok()) return {std::string("(bad body: ") + std::string(t.status().message()) + ")"};
+    for (const auto& [e, owners] : *t) {
+      std::string line = "expert " + std::to_string(e) + ":";
+      for (const auto& a : owners) line += " " + a;
+      out.push_back(line);
+    }
+  }
+#else
+  (void)kind;
+  (void)body;
+#endif
+  return out;
+}
+
+// `swarm ledger show --peer ADDR`: the member's replicated ledger, epoch
+// records with their member list / placement table.
+int RunRemoteShow(const LedgerFlags& f) {
+  const std::string cmd = "ledger show";
+  const std::string peer = f.peers.front();
+  uint64_t from = static_cast<uint64_t>(std::max<int64_t>(0, f.from));
+  const uint64_t want = static_cast<uint64_t>(std::max<int64_t>(0, f.count));
+  nlohmann::json arr = nlohmann::json::array();
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> bodies;
+  uint64_t size = 0;
+  std::string head;
+  for (uint64_t got = 0; got < want;) {
+    swarm::v1::LedgerRecordsRequest q;
+    q.set_from(from);
+    q.set_count(static_cast<uint32_t>(std::min<uint64_t>(want - got, 256)));
+    swarm::v1::LedgerRecordsReply a;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(f.timeout_ms));
+    auto s = StubFor(peer)->LedgerRecords(&ctx, q, &a);
+    if (!s.ok()) Fail(cmd, absl::UnavailableError(absl::StrCat(peer, ": ", net::GrpcStatusText(s))), kExitRuntime);
+    size = a.size();
+    head = ToHex(AsBytes(a.head_hash()));
+    for (const auto& e : a.records()) {
+      auto r = store::ParseLedgerRecord(AsBytes(e.record()));
+      if (!r.ok()) Fail(cmd, absl::DataLossError(absl::StrCat(peer, ": record ", from, ": ", r.status().message())), kExitRuntime);
+      auto j = RecordJson(*r);
+      const auto lines = EpochBodyLines(r->kind, AsBytes(e.body()));
+      if (!e.body().empty()) j["body"] = lines;
+      arr.push_back(j);
+      rows.push_back({std::to_string(r->index), j["author"], std::to_string(r->epoch), r->kind,
+                      j["payload_root"].get<std::string>().substr(0, 16), j["hash"].get<std::string>().substr(0, 16),
+                      lines.empty() ? "" : absl::StrCat(lines.size(), r->kind == "epoch.membership" ? " members" : " experts")});
+      for (const auto& l : lines) bodies.push_back(absl::StrCat("#", r->index, " ", r->kind, " v", r->epoch, ": ", l));
+      ++from;
+      ++got;
+    }
+    if (a.records().empty()) break;
+  }
+  if (f.json) {
+    std::cout << nlohmann::json{{"peer", peer}, {"size", size}, {"head", head}, {"records", arr}}.dump(2) << std::endl;
+  } else {
+    std::cout << "ledger of " << peer << ": " << size << " records, head " << head << "\n"
+              << FormatTable({"index", "author", "epoch", "kind", "payload root", "hash", "body"}, rows);
+    for (const auto& l : bodies) std::cout << l << "\n";
+    std::cout << std::flush;
   }
   return 0;
 }
@@ -391,7 +404,8 @@ void AddLedgerCommand(CLI::App& app) {
       "  swarm ledger verify --db ledger.db     # exit 1 and the first bad record if tampered\n"
       "  swarm ledger append --peer 127.0.0.1:7001 --text hello    # through any committee member\n"
       "  swarm ledger verify --peer 127.0.0.1:7000 --peer 127.0.0.1:7001   # heads must agree\n"
-      "  swarm ledger verify --cluster swarm-cluster    # every peer of `swarm up --dir swarm-cluster`");
+      "  swarm ledger verify --cluster swarm-cluster    # every peer of `swarm up --dir swarm-cluster`\n"
+      "  swarm ledger show --peer 127.0.0.1:7000    # records, epoch records with their member lists");
   ledger->require_subcommand(1);
   auto* append = ledger->add_subcommand("append", "Sign and append one record");
   append->add_option("--db", f->db, "Ledger database file (created if missing)");
@@ -408,7 +422,9 @@ void AddLedgerCommand(CLI::App& app) {
     if (code) throw CLI::RuntimeError(code);
   });
   auto* show = ledger->add_subcommand("show", "List records");
-  show->add_option("--db", f->db, "Ledger database file")->required()->check(CLI::ExistingFile);
+  show->add_option("--db", f->db, "Ledger database file")->check(CLI::ExistingFile);
+  show->add_option("--peer", f->peers, "A committee member: its replicated ledger, epoch records with their member list");
+  show->add_option("--timeout-ms", f->timeout_ms, "With --peer: per-call deadline")->capture_default_str();
   show->add_option("--from", f->from, "First index")->capture_default_str();
   show->add_option("--count", f->count, "How many records")->capture_default_str();
   show->add_flag("--json", f->json, "Print JSON");

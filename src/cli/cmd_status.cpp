@@ -102,6 +102,21 @@ void PrintPeer(const nlohmann::json& s) {
     for (const auto& [k, v] : ext.items()) rows.push_back({k, Cell(v)});
     std::cout << "\n" << name << "\n" << FormatTable({"field", "value"}, rows);
   }
+  // The committed epochs (node/consensus_extension.h), one row per kind.
+  if (s.contains("consensus") && s["consensus"].is_object() && s["consensus"].contains("epochs")) {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& [kind, e] : s["consensus"]["epochs"].items()) {
+      std::string what;
+      if (e.contains("members")) {
+        for (const auto& m : e["members"]) what += (what.empty() ? "" : " ") + m.value("id", "") + "@" + m.value("address", "");
+      } else if (e.contains("experts")) {
+        what = e["experts"].dump() + " experts";
+      }
+      rows.push_back({kind, e.value("version", nlohmann::json(0)).dump(), e.contains("index") ? e["index"].dump() : "-",
+                      e.value("root", "-").substr(0, 16), what});
+    }
+    std::cout << "\nconsensus epochs\n" << FormatTable({"kind", "version", "ledger index", "root", "members"}, rows);
+  }
 }
 
 int RunStatus(const StatusFlags& f) {
@@ -136,6 +151,10 @@ int RunStatus(const StatusFlags& f) {
         const auto& c = (*info)["consensus"];
         cons = absl::StrCat("v", c.value("view", 0), " p=", Cell(c.value("primary", nlohmann::json(""))),
                             " c=", c.value("last_committed", 0), " s=", c.value("stable_checkpoint", 0));
+        if (c.contains("epochs") && c["epochs"].is_object()) {
+          absl::StrAppend(&cons, " e=m", c["epochs"].value("membership", nlohmann::json::object()).value("version", 0),
+                          "/p", c["epochs"].value("placement", nlohmann::json::object()).value("version", 0));
+        }
       }
       rows.push_back({info->value("id", ""), grpc, info->value("http", ""),
                       std::to_string(info->value("pid", 0)),

@@ -191,8 +191,19 @@ void ConsensusDriver::Loop() {
 }
 
 void ConsensusDriver::Step(std::deque<consensus::Message>& in, std::deque<Proposal>& props) {
-  for (auto& m : in) replica_->OnMessage(consensus::MessageSigner(m), m);
   const Nanos now = Now();
+  const uint32_t n = static_cast<uint32_t>(opts_.committee.size());
+  for (auto& m : in) {
+    const uint32_t signer = consensus::MessageSigner(m).value();
+    if (opts_.signer_known && signer < n && !opts_.signer_known(signer)) {
+      ++unknown_key_;
+      continue;
+    }
+    if (const auto* pp = std::get_if<consensus::Signed<consensus::PrePrepare>>(&m)) {
+      if (pre_prepare_seen_.size() < opts_.latency_tracked_max) pre_prepare_seen_.emplace(pp->body.seq, now);
+    }
+    replica_->OnMessage(consensus::MessageSigner(m), m);
+  }
   for (auto& p : props) {
     const Key key{p.request.client, p.request.client_seq};
     Status s = replica_->Propose(p.request);
@@ -204,10 +215,23 @@ void ConsensusDriver::Step(std::deque<consensus::Message>& in, std::deque<Propos
   }
   replica_->OnTick(now);
   consensus::Ready ready = replica_->TakeReady();
+  for (const auto& o : ready.messages) {
+    if (const auto* pp = std::get_if<consensus::Signed<consensus::PrePrepare>>(&o.message)) {
+      if (pre_prepare_seen_.size() < opts_.latency_tracked_max) pre_prepare_seen_.emplace(pp->body.seq, now);
+    }
+  }
   if (ready.must_persist) Persist();
   SendAll(std::move(ready.messages));
   for (const auto& entry : ready.committed) {
-    if (on_commit_) on_commit_(entry);
+    std::optional<double> latency;
+    if (auto it = pre_prepare_seen_.find(entry.seq); it != pre_prepare_seen_.end()) {
+      latency = ToSeconds(now - it->second);
+      if (!entry.requests.empty()) {
+        ++latency_samples_;
+        latency_sum_ += *latency;
+      }
+    }
+    if (on_commit_) on_commit_(entry, latency);
     for (const auto& r : entry.requests) {
       auto it = waiting_.find({r.client, r.client_seq});
       if (it == waiting_.end()) continue;
@@ -217,6 +241,8 @@ void ConsensusDriver::Step(std::deque<consensus::Message>& in, std::deque<Propos
       waiting_.erase(it);
     }
   }
+  // Start times of executed sequence numbers are no longer needed.
+  pre_prepare_seen_.erase(pre_prepare_seen_.begin(), pre_prepare_seen_.upper_bound(replica_->last_executed()));
   // Expire waiters past their deadline.
   size_t count = 0;
   for (auto it = waiting_.begin(); it != waiting_.end();) {
@@ -332,6 +358,9 @@ void ConsensusDriver::Publish() {
   status_.log_size = replica_->log_size();
   status_.pending_requests = replica_->pending_requests();
   status_.counters = replica_->counters();
+  status_.unknown_key_drops = unknown_key_;
+  status_.commit_latency_samples = latency_samples_;
+  status_.commit_latency_seconds_sum = latency_sum_;
 }
 
 ConsensusStatus ConsensusDriver::status() const {

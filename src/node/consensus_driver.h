@@ -29,6 +29,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -55,6 +56,13 @@ struct ConsensusDriverOptions {
   size_t calls_in_flight_max = 64;      // per destination
   Nanos send_deadline = Seconds(2);
   consensus::CodecLimits limits;
+  // Whether the key of committee member i is known yet (null = all are).
+  // Messages whose top-level signer is a member with no known key are
+  // dropped before the replica sees them and counted as unknown_key, not as
+  // bad signatures (committee formation: keys are learned by Identify
+  // shortly after the first messages arrive; PBFT's resends recover them).
+  std::function<bool(uint32_t)> signer_known;
+  size_t latency_tracked_max = 4096;  // sequence numbers with a pending start time
 };
 
 // What a submitter learns when its request was executed by this replica.
@@ -79,6 +87,9 @@ struct ConsensusStatus {
   uint64_t sends_dropped = 0;   // calls_in_flight_max reached
   uint64_t persist_writes = 0;
   uint64_t persist_failures = 0;
+  uint64_t unknown_key_drops = 0;  // see ConsensusDriverOptions::signer_known
+  uint64_t commit_latency_samples = 0;  // committed non-empty batches whose pre-prepare this replica saw
+  double commit_latency_seconds_sum = 0;
 };
 
 class ConsensusDriver {
@@ -104,8 +115,13 @@ class ConsensusDriver {
 
   ConsensusStatus status() const;
   const ConsensusDriverOptions& options() const { return opts_; }
-  // Called on the driver thread for every committed batch (metrics).
-  void set_on_commit(std::function<void(const consensus::CommittedEntry&)> fn) { on_commit_ = std::move(fn); }
+  // Called on the driver thread for every committed batch (metrics), with its
+  // commit latency at this replica: from the first time this replica saw the
+  // batch's pre-prepare (received from the primary, or sent when it is the
+  // primary) to its execution here; nullopt when the pre-prepare was not
+  // seen (state transfer, new-view re-proposals installed before a restart).
+  using OnCommit = std::function<void(const consensus::CommittedEntry&, std::optional<double> latency_seconds)>;
+  void set_on_commit(OnCommit fn) { on_commit_ = std::move(fn); }
 
  private:
   struct Proposal {
@@ -136,7 +152,8 @@ class ConsensusDriver {
   std::unique_ptr<consensus::Replica> replica_;
   std::map<Key, std::vector<Proposal>> waiting_;
   uint64_t persisted_checkpoint_ = 0;
-  std::function<void(const consensus::CommittedEntry&)> on_commit_;
+  OnCommit on_commit_;
+  std::map<consensus::SeqNumber, Nanos> pre_prepare_seen_;  // commit latency start times
 
   // Shared.
   mutable std::mutex mu_;
@@ -154,6 +171,9 @@ class ConsensusDriver {
   };
   std::shared_ptr<SendState> send_;
   std::atomic<uint64_t> malformed_{0};
+  uint64_t unknown_key_ = 0;  // driver thread; published in status_
+  uint64_t latency_samples_ = 0;
+  double latency_sum_ = 0;
   std::thread thread_;
 };
 

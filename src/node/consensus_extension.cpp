@@ -1,6 +1,8 @@
 #include "node/consensus_extension.h"
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +12,8 @@
 
 #include "net/address.h"
 #include "node/config.h"
+#include "node/consensus_client.h"
+#include "node/consensus_epoch_proposer.h"
 #include "node/consensus_service.h"
 #include "node/node.h"
 
@@ -41,7 +45,11 @@ void AddKeys(ConfigSchema& s) {
       .Int("consensus.status_interval_ms", 300, 1, 600000, "Broadcast a status report this often.")
       .Int("consensus.submit_timeout_ms", 10000, 1, 600000, "How long Submit waits for execution by default.")
       .Int("consensus.request_bytes_max", 64 * 1024, 256, 16 << 20, "Largest ledger record a client may submit.")
-      .Bool("consensus.fsync", true, "fsync the replica's durable state before sending votes.");
+      .Bool("consensus.fsync", true, "fsync the replica's durable state before sending votes.")
+      .Bool("consensus.epochs", true,
+            "Committee members propose epoch.membership / epoch.placement records when their view changes.")
+      .Int("consensus.epoch_settle_ms", 2000, 0, 600000,
+           "Propose an epoch record only after the view (and the committed epoch) held this long.");
 }
 
 Status BuildReplicaConfig(const Config& c, consensus::ReplicaConfig& r) {
@@ -136,7 +144,9 @@ class ConsensusExtension final : public Extension {
     for (size_t i = 0; i < st.counters.dropped.size(); ++i) {
       if (st.counters.dropped[i]) dropped[consensus::DropReasonName(static_cast<consensus::DropReason>(i))] = st.counters.dropped[i];
     }
+    if (st.unknown_key_drops) dropped["unknown_key"] = st.unknown_key_drops;
     j["dropped"] = dropped;
+    j["epochs"] = EpochsJson(*core);
     j["counters"] = {{"rounds", st.counters.batches_committed},
                      {"requests_executed", st.counters.requests_executed},
                      {"view_changes_started", st.counters.view_changes_started},
@@ -147,7 +157,8 @@ class ConsensusExtension final : public Extension {
                      {"malformed_batches", st.malformed_batches},
                      {"send_failures", st.send_failures},
                      {"persist_failures", st.persist_failures},
-                     {"key_changes_refused", core->keys->key_changes_refused()}};
+                     {"key_changes_refused", core->keys->key_changes_refused()},
+                     {"epoch_proposals", epoch_proposals_.load()}};
     return j;
   }
 
@@ -200,11 +211,15 @@ class ConsensusExtension final : public Extension {
       o.committee = committee;
       o.state_dir = state_dir_;
       o.fsync = config_.GetBool("consensus.fsync");
+      CommitteeKeys* keys = core->keys.get();  // outlives the driver (ConsensusCore member order)
+      o.signer_known = [keys](uint32_t i) { return keys->Known(i); };
       Node* node = node_;
       core->driver = std::make_unique<ConsensusDriver>(
           o, core->keys.get(), core->machine.get(), [node](const std::string& a) { return node->ChannelTo(a); });
-      core->driver->set_on_commit([this](const consensus::CommittedEntry&) { rounds_->Increment(); });
-      core->on_latency = [this](double s) { latency_->Observe(s); };
+      core->driver->set_on_commit([this](const consensus::CommittedEntry& e, std::optional<double> latency) {
+        rounds_->Increment();
+        if (latency && !e.requests.empty()) latency_->Observe(*latency);
+      });
       SWARM_RETURN_IF_ERROR(core->driver->Start());
     }
     if (!state_dir_.empty()) {
@@ -250,6 +265,7 @@ class ConsensusExtension final : public Extension {
         }
         continue;
       }
+      if (core->driver && config_.GetBool("consensus.epochs")) EpochStep(*core, clock.Now());
       if (!core->keys || core->keys->known() == core->committee.size()) continue;
       for (uint32_t i = 0; i < core->committee.size(); ++i) {
         if (core->keys->Known(i)) continue;
@@ -274,6 +290,117 @@ class ConsensusExtension final : public Extension {
     }
   }
 
+  // {membership: {version, index, root, members: [{id, address}]},
+  //  placement: {version, index, root, experts}}
+  static nlohmann::json EpochsJson(const ConsensusCore& core) {
+    nlohmann::json out = nlohmann::json::object();
+    for (size_t k = 0; k < kEpochKinds; ++k) {
+      const EpochKind kind = static_cast<EpochKind>(k);
+      const EpochState e = core.ledger->Epoch(kind);
+      nlohmann::json j = {{"version", e.version}};
+      if (e.version > 0) {
+        j["index"] = e.index;
+        j["root"] = ToHex(e.root);
+        if (auto body = core.ledger->EpochBody(e.root)) {
+          if (kind == EpochKind::kMembership) {
+            nlohmann::json members = nlohmann::json::array();
+            if (auto m = ParseMembershipEpoch(*body); m.ok()) {
+              for (const auto& x : *m) members.push_back({{"id", x.id}, {"address", x.address}});
+            }
+            j["members"] = members;
+          } else if (auto t = ParsePlacementEpoch(*body); t.ok()) {
+            j["experts"] = t->size();
+          }
+        }
+      }
+      out[kind == EpochKind::kMembership ? "membership" : "placement"] = j;
+    }
+    return out;
+  }
+
+  // The canonical bodies of this peer's current view: members alive or
+  // suspect (SWIM: a suspect is still a member until declared dead; the
+  // placement ring counts them too), and the ring's expert owners.
+  // nullopt when membership is off / no expert is placed.
+  static std::pair<std::optional<Bytes>, std::optional<Bytes>> ViewBodies(const PlacementView& v) {
+    std::pair<std::optional<Bytes>, std::optional<Bytes>> out;
+    std::vector<EpochMember> members;
+    for (const auto& m : v.members) {
+      if (m.state != "alive" && m.state != "suspect") continue;
+      // The id is for display: characters the encoding forbids become '_'.
+      std::string id = m.id.empty() ? m.address : m.id.substr(0, kEpochFieldBytesMax);
+      for (char& ch : id) {
+        if (ch <= ' ' || ch > '~' || ch == ',') ch = '_';
+      }
+      members.push_back({m.address, id});
+    }
+    if (!members.empty()) {
+      if (auto b = EncodeMembershipEpoch(members); b.ok()) out.first = std::move(*b);
+      else spdlog::warn("consensus: cannot encode the membership view: {}", std::string(b.status().message()));
+    }
+    if (!v.owners.empty()) {
+      if (auto b = EncodePlacementEpoch(v.owners); b.ok()) out.second = std::move(*b);
+      else spdlog::warn("consensus: cannot encode the placement table: {}", std::string(b.status().message()));
+    }
+    return out;
+  }
+
+  // Background thread: feeds the proposers (consensus_epoch_proposer.h) and
+  // submits what they propose through this member's own replica.
+  void EpochStep(ConsensusCore& core, Nanos now) {
+    if (!proposers_[0]) {
+      EpochProposerOptions o;
+      o.settle = Millis(config_.GetInt("consensus.epoch_settle_ms"));
+      o.retry = std::max<Nanos>(Millis(500), o.settle / 2);
+      for (size_t k = 0; k < kEpochKinds; ++k) {
+        proposers_[k] = std::make_unique<EpochProposer>(static_cast<EpochKind>(k), o);
+      }
+    }
+    auto bodies = ViewBodies(node_->Placement());
+    for (size_t k = 0; k < kEpochKinds; ++k) {
+      const EpochKind kind = static_cast<EpochKind>(k);
+      std::optional<EpochProposal> p;
+      {
+        std::lock_guard<std::mutex> lock(epoch_mu_);
+        p = proposers_[k]->OnTick(now, k == 0 ? bodies.first : bodies.second, core.ledger->Epoch(kind));
+      }
+      if (p) SubmitEpoch(core, std::move(*p));
+    }
+  }
+
+  void SubmitEpoch(ConsensusCore& core, EpochProposal p) {
+    const size_t k = static_cast<size_t>(p.kind);
+    const store::LedgerHead head = core.ledger->Head();
+    auto rec = SignLedgerRecord(node_->identity(), EpochKindName(p.kind), p.version, p.root, head.size, head.hash);
+    if (!rec.ok()) {
+      spdlog::error("consensus: cannot sign {} record: {}", EpochKindName(p.kind), std::string(rec.status().message()));
+      std::lock_guard<std::mutex> lock(epoch_mu_);
+      proposers_[k]->OnProposalDone();
+      return;
+    }
+    ++epoch_proposals_;
+    spdlog::info("consensus: proposing {} version {} (root {}..) at ledger index {}", EpochKindName(p.kind),
+                 p.version, ToHex(p.root).substr(0, 16), head.size);
+    const Bytes record = store::EncodeLedgerRecord(*rec);
+    consensus::Request req{LedgerStateMachine::ClientOf(*rec), NextClientSeq(), EncodeLedgerRequest(record, p.body)};
+    LedgerStateMachine* ledger = core.ledger;
+    const uint64_t client = req.client, seq = req.client_seq;
+    core.driver->Submit(std::move(req), Millis(config_.GetInt("consensus.submit_timeout_ms")),
+                        [this, k, ledger, client, seq,
+                         kind = std::string(EpochKindName(p.kind)), version = p.version](StatusOr<ExecutedRequest> r) {
+                          if (!r.ok()) {
+                            spdlog::warn("consensus: {} version {} not executed: {}", kind, version,
+                                         std::string(r.status().message()));
+                          } else if (auto res = ledger->Result(client, seq); res && !res->applied) {
+                            spdlog::info("consensus: {} version {} refused: {}", kind, version, res->error);
+                          } else {
+                            spdlog::info("consensus: {} version {} committed at seq {}", kind, version, r->seq);
+                          }
+                          std::lock_guard<std::mutex> lock(epoch_mu_);
+                          proposers_[k]->OnProposalDone();
+                        });
+  }
+
   void RegisterMetrics() {
     auto& reg = node_->metrics().registry();
     rounds_ = &prometheus::BuildCounter()
@@ -288,7 +415,7 @@ class ConsensusExtension final : public Extension {
                              .Add({});
     latency_ = &prometheus::BuildHistogram()
                     .Name("swarm_consensus_commit_latency_seconds")
-                    .Help("Submit through this peer to execution by this replica")
+                    .Help("Batch pre-prepare seen by this replica (received, or sent as primary) to its execution here")
                     .Register(reg)
                     .Add({}, kLatencyBuckets);
     auto& log_size = prometheus::BuildGauge()
@@ -300,7 +427,11 @@ class ConsensusExtension final : public Extension {
                         .Name("swarm_consensus_dropped_messages_total")
                         .Help("PBFT messages dropped by this replica, by reason")
                         .Register(reg);
-    node_->metrics().AddScrapeHook([this, &view_changes, &log_size, &dropped] {
+    auto& epoch = prometheus::BuildGauge()
+                      .Name("swarm_consensus_epoch")
+                      .Help("Version of the last committed epoch record, by kind (membership, placement)")
+                      .Register(reg);
+    node_->metrics().AddScrapeHook([this, &view_changes, &log_size, &dropped, &epoch] {
       std::shared_ptr<ConsensusCore> core;
       {
         std::lock_guard<std::mutex> lock(mu_);
@@ -318,6 +449,12 @@ class ConsensusExtension final : public Extension {
         bump(dropped.Add({{"reason", reason}}), static_cast<double>(st.counters.dropped[i]));
       }
       bump(dropped.Add({{"reason", "malformed_batch"}}), static_cast<double>(st.malformed_batches));
+      bump(dropped.Add({{"reason", "unknown_key"}}), static_cast<double>(st.unknown_key_drops));
+      for (size_t k = 0; k < kEpochKinds; ++k) {
+        const EpochKind kind = static_cast<EpochKind>(k);
+        epoch.Add({{"kind", kind == EpochKind::kMembership ? "membership" : "placement"}})
+            .Set(static_cast<double>(core->ledger->Epoch(kind).version));
+      }
     });
   }
 
@@ -333,6 +470,9 @@ class ConsensusExtension final : public Extension {
   std::condition_variable cv_;
   bool stop_ = false;
   std::shared_ptr<ConsensusCore> core_;
+  std::mutex epoch_mu_;  // proposers_ (background thread and driver callbacks)
+  std::array<std::unique_ptr<EpochProposer>, kEpochKinds> proposers_;
+  std::atomic<uint64_t> epoch_proposals_{0};
   std::thread thread_;
 };
 

@@ -16,11 +16,25 @@
 // refuses Submit naming the committee. Keys: node/consensus_keys.h (TOFU,
 // pinned).
 //
+// Epochs: with consensus.epochs (default on) every member feeds its
+// membership view (members alive or suspect) and placement table to
+// node/consensus_epoch_proposer.h each background tick (300 ms) and submits
+// the proposals (kind epoch.membership / epoch.placement, signed with its
+// node identity) through its own replica; the state machine keeps exactly
+// one record per change (node/consensus_epoch.h). Debounce:
+// consensus.epoch_settle_ms.
+//
 // Status JSON ("consensus"): state, committee, self, view, primary,
-// last_committed, stable_checkpoint, log_size, ledger size/head, counters.
+// last_committed, stable_checkpoint, log_size, ledger size/head, counters,
+// epochs {membership: {version, index, root, members: [{id, address}]},
+// placement: {version, index, root, experts}}.
 // Metrics: swarm_consensus_rounds_total, swarm_consensus_view_changes_total,
 // swarm_consensus_commit_latency_seconds, swarm_consensus_log_size,
-// swarm_consensus_dropped_messages_total{reason}.
+// swarm_consensus_dropped_messages_total{reason} (reason unknown_key: from a
+// member whose key is not pinned yet, e.g. during committee formation),
+// swarm_consensus_epoch{kind}. Commit latency is observed at every member:
+// from the batch's pre-prepare seen by it (received, or sent as primary) to
+// its execution there.
 // Thread-safety: as node::Extension.
 #pragma once
 

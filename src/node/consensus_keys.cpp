@@ -86,6 +86,12 @@ bool CommitteeKeys::Known(uint32_t index) const {
   return index < keys_.size() && keys_[index].has_value();
 }
 
+std::optional<CommitteeKeys::Key> CommitteeKeys::KeyOf(uint32_t index) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (index >= keys_.size()) return std::nullopt;
+  return keys_[index];
+}
+
 size_t CommitteeKeys::known() const {
   std::lock_guard<std::mutex> lock(mu_);
   size_t n = 0;

@@ -44,6 +44,8 @@ class CommitteeKeys final : public consensus::Authenticator {
   // FailedPrecondition "key_changed: ..." if another key is pinned.
   Status Pin(uint32_t index, crypto::SignatureScheme scheme, ByteSpan public_key);
   bool Known(uint32_t index) const;
+  // The pinned key of member `index`, if known.
+  std::optional<Key> KeyOf(uint32_t index) const;
   size_t known() const;
   uint64_t key_changes_refused() const;
 

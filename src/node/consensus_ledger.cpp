@@ -1,5 +1,8 @@
 #include "node/consensus_ledger.h"
 
+#include <filesystem>
+#include <fstream>
+
 #include <spdlog/spdlog.h>
 
 #include "common/bytes.h"
@@ -47,6 +50,10 @@ StatusOr<std::unique_ptr<LedgerStateMachine>> LedgerStateMachine::Open(const std
     SWARM_ASSIGN_OR_RETURN(sm->ledger_, store::Ledger::Open(path));
     SWARM_ASSIGN_OR_RETURN(store::LedgerHead h, sm->ledger_->Head());
     sm->disk_size_ = h.size;
+    sm->epoch_dir_ = EpochDir(path);
+    std::error_code ec;
+    std::filesystem::create_directories(sm->epoch_dir_, ec);
+    if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", sm->epoch_dir_, ": ", ec.message()));
   }
   return sm;
 }
@@ -79,6 +86,56 @@ store::LedgerHead LedgerStateMachine::Head() const {
   return head_;
 }
 
+std::string LedgerStateMachine::EpochDir(const std::string& ledger_path) {
+  if (ledger_path.empty()) return "";
+  return (std::filesystem::path(ledger_path).parent_path() / "epochs").string();
+}
+
+EpochState LedgerStateMachine::Epoch(EpochKind kind) const {
+  std::lock_guard<std::mutex> lock(head_mu_);
+  return epochs_[static_cast<size_t>(kind)];
+}
+
+std::optional<Bytes> LedgerStateMachine::EpochBody(const Digest256& root) const {
+  std::lock_guard<std::mutex> lock(head_mu_);
+  auto it = bodies_.find(root);
+  if (it == bodies_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<std::pair<Bytes, Bytes>> LedgerStateMachine::Records(uint64_t from, uint64_t count) const {
+  std::vector<std::pair<Bytes, Bytes>> out;
+  std::lock_guard<std::mutex> lock(head_mu_);
+  for (uint64_t i = from; i < records_.size() && i - from < count; ++i) {
+    Bytes body;
+    auto r = store::ParseLedgerRecord(records_[i]);
+    if (r.ok()) {
+      if (auto it = bodies_.find(r->payload_root); it != bodies_.end() && IsEpochRecordKind(r->kind)) body = it->second;
+    }
+    out.emplace_back(records_[i], std::move(body));
+  }
+  return out;
+}
+
+// Best effort (the replicated copy is the in-memory one and the snapshot).
+void LedgerStateMachine::SaveBody(const Digest256& root, const Bytes& body) {
+  if (epoch_dir_.empty()) return;
+  const std::string path = epoch_dir_ + "/" + ToHex(root) + ".body";
+  if (std::filesystem::exists(path)) return;
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(body.data()), static_cast<std::streamsize>(body.size()));
+    if (!out) {
+      spdlog::warn("consensus: cannot write epoch body {}", tmp);
+      return;
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) spdlog::warn("consensus: cannot rename {}: {}", tmp, ec.message());
+}
+
 std::optional<Digest256> LedgerStateMachine::RecordHash(uint64_t index) const {
   std::lock_guard<std::mutex> lock(head_mu_);
   if (index >= hashes_.size()) return std::nullopt;
@@ -87,7 +144,7 @@ std::optional<Digest256> LedgerStateMachine::RecordHash(uint64_t index) const {
 
 // Appends `r` (already checked, r.index == records_.size()) to memory and,
 // unless the disk already holds it, to disk.
-Status LedgerStateMachine::AppendChecked(const store::LedgerRecord& r, const Bytes& encoded) {
+Status LedgerStateMachine::AppendChecked(const store::LedgerRecord& r, const Bytes& encoded, const Bytes& body) {
   if (ledger_) {
     if (r.index < disk_size_) {
       auto on_disk = ledger_->GetEncoded(r.index);
@@ -102,20 +159,37 @@ Status LedgerStateMachine::AppendChecked(const store::LedgerRecord& r, const Byt
       disk_size_ = r.index + 1;
     }
   }
+  if (!body.empty()) SaveBody(r.payload_root, body);
   const Digest256 h = store::LedgerRecordHash(r);
-  records_.push_back(encoded);
   std::lock_guard<std::mutex> lock(head_mu_);
+  records_.push_back(encoded);
   hashes_.push_back(h);
   head_ = store::LedgerHead{records_.size(), h};
+  if (auto kind = EpochKindOf(r.kind)) {
+    epochs_[static_cast<size_t>(*kind)] = EpochState{r.epoch, r.payload_root, r.index};
+    bodies_.emplace(r.payload_root, body);
+  }
   return absl::OkStatus();
 }
 
 void LedgerStateMachine::Apply(consensus::SeqNumber seq, const consensus::Request& request) {
   LedgerApplyResult res;
   res.seq = seq;
-  auto rec = store::ParseLedgerRecord(request.payload);
+  auto parts = ParseLedgerRequest(request.payload);
+  StatusOr<store::LedgerRecord> rec =
+      parts.ok() ? store::ParseLedgerRecord(parts->record) : StatusOr<store::LedgerRecord>(parts.status());
+  Status epoch_check = absl::OkStatus();
+  if (rec.ok() && (IsEpochRecordKind(rec->kind) || !parts->body.empty())) {
+    epoch_check = IsEpochRecordKind(rec->kind)
+                      ? CheckEpochRecord(epochs_[static_cast<size_t>(EpochKindOf(rec->kind).value_or(EpochKind::kMembership))],
+                                         *rec, parts->body)
+                      : absl::InvalidArgumentError(absl::StrCat("bad record: a body on a record of kind '", rec->kind,
+                                                                "' (only epoch.* records carry one)"));
+  }
   if (!rec.ok()) {
     res.error = absl::StrCat("bad record: ", rec.status().message());
+  } else if (!epoch_check.ok()) {
+    res.error = std::string(epoch_check.message());
   } else if (rec->index != records_.size() ||
              rec->prev_hash != (hashes_.empty() ? Digest256{} : hashes_.back())) {
     res.error = absl::StrCat("stale head: record index ", rec->index, " but ledger size ",
@@ -124,7 +198,7 @@ void LedgerStateMachine::Apply(consensus::SeqNumber seq, const consensus::Reques
     res.error = absl::StrCat("ledger full: ", kRecordsMax, " records (kRecordsMax)");
   } else if (auto s = CheckRecord(*rec); !s.ok()) {
     res.error = absl::StrCat("bad record: ", s.message());
-  } else if (auto s2 = AppendChecked(*rec, request.payload); !s2.ok()) {
+  } else if (auto s2 = AppendChecked(*rec, parts->record, parts->body); !s2.ok()) {
     // A local disk failure: the in-memory chain (the replicated state) is
     // unchanged, so this replica's checkpoint digest will differ from the
     // quorum's and state transfer repairs it.
@@ -150,6 +224,13 @@ Bytes LedgerStateMachine::Snapshot() {
   for (const auto& r : records_) {
     PutU32(out, static_cast<uint32_t>(r.size()));
     out.insert(out.end(), r.begin(), r.end());
+  }
+  std::lock_guard<std::mutex> lock(head_mu_);
+  PutU64(out, bodies_.size());
+  for (const auto& [root, body] : bodies_) {
+    out.insert(out.end(), root.begin(), root.end());
+    PutU32(out, static_cast<uint32_t>(body.size()));
+    out.insert(out.end(), body.begin(), body.end());
   }
   return out;
 }
@@ -178,6 +259,31 @@ Status LedgerStateMachine::Restore(ByteSpan snapshot) {
     records.push_back(std::move(b));
     parsed.push_back(std::move(r));
   }
+  std::map<Digest256, Bytes> bodies;
+  if (pos != snapshot.size()) {  // the epoch bodies section
+    uint64_t nb = 0;
+    if (!GetU64(snapshot, pos, nb) || nb > count) {
+      return absl::InvalidArgumentError(absl::StrCat("ledger snapshot: bad epoch body count ", nb));
+    }
+    for (uint64_t i = 0; i < nb; ++i) {
+      Digest256 root{};
+      uint32_t len = 0;
+      if (snapshot.size() - pos < root.size()) {
+        return absl::InvalidArgumentError(absl::StrCat("ledger snapshot: epoch body ", i, " truncated"));
+      }
+      std::copy(snapshot.begin() + pos, snapshot.begin() + pos + root.size(), root.begin());
+      pos += root.size();
+      if (!GetU32(snapshot, pos, len) || len > kEpochBodyBytesMax || snapshot.size() - pos < len) {
+        return absl::InvalidArgumentError(absl::StrCat("ledger snapshot: epoch body ", i, " truncated"));
+      }
+      Bytes body(snapshot.begin() + pos, snapshot.begin() + pos + len);
+      pos += len;
+      if (EpochRoot(body) != root) {
+        return absl::InvalidArgumentError(absl::StrCat("ledger snapshot: epoch body ", i, " does not hash to its root"));
+      }
+      bodies.emplace(root, std::move(body));
+    }
+  }
   if (pos != snapshot.size()) {
     return absl::InvalidArgumentError(absl::StrCat("ledger snapshot: ", snapshot.size() - pos,
                                                    " trailing bytes"));
@@ -195,10 +301,16 @@ Status LedgerStateMachine::Restore(ByteSpan snapshot) {
       disk_size_ = i + 1;
     }
   }
-  records_ = std::move(records);
+  for (const auto& [root, body] : bodies) SaveBody(root, body);
   std::lock_guard<std::mutex> lock(head_mu_);
+  records_ = std::move(records);
+  bodies_ = std::move(bodies);
+  epochs_ = {};
   hashes_.clear();
-  for (const auto& r : parsed) hashes_.push_back(store::LedgerRecordHash(r));
+  for (const auto& r : parsed) {
+    hashes_.push_back(store::LedgerRecordHash(r));
+    if (auto kind = EpochKindOf(r.kind)) epochs_[static_cast<size_t>(*kind)] = EpochState{r.epoch, r.payload_root, r.index};
+  }
   head_ = store::LedgerHead{records_.size(), hashes_.empty() ? Digest256{} : hashes_.back()};
   return absl::OkStatus();
 }

@@ -16,12 +16,22 @@
 // After a crash the disk may hold records past the restored checkpoint: Apply
 // then finds the record already there and only checks it is the same.
 //
+// Epoch records (node/consensus_epoch.h): a request may carry a body beside
+// its record (the member list / placement table); Apply checks it with
+// CheckEpochRecord against the last committed epoch of that kind, keeps the
+// body in memory (and in the snapshot, after the records: u64 count, then
+// per body 32-byte root, u32 length, bytes, ascending by root) and writes it
+// to <ledger dir>/epochs/<root hex>.body for offline `swarm ledger show`.
+// Snapshots without the body section (older format) restore with no bodies.
+//
 // Results of the last `results_max` requests are kept for the driver to
 // answer clients (Result()).
-// Thread-safety: used by the replica's thread only, except Head() which any
-// thread may call (internal mutex).
+// Thread-safety: used by the replica's thread only, except Head(), Epoch(),
+// EpochBody(), Records() and RecordHash() which any thread may call
+// (internal mutex).
 #pragma once
 
+#include <array>
 #include <deque>
 #include <map>
 #include <memory>
@@ -32,6 +42,7 @@
 #include <vector>
 
 #include "consensus/state_machine.h"
+#include "node/consensus_epoch.h"
 #include "store/ledger.h"
 
 namespace swarm::node {
@@ -65,6 +76,16 @@ class LedgerStateMachine final : public consensus::StateMachine {
   store::LedgerHead Head() const;
   // The record hash at `index` of the applied chain, if present.
   std::optional<Digest256> RecordHash(uint64_t index) const;
+  // The last committed epoch of `kind` (version 0: none).
+  EpochState Epoch(EpochKind kind) const;
+  // The body committed under `root`, if any.
+  std::optional<Bytes> EpochBody(const Digest256& root) const;
+  // Records [from, from+count) of the applied chain with their bodies
+  // (empty when none), canonical bytes.
+  std::vector<std::pair<Bytes, Bytes>> Records(uint64_t from, uint64_t count) const;
+  // Where bodies are written next to the ledger file ("" = memory only).
+  static std::string EpochDir(const std::string& ledger_path);
+
   // Apply calls whose record was already on disk and identical / different.
   uint64_t replayed_from_disk() const { return replayed_; }
   uint64_t disk_conflicts() const { return conflicts_; }
@@ -74,15 +95,19 @@ class LedgerStateMachine final : public consensus::StateMachine {
 
  private:
   LedgerStateMachine() = default;
-  Status AppendChecked(const store::LedgerRecord& r, const Bytes& encoded);
+  Status AppendChecked(const store::LedgerRecord& r, const Bytes& encoded, const Bytes& body);
+  void SaveBody(const Digest256& root, const Bytes& body);
   void Remember(uint64_t client, uint64_t client_seq, LedgerApplyResult r);
 
   std::unique_ptr<store::Ledger> ledger_;  // null: memory only
+  std::string epoch_dir_;                  // "" = bodies in memory only
   uint64_t disk_size_ = 0;                 // records on disk
   std::vector<Bytes> records_;             // applied chain, canonical bytes
   std::vector<Digest256> hashes_;
   mutable std::mutex head_mu_;
   store::LedgerHead head_;
+  std::array<EpochState, kEpochKinds> epochs_{};
+  std::map<Digest256, Bytes> bodies_;  // epoch bodies by payload root
   std::map<std::pair<uint64_t, uint64_t>, LedgerApplyResult> results_;
   std::deque<std::pair<uint64_t, uint64_t>> results_order_;
   uint64_t replayed_ = 0;

@@ -72,6 +72,9 @@ Status LocalCommittee::StartReplica(uint32_t i) {
   o.committee = addresses_;
   o.state_dir = dir;
   o.fsync = opts_.fsync;
+  if (opts_.signer_known) {
+    o.signer_known = [fn = opts_.signer_known, i](uint32_t signer) { return fn(i, signer); };
+  }
   core->driver = std::make_unique<ConsensusDriver>(o, m->auth.get(), core->machine.get(),
                                                    [this](const std::string& a) { return Channel(a); });
   SWARM_RETURN_IF_ERROR(core->driver->Start());

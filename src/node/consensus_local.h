@@ -31,6 +31,9 @@ struct LocalCommitteeOptions {
   // Makes member i's state machine; default: LedgerStateMachine (in <root>/m<i>/ledger.db
   // when state_root is set, else in memory).
   std::function<std::unique_ptr<consensus::StateMachine>(uint32_t)> make_machine;
+  // Whether member i knows signer j's key yet (ConsensusDriverOptions::
+  // signer_known); null = all keys known. Called on member i's driver thread.
+  std::function<bool(uint32_t member, uint32_t signer)> signer_known;
 };
 
 class LocalCommittee {

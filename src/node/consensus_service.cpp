@@ -2,7 +2,9 @@
 
 #include <future>
 
+#include "node/consensus_epoch.h"
 #include "store/ledger.h"
+#include "store/signers.h"
 
 namespace swarm::node {
 namespace {
@@ -71,6 +73,22 @@ grpc::Status PbftServiceImpl::Submit(grpc::ServerContext* ctx, const swarm::v1::
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         absl::StrCat("record: ", rec.status().message()));
   }
+  if (IsEpochRecordKind(rec->kind)) {
+    // Epoch records come from committee members (the proposers in
+    // node/consensus_extension.cpp), never from outside clients.
+    bool member = false;
+    for (uint32_t i = 0; core->keys && i < core->committee.size() && !member; ++i) {
+      auto key = core->keys->KeyOf(i);
+      member = key && store::LedgerAuthorId(crypto::SchemeName(key->scheme), key->public_key) == rec->author_id;
+    }
+    if (!member) {
+      return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                          absl::StrCat("record: kind '", rec->kind, "' is reserved to committee members"));
+    }
+  } else if (!req->body().empty()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        absl::StrCat("body: only epoch.* records carry one (kind '", rec->kind, "')"));
+  }
   if (req->client_seq() == 0) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "client_seq: 0 is reserved, use >= 1");
   }
@@ -85,14 +103,13 @@ grpc::Status PbftServiceImpl::Submit(grpc::ServerContext* ctx, const swarm::v1::
   wait = std::min(wait, core->submit_wait_max);
   auto promise = std::make_shared<std::promise<StatusOr<ExecutedRequest>>>();
   auto future = promise->get_future();
-  consensus::Request request{client, client_seq, Bytes(req->record().begin(), req->record().end())};
+  consensus::Request request{client, client_seq, EncodeLedgerRequest(AsBytes(req->record()), AsBytes(req->body()))};
   core->driver->Submit(std::move(request), wait,
                        [promise](StatusOr<ExecutedRequest> r) { promise->set_value(std::move(r)); });
   // The driver always completes the callback (at the deadline at the latest).
   StatusOr<ExecutedRequest> executed = future.get();
   if (ctx->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
   if (!executed.ok()) return Grpc(executed.status());
-  if (core->on_latency) core->on_latency(executed->latency_seconds);
   reply->set_view(executed->view);
   if (auto done = core->ledger->Result(client, client_seq)) {
     FillResult(*done, reply);
@@ -134,6 +151,30 @@ grpc::Status PbftServiceImpl::LedgerHead(grpc::ServerContext*, const swarm::v1::
       reply->set_verified(report->ok);
       reply->set_verify_report(report->ToString());
     }
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace swarm::node
+
+namespace swarm::node {
+
+grpc::Status PbftServiceImpl::LedgerRecords(grpc::ServerContext*, const swarm::v1::LedgerRecordsRequest* req,
+                                            swarm::v1::LedgerRecordsReply* reply) {
+  std::shared_ptr<ConsensusCore> core;
+  if (auto s = Member(core, /*need_ledger=*/true); !s.ok()) return s;
+  if (req->count() > kLedgerRecordsPerCallMax) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        absl::StrCat("count: ", req->count(), " > ", kLedgerRecordsPerCallMax, " per call"));
+  }
+  const store::LedgerHead head = core->ledger->Head();
+  reply->set_size(head.size);
+  reply->set_head_hash(head.hash.data(), head.hash.size());
+  for (const auto& a : core->committee) reply->add_committee(a);
+  for (auto& [record, body] : core->ledger->Records(req->from(), req->count())) {
+    auto* e = reply->add_records();
+    e->set_record(record.data(), record.size());
+    e->set_body(body.data(), body.size());
   }
   return grpc::Status::OK;
 }

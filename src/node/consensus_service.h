@@ -1,6 +1,8 @@
 // The Pbft gRPC service of a committee member (proto/swarm/v1/consensus.proto):
 // Deliver (replica-to-replica batches), Identify (this member's key),
-// Submit (client path) and LedgerHead (head, one record's hash, verify).
+// Submit (client path; epoch.* records only from committee members' keys),
+// LedgerHead (head, one record's hash, verify) and LedgerRecords (records
+// with epoch bodies, for `swarm ledger show --peer`).
 //
 // The service is registered before the committee is known; until then (and
 // on a peer outside the committee) calls fail with UNAVAILABLE /
@@ -35,8 +37,6 @@ struct ConsensusCore {
   std::unique_ptr<ConsensusDriver> driver;
   Nanos submit_wait_default = Seconds(10);
   Nanos submit_wait_max = Seconds(60);
-  // Observes commit latencies of requests submitted here (metrics).
-  std::function<void(double)> on_latency;
 };
 
 class PbftServiceImpl final : public swarm::v1::Pbft::Service {
@@ -52,6 +52,9 @@ class PbftServiceImpl final : public swarm::v1::Pbft::Service {
                       swarm::v1::LedgerSubmitReply* reply) override;
   grpc::Status LedgerHead(grpc::ServerContext*, const swarm::v1::LedgerHeadRequest* req,
                           swarm::v1::LedgerHeadReply* reply) override;
+  grpc::Status LedgerRecords(grpc::ServerContext*, const swarm::v1::LedgerRecordsRequest* req,
+                             swarm::v1::LedgerRecordsReply* reply) override;
+  static constexpr uint32_t kLedgerRecordsPerCallMax = 256;
 
  private:
   // The core of a running member, or an error status saying why not.

@@ -18,6 +18,9 @@
 #include "node/node.h"
 #include "node/trainer_model.h"
 #include "node/trainer_remote.h"
+#if SWARM_NODE_HAVE_CONSENSUS
+#include "node/consensus_client.h"  // trainer.require_committed_root
+#endif
 #include "train/averaging_round.h"
 #include "train/contribution_codec.h"
 
@@ -45,6 +48,8 @@ struct TrainerSettings {
   bool resume = true;
   std::string checkpoint_path;
   uint64_t job_id = 0;
+  bool require_committed_root = false;       // see CommitRoot
+  std::vector<std::string> consensus_peers;  // PBFT committee members to submit through
 };
 
 uint64_t Fnv1a(const std::string& s, uint64_t h = 1469598103934665603ULL) {
@@ -87,6 +92,10 @@ void AddKeys(ConfigSchema& s) {
       .Int("trainer.quorum", 0, 0, 1024, "contributions needed at the deadline; 0 = n - f")
       .Int("trainer.checkpoint_every", 50, 0, 100'000'000, "steps between checkpoints; 0 = only at the end")
       .Bool("trainer.resume", true, "continue from <data_dir>/trainer/checkpoint.pt if present")
+      .Bool("trainer.require_committed_root", false,
+            "apply a round's aggregate only after its result root (train.round ledger record) is committed "
+            "by the PBFT committee (trainer.consensus_peers)")
+      .StringList("trainer.consensus_peers", {}, "require_committed_root: gRPC addresses of committee members")
       .String("trainer.secure_agg", "none", {"none", "ckks"},
               "ckks: encrypted sum of contributions (not built yet: fails at start)");
 }
@@ -128,6 +137,17 @@ StatusOr<TrainerSettings> ReadSettings(const Config& c, const NodeConfig& node) 
     }
     SWARM_RETURN_IF_ERROR(t.job.Validate());
   }
+  t.require_committed_root = c.GetBool("trainer.require_committed_root");
+  t.consensus_peers = c.GetStringList("trainer.consensus_peers");
+  if (t.require_committed_root && t.consensus_peers.empty()) {
+    return absl::InvalidArgumentError(
+        "trainer.require_committed_root = true needs trainer.consensus_peers (committee members' gRPC addresses)");
+  }
+#if !SWARM_NODE_HAVE_CONSENSUS
+  if (t.require_committed_root) {
+    return absl::InvalidArgumentError("trainer.require_committed_root: this binary was built without consensus/");
+  }
+#endif
   t.byzantine = c.GetBool("trainer.byzantine");
   t.experts = c.GetString("trainer.experts");
   t.remote.call_deadline = Millis(c.GetInt("trainer.expert_deadline_ms"));
@@ -275,6 +295,7 @@ class TrainerExtension final : public Extension {
     nlohmann::json ex = nlohmann::json::object();
     for (const auto& [reason, n] : excluded_counts_) ex[reason] = n;
     j["excluded"] = ex;
+    if (s_.require_committed_root) j["roots_committed"] = roots_committed_;
     if (!error_.empty()) j["error"] = error_;
     return j;
   }
@@ -419,6 +440,38 @@ class TrainerExtension final : public Extension {
     if (!st.ok()) spdlog::error("{}", absl::StrCat("trainer: ", st.message()));
   }
 
+  // trainer.require_committed_root: signs a train.round record (epoch =
+  // round, payload_root = SHA3-256 of round and aggregate) with this node's
+  // identity and waits until a committee member reports it committed; fails
+  // after round_deadline x 10 without a committee answer.
+  Status CommitRoot(uint64_t round, const std::vector<float>& aggregate) {
+#if SWARM_NODE_HAVE_CONSENSUS
+    SetState("committing round root");
+    CommitteeClientOptions o;
+    o.members = s_.consensus_peers;
+    o.timeout = s_.round_deadline * 10;
+    o.channel_to = [this](const std::string& a) { return node_->ChannelTo(a); };
+    o.cancelled = [this] {
+      std::lock_guard<std::mutex> lock(mu_);
+      return stop_;
+    };
+    auto r = CommitRoundRoot(node_->identity(), round, aggregate, o);
+    if (!r.ok()) {
+      if (absl::IsCancelled(r.status())) return r.status();
+      return absl::Status(r.status().code(), absl::StrCat("round ", round, ": result root not committed: ",
+                                                          r.status().message()));
+    }
+    SetState("training");
+    std::lock_guard<std::mutex> lock(mu_);
+    ++roots_committed_;
+    return absl::OkStatus();
+#else
+    (void)round;
+    (void)aggregate;
+    return absl::FailedPreconditionError("trainer.require_committed_root: built without consensus/");
+#endif
+  }
+
   void Evaluate() {
     auto acc = model_->TestAccuracy();
     if (!acc.ok()) return;
@@ -483,6 +536,12 @@ class TrainerExtension final : public Extension {
       const double secs = ToSeconds(out->duration);
       sync_hist_->Observe(secs);
       if (out->status.ok()) {
+        if (s_.require_committed_root) {  // h2: the committee must commit the round's root first
+          if (Status c = CommitRoot(round, out->aggregate); !c.ok()) {
+            if (!absl::IsCancelled(c)) Fail(c);
+            return;
+          }
+        }
         Status st = model_->Apply(out->aggregate);
         if (!st.ok()) {
           Fail(st);
@@ -533,6 +592,7 @@ class TrainerExtension final : public Extension {
   int64_t step_ = 0;
   double loss_ = 0, accuracy_ = -1;
   double sync_last_ = 0, sync_sum_ = 0;
+  int64_t roots_committed_ = 0;  // require_committed_root
   int64_t rounds_ = 0, batches_retried_ = 0, expert_failures_ = 0, resumed_from_ = 0;
   std::map<std::string, int64_t> excluded_counts_;
 

@@ -2,6 +2,7 @@
 // consensus_local.h): appends through a backup, a stopped primary and the
 // view change after it, a restarted member catching up from its durable
 // state plus state transfer, and identical ledger heads everywhere.
+#include <atomic>
 #include <filesystem>
 #include <future>
 #include <thread>
@@ -105,6 +106,41 @@ TEST(PbftGrpcCommittee, AppendsThroughABackupReachEveryMember) {
   }));
   for (uint32_t m = 1; m < 4; ++m) EXPECT_EQ(c->ledger(m)->Head().hash, c->ledger(0)->Head().hash);
   EXPECT_GE(c->driver(0)->status().stable_checkpoint, 2u);
+  // Commit latency is observed at every member (pre-prepare seen → executed),
+  // not only at the one a client submitted through.
+  for (uint32_t m = 0; m < 4; ++m) {
+    const auto st = c->driver(m)->status();
+    EXPECT_GE(st.commit_latency_samples, 1u) << "member " << m;
+    EXPECT_GE(st.commit_latency_seconds_sum, 0.0) << "member " << m;
+  }
+}
+
+TEST(PbftGrpcCommittee, MessagesFromAMemberWhoseKeyIsNotKnownYetCountAsUnknownKeyNotBadSignature) {
+  LocalCommitteeOptions o;
+  o.n = 4;
+  o.replica = FastConfig();
+  const auto keys = consensus::KeyedHashAuthenticator::DeriveKeys(4, 42);
+  o.make_auth = [keys](uint32_t i) {
+    return std::make_unique<consensus::KeyedHashAuthenticator>(consensus::ReplicaId(i), keys);
+  };
+  auto learned = std::make_shared<std::atomic<bool>>(false);
+  // Member 3 learns member 0's key (the primary's) only later, as at committee formation.
+  o.signer_known = [learned](uint32_t member, uint32_t signer) { return member != 3 || signer != 0 || learned->load(); };
+  auto c = std::move(LocalCommittee::Start(std::move(o))).value();
+  auto signer = std::move(store::Ed25519RecordSigner::Generate()).value();
+  for (uint64_t i = 1; i <= 3; ++i) {
+    auto r = AppendVia(c->addresses()[1], *signer, i);
+    ASSERT_TRUE(r.ok()) << r.status();
+  }
+  ASSERT_TRUE(Eventually(5, [&] { return c->driver(3)->status().unknown_key_drops > 0; }));
+  const auto bad = static_cast<size_t>(consensus::DropReason::kBadSignature);
+  EXPECT_EQ(c->driver(3)->status().counters.dropped[bad], 0u);
+  learned->store(true);
+  // Once the key is known member 3 catches up (resends, state transfer).
+  for (uint64_t i = 4; i <= 6; ++i) ASSERT_TRUE(AppendVia(c->addresses()[2], *signer, i).ok());
+  EXPECT_TRUE(Eventually(10, [&] { return c->ledger(3)->Head().size == 6; }))
+      << "member 3 has " << c->ledger(3)->Head().size;
+  EXPECT_EQ(c->ledger(3)->Head().hash, c->ledger(0)->Head().hash);
 }
 
 TEST(PbftGrpcCommittee, ViewChangeAfterThePrimaryStopsAndRestartedMemberCatchesUp) {

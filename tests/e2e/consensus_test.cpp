@@ -49,7 +49,9 @@ const std::vector<std::string> kSettings = {
     "--set", "consensus.log_window=8",          "--set", "consensus.request_timeout_ms=1000",
     "--set", "consensus.view_change_timeout_ms=1000", "--set", "consensus.form_settle_ms=1000",
     "--set", "membership.probe_interval_ms=500",
-    "--set", "membership.probe_timeout_ms=200"};
+    "--set", "membership.probe_timeout_ms=200",
+    // Exact ledger indices below: no epoch records (consensus_epoch_test.cpp covers them).
+    "--set", "consensus.epochs=false"};
 
 TEST(E2eConsensus, AppendsSurviveKillingThePrimaryAndTheRestartedReplicaCatchesUp) {
   const auto t0 = Clock::now();
