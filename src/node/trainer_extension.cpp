@@ -584,6 +584,14 @@ class TrainerExtension final : public Extension {
         sums_.erase(sums_.begin(), std::next(it));
         break;
       }
+      if (!sums_.empty() && sums_.rbegin()->first > round) {
+        // The aggregator closes rounds in order: this round's sum will not
+        // come (it was lost, or the round failed). Skip it and catch up.
+        out.status = absl::UnavailableError(absl::StrCat("round ", round, ": no encrypted sum (the aggregator is at round ",
+                                                         sums_.rbegin()->first, ")"));
+        out.duration = clock_.Now() - opened;
+        return out;
+      }
       if (clock_.Now() - opened > s_.give_up) {
         out.status = absl::UnavailableError(absl::StrCat("round ", round, ": no encrypted sum from the aggregator ",
                                                          s_.aggregator, " within trainer.give_up_ms"));

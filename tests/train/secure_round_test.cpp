@@ -221,13 +221,17 @@ TEST(SecureCodec, RoundTripsAndRefusesBadInput) {
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_EQ(s->used, (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(s->blob, blob);
-  // Every truncation is an error, never a crash.
-  for (size_t n = 0; n < sum.size(); ++n) {
+  // Every truncation of the header is an error, never a crash; the blob is
+  // the rest (its own deserializer checks it), so a cut blob only shortens it.
+  for (size_t n = 0; n <= sum.size() - blob.size(); ++n) {
     EXPECT_FALSE(DecodeSecureSum(ByteSpan(sum.data(), n)).ok()) << n;
   }
-  for (size_t n = 0; n < ct.size(); ++n) {
+  for (size_t n = 0; n <= ct.size() - blob.size(); ++n) {
     EXPECT_FALSE(DecodeSecureCiphertext(ByteSpan(ct.data(), n)).ok()) << n;
   }
+  auto cut = DecodeSecureCiphertext(ByteSpan(ct.data(), ct.size() - 2));
+  ASSERT_TRUE(cut.ok());
+  EXPECT_EQ(cut->blob.size(), blob.size() - 2);
   EXPECT_FALSE(DecodeSecureSum(ct).ok());  // wrong magic
   auto big = DecodeSecureSum(sum, {.sender_bytes_max = 256, .used_max = 1});
   EXPECT_FALSE(big.ok());

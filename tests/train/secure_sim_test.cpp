@@ -53,6 +53,7 @@ struct Event {
 
 struct TrainerState {
   uint64_t round = 0;  // current round (0 = not started)
+  std::map<uint64_t, SecureRoundOutcome> kept;  // sums for this round or later ones
   Nanos sent_at = 0;
   int applied = 0, gave_up = 0, not_included = 0;
 };
@@ -146,21 +147,35 @@ SimResult RunSim(uint64_t seed, int n, int rounds, double drop_p) {
       }
       TrainerState& t = ts[e.to];
       if (e.to == crashed && t.round >= 4) continue;
-      if (e.round != t.round) continue;  // a sum for a round this trainer gave up on
-      const SecureRoundOutcome& o = *e.sum;
-      auto got = dec.DecryptSum(o.sum);
-      EXPECT_TRUE(got.ok()) << got.status();
-      if (!got.ok()) continue;
-      EXPECT_EQ(o.sum.contributors, o.used.size());
-      for (size_t k = 0; k < kDim; ++k) {
-        double want = 0;
-        for (const auto& u : o.used) want += sent.at({o.round, u})[k];
-        res.worst_error = std::max(res.worst_error, std::fabs((*got)[k] - want));
+      if (e.round < t.round) continue;  // a sum for a round this trainer gave up on
+      t.kept.emplace(e.round, std::move(*e.sum));
+      // As node/trainer_extension.cpp: apply the sum of the current round; a
+      // sum of a later round means the current one's will not come (the
+      // aggregator closes rounds in order): skip it and catch up.
+      while (!t.kept.empty() && t.round <= static_cast<uint64_t>(rounds)) {
+        auto it = t.kept.find(t.round);
+        if (it == t.kept.end()) {
+          if (t.kept.rbegin()->first <= t.round) break;
+          ++t.gave_up;
+          start_round(e.to, t.round + 1, now);
+          continue;
+        }
+        const SecureRoundOutcome o = std::move(it->second);
+        t.kept.erase(t.kept.begin(), std::next(it));
+        auto got = dec.DecryptSum(o.sum);
+        EXPECT_TRUE(got.ok()) << got.status();
+        if (!got.ok()) break;
+        EXPECT_EQ(o.sum.contributors, o.used.size());
+        for (size_t k = 0; k < kDim; ++k) {
+          double want = 0;
+          for (const auto& u : o.used) want += sent.at({o.round, u})[k];
+          res.worst_error = std::max(res.worst_error, std::fabs((*got)[k] - want));
+        }
+        ++res.sums_checked;
+        ++t.applied;
+        if (std::find(o.used.begin(), o.used.end(), names[e.to]) == o.used.end()) ++t.not_included;
+        start_round(e.to, t.round + 1, now);
       }
-      ++res.sums_checked;
-      ++t.applied;
-      if (std::find(o.used.begin(), o.used.end(), names[e.to]) == o.used.end()) ++t.not_included;
-      start_round(e.to, t.round + 1, now);
     }
     agg->OnTick(now);
     while (auto o = agg->TakeOutcome()) {
@@ -188,7 +203,8 @@ TEST(SecureSumSim, EveryRoundFinishesAndEverySumIsExactlyItsContributions) {
   for (uint64_t seed : {1, 2, 3}) {
     SimResult r = RunSim(seed, 5, 12, 0.03);
     EXPECT_EQ(r.rounds_min, 12) << "seed " << seed;
-    EXPECT_GT(r.sums_checked, 12 * 2) << "seed " << seed;
+    // 4 live trainers x 12 rounds; most rounds reach everyone.
+    EXPECT_GT(r.sums_checked, 12 * 3) << "seed " << seed;
     EXPECT_LT(r.worst_error, 1e-3) << "seed " << seed;
     EXPECT_GT(r.excluded[static_cast<int>(SecureExclusion::kNotATrainer)], 0) << "seed " << seed;
     EXPECT_GT(r.excluded[static_cast<int>(SecureExclusion::kBadCiphertext)], 0) << "seed " << seed;
