@@ -232,7 +232,8 @@ std::string AggregatorSummary(const Child& a) {
   std::ostringstream o;
   o << "aggregator " << a.id << " (CKKS N = " << s->value("ckks_n", 0) << ", secret_key_loaded="
     << (s->value("secret_key_loaded", true) ? "true" : "false") << ") summed " << s->value("rounds_summed", 0)
-    << " rounds, " << s->value("contributions_summed", 0) << " encrypted contributions; rounds below quorum "
+    << " rounds, " << s->value("contributions_summed", 0) << " encrypted contributions of d = "
+    << s->value("dim", 0) << " values; rounds below quorum "
     << s->value("rounds_failed", 0) << "; bytes in " << s->value("bytes_in", 0) << ", out "
     << s->value("bytes_out", 0) << "; excluded";
   bool any = false;
@@ -501,6 +502,10 @@ StatusOr<SwarmResult> RunLocalSwarm(const TrainFlags& f, const train::Experiment
             << std::endl;
   SwarmResult r = Watch(trainers, hosts, cfg.steps, f, label);
   if (secure) r.aggregator_summary = AggregatorSummary(aggregators[0]);
+  // Let the aggregator drain while the trainers do.
+  for (auto& a : aggregators) {
+    if (a.alive) kill(a.pid, SIGTERM);
+  }
   StopChildren(trainers);
   StopChildren(aggregators);
   StopChildren(hosts);
