@@ -5,7 +5,9 @@
 
 #include "train/secure_codec.h"
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+namespace {
+
+void Check(const uint8_t* data, size_t size) {
   const swarm::ByteSpan in(data, size);
   swarm::train::SecureCodecLimits limits;
   limits.used_max = 64;
@@ -21,6 +23,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (swarm::train::EncodeSecureSum(sum->header, sum->used, sum->blob) != swarm::Bytes(data, data + size)) {
       __builtin_trap();
     }
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  Check(data, size);
+  // Random bytes rarely match a magic: also try them behind each valid one.
+  for (const char* magic : {"SWEC\x01", "SWES\x01"}) {
+    swarm::Bytes with(magic, magic + 5);
+    with.insert(with.end(), data, data + size);
+    Check(with.data(), with.size());
   }
   return 0;
 }

@@ -33,7 +33,11 @@
 //                   dim, another key id or scale, or would overflow the sum's
 //                   capacity
 // Contributions for up to future_rounds_max rounds ahead are kept (a trainer
-// that gave up on a round moved on); at most one per sender per round.
+// that gave up on a round moved on); at most one per sender per round. A kept
+// one also starts the current round's clock if it has none yet, so a round
+// nobody contributes to any more closes (failed) at give_up_after instead of
+// stalling the ones behind it. Trainers (node/trainer_extension.cpp) skip a
+// round whose sum has not come once a later round's sum arrives.
 // Liveness as train::Averager: a trainer that missed missed_rounds_max rounds
 // in a row is no longer waited for until it contributes again.
 //
