@@ -28,7 +28,9 @@ TEST(E2eSecureAgg, TrainersLearnFromEncryptedSumsTheAggregatorCannotRead) {
                           "--set", "train.lr=0.15",
                           // Half-width experts: ~40k averaged values instead of ~72k, so
                           // the run stays well under a minute on a loaded 2-core machine.
-                          "--set", "moe.expert_hidden=32", "--round-deadline-ms", "3000", "--timeout", "100"},
+                          "--set", "moe.expert_hidden=32", "--round-deadline-ms", "3000", "--timeout", "100",
+                          // Peers otherwise wait up to 5 s for in-flight calls at the end.
+                          "--node-set", "node.shutdown_drain_ms=1000"},
                          120);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_GT(FinalAccuracy(r.out), 70.0) << r.out;

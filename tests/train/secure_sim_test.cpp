@@ -7,7 +7,7 @@
 // Invariants: every live trainer finishes every round (it applies a sum or
 // gives up; never hangs); every decrypted sum equals the plain sum of exactly
 // the contributions the aggregator listed as used; exclusions are counted.
-// A failing seed replays exactly.
+// A failing seed replays the same schedule (encryption noise is fresh).
 #include <algorithm>
 #include <cmath>
 #include <map>
