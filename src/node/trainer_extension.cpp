@@ -359,6 +359,12 @@ class TrainerExtension final : public Extension {
                                                         s_.byzantine && attack_->poisons_labels(), experts));
     dim_ = model_->dim();
     if (s_.resume && !s_.checkpoint_path.empty() && std::filesystem::exists(s_.checkpoint_path)) {
+      if (s_.secure) {
+        // The aggregator's rounds start at 1; a resumed trainer's would all be wrong_round.
+        return absl::FailedPreconditionError(absl::StrCat(
+            "trainer.resume = true and ", s_.checkpoint_path, " exists, but resuming is not supported with "
+            "trainer.secure_agg = \"ckks\"; set trainer.resume = false or remove the checkpoint"));
+      }
       SWARM_RETURN_IF_ERROR(model_->Load(s_.checkpoint_path));
       resumed_from_ = model_->step();
       spdlog::info("{}", absl::StrCat("trainer: resumed from ", s_.checkpoint_path, " at step ", resumed_from_));

@@ -39,7 +39,8 @@
 // the sizes named. aggregator.name must be "mean" (robust rules need
 // plaintext); Byzantine trainers are allowed but are then averaged in, and an
 // omniscient attack sees only its own vector. Resume is not supported on this
-// path. Trust model: docs/fhe.md "Secure aggregation".
+// path (a trainer with a checkpoint and trainer.resume = true refuses to
+// start). Trust model: docs/fhe.md "Secure aggregation".
 // Status JSON adds: secure_agg, secret_key_loaded, aggregator_peer,
 // values_clipped, rounds_not_included, ciphertext_bytes_sent.
 //
