@@ -10,6 +10,12 @@
 //  - --peers A,B,..: watch trainer peers that are already running.
 //  - --in-process: trainers, aggregator and experts in this one process
 //    (train::RunExperiment), as the accuracy table uses.
+// --secure-agg ckks (local swarm only): this process generates the group's
+// CKKS keys for the run (the smallest preset whose capacity holds n clipped
+// contributions, train::SecureAggParams) into <dir>/fhe-keys, copies the
+// public files to <dir>/fhe-public, and spawns one more peer, the aggregator
+// (trainer.role = "aggregator"), given only the public files; the trainers
+// get the whole key set (node/trainer_extension.h).
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -40,6 +46,8 @@
 #include "swarm/v1/node.grpc.pb.h"
 #include "train/experiment.h"
 #include "train/experiment_config.h"
+#include "fhe/keyset.h"
+#include "train/secure_round.h"
 
 namespace swarm::cli {
 namespace {
@@ -60,6 +68,8 @@ struct TrainFlags {
   std::vector<std::string> node_sets;  // extra --set for every spawned peer
   std::string log_level = "warn";
   double timeout_s = 1800;
+  std::string secure_agg = "off";  // or "ckks"
+  double secure_agg_clip = 4.0;
 };
 
 const ConfigSchema& TrainSchema() {
@@ -212,7 +222,32 @@ struct SwarmResult {
   std::map<std::string, int64_t> excluded;
   double sync_mean = 0;
   std::string failure;
+  std::string aggregator_summary;  // --secure-agg ckks: what the aggregator peer reported
 };
+
+// The summary line of the secure aggregator's status, or why there is none.
+std::string AggregatorSummary(const Child& a) {
+  auto s = PeerStatus(a.grpc, "trainer");
+  if (!s) return absl::StrCat("aggregator ", a.id, " did not answer");
+  std::ostringstream o;
+  o << "aggregator " << a.id << " (CKKS N = " << s->value("ckks_n", 0) << ", secret_key_loaded="
+    << (s->value("secret_key_loaded", true) ? "true" : "false") << ") summed " << s->value("rounds_summed", 0)
+    << " rounds, " << s->value("contributions_summed", 0) << " encrypted contributions of d = "
+    << s->value("dim", 0) << " values; rounds below quorum "
+    << s->value("rounds_failed", 0) << "; bytes in " << s->value("bytes_in", 0) << ", out "
+    << s->value("bytes_out", 0) << "; excluded";
+  bool any = false;
+  if (s->contains("excluded")) {
+    for (auto& [k, v] : (*s)["excluded"].items()) {
+      if (v.get<int64_t>() > 0) {
+        o << " " << k << "=" << v.get<int64_t>();
+        any = true;
+      }
+    }
+  }
+  if (!any) o << " none";
+  return o.str();
+}
 
 // Watches trainers until every honest live one is done; kills on schedule.
 SwarmResult Watch(std::vector<Child>& trainers, std::vector<Child>& hosts, int steps, const TrainFlags& f,
@@ -366,6 +401,22 @@ StatusOr<SwarmResult> RunLocalSwarm(const TrainFlags& f, const train::Experiment
   std::vector<std::string> host_addrs, trainer_addrs;
   for (auto& h : hosts) host_addrs.push_back(h.grpc);
   for (auto& t : trainers) trainer_addrs.push_back(t.grpc);
+  const bool secure = f.secure_agg == "ckks";
+  std::vector<Child> aggregators;  // the secure aggregator, when secure
+  if (secure) {
+    // The group's keys for this run: trainers get all of it, the aggregator
+    // only the public files.
+    SWARM_ASSIGN_OR_RETURN(fhe::ParamSpec spec,
+                           train::SecureAggParams(static_cast<size_t>(cfg.trainers), f.secure_agg_clip));
+    SWARM_ASSIGN_OR_RETURN(fhe::KeySet keys, fhe::GenerateKeySet(spec, {.relin_key = false, .galois_keys = false}));
+    SWARM_RETURN_IF_ERROR(fhe::SaveKeySet(dir + "/fhe-keys", keys, /*overwrite=*/true));
+    SWARM_RETURN_IF_ERROR(fhe::SaveEvalKeys(dir + "/fhe-public", keys.eval, /*overwrite=*/true));
+    aggregators.push_back({"a0", "127.0.0.1:" + std::to_string(FreePort()), dir + "/a0"});
+    std::cout << label << ": secure aggregation: CKKS N = " << spec.poly_degree << " keys " << fhe::KeyIdHex(keys.eval.key_id)
+              << " in " << dir << "/fhe-keys (trainers); aggregator " << aggregators[0].id
+              << " gets only the public files (" << dir << "/fhe-public); values clipped to +-" << f.secure_agg_clip
+              << std::endl;
+  }
   auto base_args = [&](const Child& c) {
     std::filesystem::create_directories(c.dir, ec);
     std::vector<std::string> a = {self, "node", "--id", c.id, "--grpc-listen", c.grpc, "--http-listen",
@@ -414,20 +465,43 @@ StatusOr<SwarmResult> RunLocalSwarm(const TrainFlags& f, const train::Experiment
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
   }
-  for (auto& t : trainers) {
-    if (!f.resume) std::filesystem::remove(t.dir + "/trainer/checkpoint.pt", ec);
-    auto a = base_args(t);
-    std::vector<std::string> sets = {
-        "trainer.enabled=true", "membership.enabled=false", "trainer.peers=" + TomlArray(trainer_addrs),
-        "trainer.job_set=" + TomlArray(job_sets), absl::StrCat("trainer.byzantine=", t.byzantine ? "true" : "false"),
-        absl::StrCat("trainer.round_deadline_ms=", f.round_deadline_ms),
-        absl::StrCat("trainer.resume=", f.resume ? "true" : "false")};
+  // Settings every trainer and the aggregator share.
+  auto job_args = [&](std::vector<std::string>& sets) {
+    sets.push_back("trainer.peers=" + TomlArray(trainer_addrs));
+    sets.push_back("trainer.job_set=" + TomlArray(job_sets));
+    sets.push_back(absl::StrCat("trainer.round_deadline_ms=", f.round_deadline_ms));
     if (!f.config_file.empty()) {
       sets.push_back("trainer.job=" + std::filesystem::absolute(f.config_file).string());
     }
     if (!hosts.empty()) {
       sets.push_back("trainer.experts=remote");
       sets.push_back("trainer.expert_hosts=" + TomlArray(host_addrs));
+    }
+  };
+  for (auto& ag : aggregators) {
+    auto a = base_args(ag);
+    std::vector<std::string> sets = {"trainer.enabled=true", "membership.enabled=false", "trainer.role=aggregator",
+                                     "trainer.secure_agg=ckks", "trainer.secure_agg_keys=" + dir + "/fhe-public"};
+    job_args(sets);
+    for (const auto& s : sets) {
+      a.push_back("--set");
+      a.push_back(s);
+    }
+    ag.pid = SpawnPeer(a, ag.dir + "/node.log", /*single_torch_thread=*/true);
+    ag.alive = ag.pid > 0;
+  }
+  for (auto& t : trainers) {
+    if (!f.resume) std::filesystem::remove(t.dir + "/trainer/checkpoint.pt", ec);
+    auto a = base_args(t);
+    std::vector<std::string> sets = {"trainer.enabled=true", "membership.enabled=false",
+                                     absl::StrCat("trainer.byzantine=", t.byzantine ? "true" : "false"),
+                                     absl::StrCat("trainer.resume=", f.resume ? "true" : "false")};
+    job_args(sets);
+    if (secure) {
+      sets.push_back("trainer.secure_agg=ckks");
+      sets.push_back("trainer.secure_agg_keys=" + dir + "/fhe-keys");
+      sets.push_back("trainer.aggregator=" + aggregators[0].grpc);
+      sets.push_back(absl::StrCat("trainer.secure_agg_clip=", f.secure_agg_clip));
     }
     for (const auto& s : sets) {
       a.push_back("--set");
@@ -441,7 +515,13 @@ StatusOr<SwarmResult> RunLocalSwarm(const TrainFlags& f, const train::Experiment
             << " trainer peers (" << byzantine << " byzantine) on loopback; logs in " << dir << "/*/node.log"
             << std::endl;
   SwarmResult r = Watch(trainers, hosts, cfg.steps, f, label);
+  if (secure) r.aggregator_summary = AggregatorSummary(aggregators[0]);
+  // Let the aggregator drain while the trainers do.
+  for (auto& a : aggregators) {
+    if (a.alive) kill(a.pid, SIGTERM);
+  }
   StopChildren(trainers);
+  StopChildren(aggregators);
   StopChildren(hosts);
   return r;
 }
@@ -457,6 +537,7 @@ void PrintSwarmSummary(const SwarmResult& r) {
   }
   if (!any) std::cout << " none";
   std::cout << "\n";
+  if (!r.aggregator_summary.empty()) std::cout << "secure aggregation: " << r.aggregator_summary << "\n";
 }
 
 int RunTrain(const TrainFlags& f) {
@@ -476,6 +557,25 @@ int RunTrain(const TrainFlags& f) {
   auto cfg = train::ExperimentConfigFromConfig(*with);
   if (!cfg.ok()) Fail("train", cfg.status(), kExitUsage);
   if (cfg->eval_every == 0) cfg->eval_every = std::max(1, cfg->steps / 10);
+  if (f.secure_agg == "ckks") {
+    // Robust rules compare individual contributions, which this path hides.
+    if (cfg->aggregator.name != "mean") {
+      Fail("train",
+           absl::InvalidArgumentError(absl::StrCat(
+               "--secure-agg ckks needs aggregator.name = mean, not ", cfg->aggregator.name,
+               ": robust aggregators need the plaintext contributions that encrypted averaging hides")),
+           kExitUsage);
+    }
+    if (f.in_process || !f.peers.empty() || f.resume) {
+      Fail("train",
+           absl::InvalidArgumentError(
+               "--secure-agg ckks runs on a fresh local swarm; it cannot be combined with --in-process, --peers or "
+               "--resume"),
+           kExitUsage);
+    }
+    auto spec = train::SecureAggParams(static_cast<size_t>(cfg->trainers), f.secure_agg_clip);
+    if (!spec.ok()) Fail("train", spec.status(), kExitUsage);
+  }
   nn::DataConfig data_config = nn::DataConfigFromConfig(*with);
 
   if (!f.in_process) {
@@ -501,7 +601,15 @@ int RunTrain(const TrainFlags& f) {
                                           : std::filesystem::absolute(f.dir).string();
     std::cout << "train: " << cfg->trainers << " trainers (" << cfg->byzantine << " byzantine, attack "
               << cfg->EffectiveAttack().name << "), aggregator " << cfg->EffectiveAggregator().name << ", "
-              << cfg->steps << " steps of batch " << cfg->batch_size << " per trainer" << std::endl;
+              << cfg->steps << " steps of batch " << cfg->batch_size << " per trainer";
+    if (f.secure_agg == "ckks") {
+      std::cout << ", secure aggregation: CKKS-encrypted sum";
+      if (cfg->byzantine > 0) {
+        std::cout << " (NOT robust: the " << cfg->byzantine
+                  << " byzantine trainer(s) are averaged in by the plain mean; robust aggregators need plaintext)";
+      }
+    }
+    std::cout << std::endl;
     std::optional<double> clean;
     if (f.clean_baseline && cfg->byzantine > 0) {
       auto c = RunLocalSwarm(f, *cfg, job_sets, 0, "clean   ", dir + "/clean");
@@ -580,6 +688,14 @@ void AddTrainCommand(CLI::App& app) {
   cmd->add_option("--node-set", f->node_sets, "Extra config override for every spawned peer; repeatable");
   cmd->add_option("--log-level", f->log_level, "Spawned peers' log level")->capture_default_str();
   cmd->add_option("--timeout", f->timeout_s, "Give up after this many seconds")->capture_default_str();
+  cmd->add_option("--secure-agg", f->secure_agg,
+                  "ckks: trainers send CKKS-encrypted contributions to an aggregator peer holding no secret key; "
+                  "needs aggregator.name = mean (docs/fhe.md)")
+      ->check(CLI::IsMember({"off", "ckks"}))
+      ->capture_default_str();
+  cmd->add_option("--secure-agg-clip", f->secure_agg_clip,
+                  "With --secure-agg ckks: clip each contribution value to [-clip, clip] before encrypting")
+      ->capture_default_str();
   cmd->callback([f] {
     const int code = RunTrain(*f);
     if (code) throw CLI::RuntimeError(code);

@@ -1,5 +1,7 @@
 #include "node/trainer_extension.h"
 
+#include <algorithm>
+#include <cmath>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
@@ -14,8 +16,11 @@
 #include <spdlog/spdlog.h>
 
 #include "absl/strings/match.h"
+#include "fhe/keyset.h"
+#include "fhe/secure_sum.h"
 #include "node/config.h"
 #include "node/node.h"
+#include "node/trainer_aggregator.h"
 #include "node/trainer_model.h"
 #include "node/trainer_remote.h"
 #if SWARM_NODE_HAVE_CONSENSUS
@@ -23,11 +28,16 @@
 #endif
 #include "train/averaging_round.h"
 #include "train/contribution_codec.h"
+#include "train/secure_codec.h"
+#include "train/secure_round.h"
 
 namespace swarm::node {
 namespace {
 
 constexpr char kKind[] = "train";
+constexpr char kCtKind[] = "train_ct";    // secure_agg: trainer -> aggregator
+constexpr char kSumKind[] = "train_sum";  // secure_agg: aggregator -> trainers
+constexpr uint64_t kSumsAheadMax = 4;     // train_sum rounds ahead kept
 constexpr int kSendAttemptsMax = 30;
 constexpr Nanos kSendRetryDelay = Millis(200);
 
@@ -50,6 +60,13 @@ struct TrainerSettings {
   uint64_t job_id = 0;
   bool require_committed_root = false;       // see CommitRoot
   std::vector<std::string> consensus_peers;  // PBFT committee members to submit through
+  // Encrypted averaging (trainer.secure_agg = "ckks").
+  std::string role = "trainer";  // or "aggregator"
+  bool secure = false;
+  std::string secure_keys;       // key directory (trainers: with secret.key)
+  std::string aggregator;        // the aggregator's gRPC address
+  double secure_clip = 4;
+  size_t payload_bytes_max = 0;
 };
 
 uint64_t Fnv1a(const std::string& s, uint64_t h = 1469598103934665603ULL) {
@@ -96,8 +113,16 @@ void AddKeys(ConfigSchema& s) {
             "apply a round's aggregate only after its result root (train.round ledger record) is committed "
             "by the PBFT committee (trainer.consensus_peers)")
       .StringList("trainer.consensus_peers", {}, "require_committed_root: gRPC addresses of committee members")
-      .String("trainer.secure_agg", "none", {"none", "ckks"},
-              "ckks: encrypted sum of contributions (not built yet: fails at start)");
+      .String("trainer.secure_agg", "off", {"off", "none", "ckks"},
+              "ckks: trainers send CKKS-encrypted contributions to an aggregator peer that only adds them "
+              "(needs aggregator.name = mean); off (or none): plaintext robust averaging")
+      .String("trainer.role", "trainer", {"trainer", "aggregator"},
+              "secure_agg: \"aggregator\" = this peer adds the trainers' ciphertexts (no secret key, no training)")
+      .String("trainer.secure_agg_keys", "",
+              {}, "secure_agg: CKKS key directory (fhe keyset); trainers need secret.key, the aggregator must not have it")
+      .String("trainer.aggregator", "", {}, "secure_agg: gRPC address of the aggregator peer")
+      .Double("trainer.secure_agg_clip", 4.0, 1e-6, 1e6,
+              "secure_agg: each value of a contribution is clipped to [-clip, clip] before encryption");
 }
 
 StatusOr<TrainerSettings> ReadSettings(const Config& c, const NodeConfig& node) {
@@ -122,12 +147,26 @@ StatusOr<TrainerSettings> ReadSettings(const Config& c, const NodeConfig& node) 
     return absl::InvalidArgumentError("trainer.peers is empty; list every trainer's gRPC address");
   }
   t.self = node.grpc_listen;
+  t.role = c.GetString("trainer.role");
+  t.secure = c.GetString("trainer.secure_agg") == "ckks";
   auto it = std::find(t.peers.begin(), t.peers.end(), t.self);
-  if (it == t.peers.end()) {
+  if (t.role == "aggregator") {
+    if (!t.secure) {
+      return absl::InvalidArgumentError(
+          "trainer.role = \"aggregator\" needs trainer.secure_agg = \"ckks\" (plaintext trainers average among "
+          "themselves)");
+    }
+    if (it != t.peers.end()) {
+      return absl::InvalidArgumentError(absl::StrCat("trainer.peers contains this aggregator's own address '", t.self,
+                                                     "'; list only the trainers"));
+    }
+    t.index = -1;
+  } else if (it == t.peers.end()) {
     return absl::InvalidArgumentError(absl::StrCat("trainer.peers does not contain this peer's address '",
                                                    t.self, "' (node.grpc_listen)"));
+  } else {
+    t.index = static_cast<int>(it - t.peers.begin());
   }
-  t.index = static_cast<int>(it - t.peers.begin());
   if (static_cast<int>(t.peers.size()) != t.job.trainers) {
     // The job's n follows the peer list.
     t.job.trainers = static_cast<int>(t.peers.size());
@@ -173,10 +212,25 @@ StatusOr<TrainerSettings> ReadSettings(const Config& c, const NodeConfig& node) 
   }
   t.checkpoint_every = static_cast<int>(c.GetInt("trainer.checkpoint_every"));
   t.resume = c.GetBool("trainer.resume");
-  if (c.GetString("trainer.secure_agg") == "ckks") {
-    return absl::UnimplementedError(
-        "trainer.secure_agg = \"ckks\": encrypted aggregation is not built yet (needs fhe/secure_sum.h); "
-        "use \"none\"");
+  if (t.secure) {
+    // Robust rules compare individual contributions, which this path hides.
+    if (t.job.aggregator.name != "mean") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "trainer.secure_agg = \"ckks\" needs aggregator.name = \"mean\", not \"", t.job.aggregator.name,
+          "\": robust aggregators need the plaintext contributions that encrypted averaging hides"));
+    }
+    t.secure_keys = c.GetString("trainer.secure_agg_keys");
+    if (t.secure_keys.empty()) {
+      return absl::InvalidArgumentError(
+          "trainer.secure_agg = \"ckks\" needs trainer.secure_agg_keys (the group's CKKS key directory)");
+    }
+    t.aggregator = c.GetString("trainer.aggregator");
+    if (t.role == "trainer" && t.aggregator.empty()) {
+      return absl::InvalidArgumentError(
+          "trainer.secure_agg = \"ckks\" needs trainer.aggregator (the aggregator peer's gRPC address)");
+    }
+    t.secure_clip = c.GetDouble("trainer.secure_agg_clip");
+    t.payload_bytes_max = SecurePayloadBytesMax(node.net.message_size_bytes_max);
   }
   if (!node.data_dir.empty()) t.checkpoint_path = node.data_dir + "/trainer/checkpoint.pt";
   std::string key;
@@ -192,7 +246,9 @@ class TrainerExtension final : public Extension {
   ~TrainerExtension() override { Stop(); }
 
   std::string name() const override { return "trainer"; }
-  std::vector<std::string> envelope_kinds() const override { return {kKind}; }
+  std::vector<std::string> envelope_kinds() const override {
+    return s_.secure ? std::vector<std::string>{kSumKind} : std::vector<std::string>{kKind};
+  }
 
   Status Start(Node& node) override {
     node_ = &node;
@@ -213,6 +269,7 @@ class TrainerExtension final : public Extension {
     }
     excluded_["wrong_job"] = &excl.Add({{"reason", "wrong_job"}});
     excluded_["malformed"] = &excl.Add({{"reason", "malformed"}});
+    if (s_.secure) excluded_["not_the_aggregator"] = &excl.Add({{"reason", "not_the_aggregator"}});
     step_gauge_ = &prometheus::BuildGauge().Name("swarm_trainer_step").Help("Optimizer steps done").Register(reg).Add({});
     loss_gauge_ = &prometheus::BuildGauge().Name("swarm_trainer_loss").Help("Last minibatch loss").Register(reg).Add({});
     acc_gauge_ = &prometheus::BuildGauge()
@@ -224,6 +281,7 @@ class TrainerExtension final : public Extension {
       SWARM_ASSIGN_OR_RETURN(remote_, RemoteExperts::Create(node, s_.job.model.num_experts, s_.remote));
     }
     SWARM_RETURN_IF_ERROR(MakeAverager());
+    if (s_.secure) SWARM_RETURN_IF_ERROR(MakeSecure());
     thread_ = std::thread([this] { Run(); });
     return absl::OkStatus();
   }
@@ -238,6 +296,7 @@ class TrainerExtension final : public Extension {
   }
 
   Status OnEnvelope(const net::OpenedEnvelope& env) override {
+    if (env.kind == kSumKind) return OnSum(env);
     auto d = train::DecodeContribution(env.payload, {.dim_max = 1ull << 28, .sender_bytes_max = 256});
     if (!d.ok()) {
       Count("malformed");
@@ -296,6 +355,15 @@ class TrainerExtension final : public Extension {
     for (const auto& [reason, n] : excluded_counts_) ex[reason] = n;
     j["excluded"] = ex;
     if (s_.require_committed_root) j["roots_committed"] = roots_committed_;
+    if (s_.secure) {
+      j["secure_agg"] = "ckks";
+      j["secret_key_loaded"] = secure_sk_ != nullptr;
+      j["aggregator_peer"] = s_.aggregator;
+      j["values_clipped"] = values_clipped_;
+      j["rounds_not_included"] = rounds_not_included_;
+      j["peers_alive"] = last_contributors_;
+      j["ciphertext_bytes_sent"] = ct_bytes_sent_;
+    }
     if (!error_.empty()) j["error"] = error_;
     return j;
   }
@@ -312,6 +380,12 @@ class TrainerExtension final : public Extension {
                                                         s_.byzantine && attack_->poisons_labels(), experts));
     dim_ = model_->dim();
     if (s_.resume && !s_.checkpoint_path.empty() && std::filesystem::exists(s_.checkpoint_path)) {
+      if (s_.secure) {
+        // The aggregator's rounds start at 1; a resumed trainer's would all be wrong_round.
+        return absl::FailedPreconditionError(absl::StrCat(
+            "trainer.resume = true and ", s_.checkpoint_path, " exists, but resuming is not supported with "
+            "trainer.secure_agg = \"ckks\"; set trainer.resume = false or remove the checkpoint"));
+      }
       SWARM_RETURN_IF_ERROR(model_->Load(s_.checkpoint_path));
       resumed_from_ = model_->step();
       spdlog::info("{}", absl::StrCat("trainer: resumed from ", s_.checkpoint_path, " at step ", resumed_from_));
@@ -347,7 +421,9 @@ class TrainerExtension final : public Extension {
   }
 
   void Send(const std::string& peer, uint64_t round, std::shared_ptr<Bytes> payload, int attempt) {
-    node_->SendEnvelope(peer, kKind, *payload, [this, peer, round, payload, attempt](const Status& st) {
+    const char* kind = s_.secure ? kCtKind : kKind;
+    const Nanos deadline = s_.secure ? Seconds(10) : Seconds(2);  // megabytes of ciphertext
+    node_->SendEnvelope(peer, kind, *payload, [this, peer, round, payload, attempt](const Status& st) {
       if (st.ok() || attempt >= kSendAttemptsMax) return;
       // A peer whose trainer is still starting answers "trainer not started"
       // (the node maps it to INVALID_ARGUMENT): retry that too.
@@ -355,7 +431,7 @@ class TrainerExtension final : public Extension {
       if (!absl::IsUnavailable(st) && !absl::IsDeadlineExceeded(st) && !starting) return;  // refused
       std::lock_guard<std::mutex> lock(mu_);
       if (!stop_) retries_.push_back({clock_.Now() + kSendRetryDelay, peer, round, payload, attempt + 1});
-    });
+    }, deadline);
   }
 
   struct Retry {
@@ -374,7 +450,7 @@ class TrainerExtension final : public Extension {
       const Nanos now = clock_.Now();
       for (auto it = retries_.begin(); it != retries_.end();) {
         if (it->at <= now) {
-          if (it->round + 1 >= averager_->round()) due.push_back(*it);
+          if (it->round + 1 >= (s_.secure ? secure_round_ : averager_->round())) due.push_back(*it);
           it = retries_.erase(it);
         } else {
           ++it;
@@ -420,6 +496,164 @@ class TrainerExtension final : public Extension {
     SWARM_RETURN_IF_ERROR(attack_->Craft(honest, v, out, attack_rng_));
     v = std::move(out);
     return absl::OkStatus();
+  }
+
+  Status CraftBlind(std::vector<float>& v) {
+    std::vector<train::Contribution> own = {train::Contribution(v)};
+    std::vector<float> out(v.size());
+    SWARM_RETURN_IF_ERROR(attack_->Craft(own, v, out, attack_rng_));
+    v = std::move(out);
+    return absl::OkStatus();
+  }
+
+  // Secure aggregation: loads the group's keys (with the secret) and checks
+  // that n clipped contributions fit the ciphertexts and an envelope.
+  Status MakeSecure() {
+    auto keys = fhe::LoadKeySet(s_.secure_keys);
+    if (!keys.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("trainer.secure_agg_keys = '", s_.secure_keys, "': ", keys.status().message()));
+    }
+    const fhe::Context& ctx = *keys->eval.ctx;
+    const double n = static_cast<double>(s_.peers.size());
+    if (std::log2(n * s_.secure_clip * ctx.spec().scale) >= ctx.log2_q_at(0) - 2) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "trainer.secure_agg_clip = ", s_.secure_clip, " times ", s_.peers.size(),
+          " trainers does not fit the sum's capacity of the CKKS keys in trainer.secure_agg_keys (N = ", ctx.n(),
+          "); lower the clip or generate keys for more (swarm train picks them)"));
+    }
+    const size_t bytes = fhe::SecureSumContributionBytes(ctx, dim_);
+    if (bytes > s_.payload_bytes_max) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "trainer.secure_agg: one encrypted contribution of ", dim_, " values is ", bytes,
+          " bytes, more than an envelope may carry (", s_.payload_bytes_max,
+          " bytes under net.message_size_bytes_max); raise net.message_size_bytes_max on every peer"));
+    }
+    SWARM_ASSIGN_OR_RETURN(auto enc, fhe::SecureSumEncryptor::Create(keys->eval.ctx, *keys->eval.public_key,
+                                                                    {.scale = 0, .value_abs_max = s_.secure_clip}));
+    SWARM_ASSIGN_OR_RETURN(auto dec, fhe::SecureSumDecryptor::Create(keys->eval.ctx, keys->secret_key,
+                                                                    std::min<uint64_t>(2, s_.quorum)));
+    std::lock_guard<std::mutex> lock(mu_);
+    secure_enc_ = std::make_unique<fhe::SecureSumEncryptor>(std::move(enc));
+    secure_dec_ = std::make_unique<fhe::SecureSumDecryptor>(std::move(dec));
+    secure_ctx_ = keys->eval.ctx;
+    secure_sk_ = keys->secret_key;
+    return absl::OkStatus();
+  }
+
+  // A train_sum from the aggregator: checked and kept for the training thread.
+  Status OnSum(const net::OpenedEnvelope& env) {
+    auto m = train::DecodeSecureSum(env.payload, {.sender_bytes_max = 256,
+                                                  .used_max = 1024,
+                                                  .blob_bytes_max = s_.payload_bytes_max});
+    if (!m.ok()) {
+      Count("malformed");
+      return absl::InvalidArgumentError(absl::StrCat("malformed: ", m.status().message()));
+    }
+    if (m->header.job != s_.job_id) {
+      Count("wrong_job");
+      return absl::InvalidArgumentError(absl::StrCat("wrong_job: sum for job ", m->header.job,
+                                                     ", this trainer runs job ", s_.job_id));
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!secure_dec_) return absl::UnavailableError("trainer not started");
+    if (m->header.sender != s_.aggregator || (aggregator_id_ && *aggregator_id_ != env.sender)) {
+      lock.unlock();
+      Count("not_the_aggregator");
+      return absl::InvalidArgumentError(absl::StrCat("not_the_aggregator: sum from '", m->header.sender,
+                                                     "'; trainer.aggregator = '", s_.aggregator, "'"));
+    }
+    aggregator_id_ = env.sender;  // bound to the first identity that signed for it
+    const uint64_t round = m->header.round;
+    if (round < secure_round_ || round > secure_round_ + kSumsAheadMax) {
+      return absl::InvalidArgumentError(absl::StrCat("stale: sum for round ", round, ", this trainer is at round ",
+                                                     secure_round_));
+    }
+    if (sums_.count(round)) return absl::InvalidArgumentError(absl::StrCat("duplicate: second sum for round ", round));
+    sums_.emplace(round, std::move(m).value());
+    lock.unlock();
+    cv_.notify_all();
+    return absl::OkStatus();
+  }
+
+  // One round of encrypted averaging: clip, encrypt, send to the aggregator,
+  // wait for the encrypted sum, decrypt the mean. nullopt when stopping.
+  std::optional<train::RoundOutcome> SecureRound(uint64_t round, Nanos opened, std::vector<float> v) {
+    train::RoundOutcome out;
+    out.round = round;
+    int64_t clipped = 0;
+    for (auto& x : v) {
+      if (std::fabs(x) > s_.secure_clip) {
+        x = static_cast<float>(std::clamp<double>(x, -s_.secure_clip, s_.secure_clip));
+        ++clipped;
+      }
+    }
+    auto ev = secure_enc_->Encrypt(v);
+    if (!ev.ok()) {
+      out.status = ev.status();
+      return out;
+    }
+    auto payload = std::make_shared<Bytes>(train::EncodeSecureCiphertext(
+        {.job = s_.job_id, .round = round, .sender = s_.self}, fhe::SerializeEncryptedVector(*secure_ctx_, *ev)));
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      values_clipped_ += clipped;
+      ct_bytes_sent_ += static_cast<int64_t>(payload->size());
+    }
+    Send(s_.aggregator, round, payload, 1);
+    train::SecureSumMessage msg;
+    for (;;) {
+      FlushRetries();
+      std::unique_lock<std::mutex> lock(mu_);
+      if (stop_) return std::nullopt;
+      if (auto it = sums_.find(round); it != sums_.end()) {
+        msg = std::move(it->second);
+        sums_.erase(sums_.begin(), std::next(it));
+        break;
+      }
+      if (!sums_.empty() && sums_.rbegin()->first > round) {
+        // The aggregator closes rounds in order: this round's sum will not
+        // come (it was lost, or the round failed). Skip it and catch up.
+        out.status = absl::UnavailableError(absl::StrCat("round ", round, ": no encrypted sum (the aggregator is at round ",
+                                                         sums_.rbegin()->first, ")"));
+        out.duration = clock_.Now() - opened;
+        return out;
+      }
+      if (clock_.Now() - opened > s_.give_up) {
+        out.status = absl::UnavailableError(absl::StrCat("round ", round, ": no encrypted sum from the aggregator ",
+                                                         s_.aggregator, " within trainer.give_up_ms"));
+        out.duration = clock_.Now() - opened;
+        return out;
+      }
+      cv_.wait_for(lock, std::chrono::milliseconds(20));
+    }
+    out.duration = clock_.Now() - opened;
+    auto sum = fhe::DeserializeEncryptedVector(*secure_ctx_, msg.blob, dim_);
+    if (sum.ok() && (sum->length != dim_ || sum->contributors != msg.used.size())) {
+      sum = absl::InvalidArgumentError(absl::StrCat("the sum has ", sum->length, " values and claims ",
+                                                    sum->contributors, " contributors but lists ", msg.used.size()));
+    }
+    if (!sum.ok()) {
+      Count("malformed");
+      out.status = absl::InvalidArgumentError(absl::StrCat("round ", round, ": bad sum: ", sum.status().message()));
+      return out;
+    }
+    auto mean = secure_dec_->DecryptMean(*sum);
+    if (!mean.ok()) {
+      out.status = mean.status();
+      return out;
+    }
+    out.aggregate = std::move(mean).value();
+    out.used = msg.used;
+    if (std::find(msg.used.begin(), msg.used.end(), s_.self) == msg.used.end()) {
+      // Applied all the same; our contribution missed the round.
+      Count("late");
+      std::lock_guard<std::mutex> lock(mu_);
+      ++rounds_not_included_;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    last_contributors_ = static_cast<int64_t>(msg.used.size());
+    return out;
   }
 
   void SetState(const std::string& s) {
@@ -508,30 +742,40 @@ class TrainerExtension final : public Extension {
       const Nanos opened = clock_.Now();
       {
         std::lock_guard<std::mutex> lock(mu_);
-        // The first round waits for every trainer to be up (start-up).
-        Status st = averager_->Open(round, opened, first ? s_.first_round_deadline : 0);
-        if (!st.ok()) {
-          state_ = "failed";
-          error_ = std::string(st.message());
-          return;
+        if (s_.secure) {
+          secure_round_ = round;
+        } else {
+          // The first round waits for every trainer to be up (start-up).
+          Status st = averager_->Open(round, opened, first ? s_.first_round_deadline : 0);
+          if (!st.ok()) {
+            state_ = "failed";
+            error_ = std::string(st.message());
+            return;
+          }
         }
         batches_retried_ += r->batches_retried;
         expert_failures_ += r->experts_failed;
       }
       std::vector<float> v = std::move(r->momentum);
       if (s_.byzantine && attack_->name() != "none") {
-        Status st = Craft(round, opened, v);
+        // Encrypted averaging hides the others' contributions: the attacker
+        // crafts from its own honest vector only.
+        Status st = s_.secure ? CraftBlind(v) : Craft(round, opened, v);
         if (absl::IsCancelled(st)) return;
         if (!st.ok()) spdlog::warn("{}", absl::StrCat("trainer: attack: ", st.message()));
       }
-      Broadcast(round, v);
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        (void)averager_->OnContribution(s_.self, round, v, clock_.Now());
+      std::optional<train::RoundOutcome> out;
+      if (s_.secure) {
+        out = SecureRound(round, opened, std::move(v));
+      } else {
+        Broadcast(round, v);
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          (void)averager_->OnContribution(s_.self, round, v, clock_.Now());
+        }
+        out = AwaitOutcome();
       }
-      (void)first;
       first = false;
-      auto out = AwaitOutcome();
       if (!out) return;
       const double secs = ToSeconds(out->duration);
       sync_hist_->Observe(secs);
@@ -595,6 +839,15 @@ class TrainerExtension final : public Extension {
   int64_t roots_committed_ = 0;  // require_committed_root
   int64_t rounds_ = 0, batches_retried_ = 0, expert_failures_ = 0, resumed_from_ = 0;
   std::map<std::string, int64_t> excluded_counts_;
+  // Secure aggregation (secure_enc_/secure_dec_ used by the training thread only).
+  std::unique_ptr<fhe::SecureSumEncryptor> secure_enc_;
+  std::unique_ptr<fhe::SecureSumDecryptor> secure_dec_;
+  fhe::ContextPtr secure_ctx_;
+  std::shared_ptr<const fhe::SecretKey> secure_sk_;
+  std::optional<crypto::PeerIdBytes> aggregator_id_;
+  std::map<uint64_t, train::SecureSumMessage> sums_;
+  uint64_t secure_round_ = 0;
+  int64_t values_clipped_ = 0, rounds_not_included_ = 0, last_contributors_ = 0, ct_bytes_sent_ = 0;
 
   prometheus::Histogram* sync_hist_ = nullptr;
   std::map<std::string, prometheus::Counter*> excluded_;
@@ -602,6 +855,40 @@ class TrainerExtension final : public Extension {
   prometheus::Gauge* loss_gauge_ = nullptr;
   prometheus::Gauge* acc_gauge_ = nullptr;
 };
+
+// Stands in for remote experts when only the averaged vector's size is needed.
+class NoExpert final : public nn::ExpertBackend {
+ public:
+  StatusOr<torch::Tensor> Forward(const torch::Tensor&) override {
+    return absl::UnavailableError("the aggregator runs no experts");
+  }
+  bool is_remote() const override { return true; }
+};
+
+// The aggregating peer of secure averaging. It builds the job's model once
+// (from the job config and data) only to learn the contribution's size.
+StatusOr<std::unique_ptr<Extension>> MakeAggregator(const TrainerSettings& s) {
+  SWARM_ASSIGN_OR_RETURN(auto data, train::LoadExperimentData(s.data));
+  std::vector<std::shared_ptr<nn::ExpertBackend>> experts;
+  if (s.experts == "remote") {
+    for (int i = 0; i < s.job.model.num_experts; ++i) experts.push_back(std::make_shared<NoExpert>());
+  }
+  SWARM_ASSIGN_OR_RETURN(auto model, TrainerModel::Create(s.job, data, 0, s.job.trainers, false, experts));
+  SecureAggregatorSettings a;
+  a.self = s.self;
+  a.keys_dir = s.secure_keys;
+  a.job_id = s.job_id;
+  a.envelope_bytes_max = s.payload_bytes_max;
+  a.round.trainers = s.peers;
+  a.round.dim = model->dim();
+  a.round.round_deadline = s.round_deadline;
+  a.round.first_round_deadline = s.first_round_deadline;
+  a.round.give_up_after = s.give_up;
+  a.round.quorum = s.quorum;
+  a.round.rounds = static_cast<uint64_t>(s.job.steps);
+  SWARM_RETURN_IF_ERROR(a.round.Validate());
+  return MakeSecureAggregatorExtension(std::move(a));
+}
 
 }  // namespace
 
@@ -612,6 +899,7 @@ ExtensionFactory TrainerExtensionFactory() {
   f.make = [](const Config& c, const NodeConfig& node) -> StatusOr<std::unique_ptr<Extension>> {
     if (!c.GetBool("trainer.enabled")) return std::unique_ptr<Extension>();
     SWARM_ASSIGN_OR_RETURN(TrainerSettings s, ReadSettings(c, node));
+    if (s.role == "aggregator") return MakeAggregator(s);
     return std::unique_ptr<Extension>(new TrainerExtension(std::move(s)));
   };
   return f;
