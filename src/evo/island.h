@@ -108,9 +108,13 @@ class Island {
     Genome representative;
     double best_fitness = -1e300;
     uint64_t last_improved = 0;
+    bool checked = false;         // champion tested since its last improvement
     std::vector<size_t> members;  // indices into the evaluated generation
   };
   void Speciate(const std::vector<double>& fitness);
+  // Index (into genomes_) of the genome to test with Task::IsSolution; `rank`
+  // holds each genome's position in the generation's ranking.
+  size_t SolutionCandidate(const std::vector<size_t>& rank);
   void Reproduce(const std::vector<double>& fitness);
   Genome MakeChild(const Species& s, const std::vector<size_t>& parents,
                    const std::vector<double>& fitness, const std::vector<Species>& all);

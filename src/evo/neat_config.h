@@ -46,6 +46,16 @@ struct NeatConfig {
   // best species reproduce next generation. 0 disables.
   uint32_t population_stagnation_generations = 20;
 
+  // Which genome of a generation Task::IsSolution tests. false: the
+  // generation's best. true: one species champion per generation, in turn, as
+  // the original NEAT double-pole code does for the no-velocity task: species
+  // ranked by this generation's best fitness; a species is due again once its
+  // best fitness exceeds its previous best; the first due species' champion is
+  // tested, or the top species' when none is due. Meant for tasks whose
+  // solution check is costly and not implied by the fitness (Gruau's
+  // generalisation test).
+  bool check_species_in_turn = false;
+
   // Mutation.
   double weight_mutate_prob = 0.8;      // per offspring
   double weight_link_prob = 1.0;        // per link, when an offspring's weights mutate
@@ -53,6 +63,14 @@ struct NeatConfig {
   double weight_perturb_sigma = 0.5;
   double weight_replace_range = 2.0;    // replacement uniform in [-r, r]
   double weight_abs_max = 8.0;          // weights clamped to [-max, max]
+  // Uniform weight mutation as in the original NEAT C++ code (used instead of
+  // the Gaussian scheme above when weight_uniform_power > 0): half of the
+  // mutation events are "severe" (each link perturbed with p 0.7, replaced with
+  // p 0.2, else kept), the others perturb every link; steps and replacements
+  // are uniform in [-power, power]. weight_link_prob still applies. (The
+  // original also treats the newest 20 % of genes as a separate tail; hashed
+  // innovations carry no age, so there is no tail here.)
+  double weight_uniform_power = 0;
   double add_node_prob = 0.03;
   double add_connection_prob = 0.05;
   double toggle_enable_prob = 0.01;

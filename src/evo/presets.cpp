@@ -31,6 +31,8 @@ StatusOr<NeatConfig> PresetConfig(const std::string& task) {
     c.add_connection_prob = 0.1;
     c.weight_link_prob = 0.3;
     c.weight_perturb_sigma = 1.0;
+    // The solution check of the original NEAT code: species champions in turn.
+    c.check_species_in_turn = true;
     return c;
   }
   return absl::InvalidArgumentError(absl::StrCat(
@@ -90,6 +92,7 @@ Status ApplyNeatOverride(NeatConfig& c, const std::string& kv) {
       {"stagnation_generations",
        [&](double x) { c.stagnation_generations = static_cast<uint32_t>(x); }},
       {"protected_species", [&](double x) { c.protected_species = static_cast<uint32_t>(x); }},
+      {"check_species_in_turn", [&](double x) { c.check_species_in_turn = x != 0; }},
       {"population_stagnation_generations",
        [&](double x) { c.population_stagnation_generations = static_cast<uint32_t>(x); }},
       {"weight_mutate_prob", [&](double x) { c.weight_mutate_prob = x; }},
@@ -97,6 +100,7 @@ Status ApplyNeatOverride(NeatConfig& c, const std::string& kv) {
       {"weight_link_prob", [&](double x) { c.weight_link_prob = x; }},
       {"weight_perturb_sigma", [&](double x) { c.weight_perturb_sigma = x; }},
       {"weight_replace_range", [&](double x) { c.weight_replace_range = x; }},
+      {"weight_uniform_power", [&](double x) { c.weight_uniform_power = x; }},
       {"weight_abs_max", [&](double x) { c.weight_abs_max = x; }},
       {"add_node_prob", [&](double x) { c.add_node_prob = x; }},
       {"add_connection_prob", [&](double x) { c.add_connection_prob = x; }},
