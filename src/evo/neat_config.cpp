@@ -35,6 +35,7 @@ Status NeatConfig::Validate() const {
     SWARM_RETURN_IF_ERROR(Range(n, v, 0, 1));
   }
   SWARM_RETURN_IF_ERROR(Range("weight_perturb_sigma", weight_perturb_sigma, 0, 1e3));
+  SWARM_RETURN_IF_ERROR(Range("weight_uniform_power", weight_uniform_power, 0, weight_abs_max));
   SWARM_RETURN_IF_ERROR(Range("weight_abs_max", weight_abs_max, 1e-6, 1e6));
   SWARM_RETURN_IF_ERROR(Range("weight_replace_range", weight_replace_range, 0, weight_abs_max));
   SWARM_RETURN_IF_ERROR(Range("genome_nodes_max", genome_nodes_max, 3, 1e7));

@@ -18,6 +18,18 @@ Genome RandomInitialGenome(uint32_t inputs, uint32_t outputs, const NeatConfig& 
 }
 
 void MutateWeights(Genome& g, const NeatConfig& cfg, Rng& rng) {
+  if (cfg.weight_uniform_power > 0) {
+    const double power = cfg.weight_uniform_power;
+    const bool severe = rng.Bernoulli(0.5);
+    for (auto& c : g.connections) {
+      if (cfg.weight_link_prob < 1.0 && !rng.Bernoulli(cfg.weight_link_prob)) continue;
+      const double step = rng.UniformDouble(-power, power);
+      const double u = severe ? rng.UniformDouble() : 1.0;
+      if (u > 0.3) c.weight = Clamp(c.weight + step, cfg.weight_abs_max);  // p 0.7 when severe
+      else if (u > 0.1) c.weight = step;                                  // p 0.2: replaced
+    }
+    return;
+  }
   for (auto& c : g.connections) {
     if (cfg.weight_link_prob < 1.0 && !rng.Bernoulli(cfg.weight_link_prob)) continue;
     if (rng.Bernoulli(cfg.weight_perturb_prob)) {
