@@ -26,6 +26,7 @@ Status NeatConfig::Validate() const {
                       {"interspecies_mating", interspecies_mating},
                       {"disabled_inherit_prob", disabled_inherit_prob},
                       {"mate_only_prob", mate_only_prob},
+                      {"crossover_average_prob", crossover_average_prob},
                       {"weight_mutate_prob", weight_mutate_prob},
                       {"weight_perturb_prob", weight_perturb_prob},
                       {"weight_link_prob", weight_link_prob},

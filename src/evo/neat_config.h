@@ -39,6 +39,9 @@ struct NeatConfig {
   double interspecies_mating = 0.001;
   double disabled_inherit_prob = 0.75;  // disabled in either parent -> disabled in child
   double mate_only_prob = 0.2;          // crossover children left unmutated
+  // Share of crossovers whose matching genes take the mean of both parents'
+  // weights instead of one parent's at random (the original NEAT code: 0.4).
+  double crossover_average_prob = 0;
   uint32_t stagnation_generations = 15; // species not improving this long stop breeding
   uint32_t protected_species = 2;       // the best species are never culled for stagnation
   // Whole-population stagnation (paper's "delta coding" simplification): when
@@ -75,6 +78,10 @@ struct NeatConfig {
   double add_connection_prob = 0.05;
   double toggle_enable_prob = 0.01;
   uint32_t add_connection_tries = 20;
+  // true: a mutated offspring gets an added node, or else an added link, or
+  // else weight (and toggle) mutations -- never a structural change together
+  // with weight changes (the original NEAT code). false: each independently.
+  bool exclusive_mutations = false;
 
   // Named limits: offspring never exceed these (mutations that would are skipped).
   uint32_t genome_nodes_max = 1000;

@@ -90,6 +90,17 @@ bool MutateToggleEnable(Genome& g, Rng& rng) {
 }
 
 void Mutate(Genome& g, const NeatConfig& cfg, Rng& rng) {
+  if (cfg.exclusive_mutations) {
+    if (rng.Bernoulli(cfg.add_node_prob)) {
+      MutateAddNode(g, cfg, rng);
+    } else if (rng.Bernoulli(cfg.add_connection_prob)) {
+      MutateAddConnection(g, cfg, rng);
+    } else {
+      if (rng.Bernoulli(cfg.weight_mutate_prob)) MutateWeights(g, cfg, rng);
+      if (rng.Bernoulli(cfg.toggle_enable_prob)) MutateToggleEnable(g, rng);
+    }
+    return;
+  }
   if (rng.Bernoulli(cfg.add_node_prob)) MutateAddNode(g, cfg, rng);
   if (rng.Bernoulli(cfg.add_connection_prob)) MutateAddConnection(g, cfg, rng);
   if (rng.Bernoulli(cfg.weight_mutate_prob)) MutateWeights(g, cfg, rng);
@@ -98,10 +109,12 @@ void Mutate(Genome& g, const NeatConfig& cfg, Rng& rng) {
 
 Genome Crossover(const Genome& fitter, const Genome& other, const NeatConfig& cfg, Rng& rng) {
   Genome child = fitter;  // nodes and non-matching genes of the fitter parent
+  const bool average = cfg.crossover_average_prob > 0 && rng.Bernoulli(cfg.crossover_average_prob);
   for (auto& c : child.connections) {
     const ConnGene* o = other.FindConnection(c.innovation);
     if (o == nullptr) continue;
-    if (rng.Bernoulli(0.5)) c.weight = o->weight;
+    if (average) c.weight = 0.5 * (c.weight + o->weight);
+    else if (rng.Bernoulli(0.5)) c.weight = o->weight;
     if (!c.enabled || !o->enabled) c.enabled = !rng.Bernoulli(cfg.disabled_inherit_prob);
   }
   return child;
