@@ -8,7 +8,8 @@
 //
 // Step evaluates the current generation through the Evaluator (one
 // EvaluateBatch call), speciates it (compatibility distance, adaptive
-// threshold), asks the task whether the generation champion is a solution,
+// threshold), asks the task whether the generation champion (or, with
+// NeatConfig::check_species_in_turn, one species champion in turn) is a solution,
 // then breeds the next generation (explicit fitness sharing, stagnation,
 // elitism, crossover, mutation). Everything random comes from one Rng seeded
 // at construction, so (cfg, seed, evaluator results, immigrants) determine
