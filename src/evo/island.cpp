@@ -67,11 +67,14 @@ StatusOr<GenerationStats> Island::Step(Evaluator& evaluator) {
     best_ever_ = st.best_fitness;
     best_ever_generation_ = generation_;
   }
-  SWARM_ASSIGN_OR_RETURN(bool solved, task_->IsSolution(last_.front().genome, st.best_fitness));
-  if (solved && !solution_) solution_ = last_.front();
+  Speciate(fitness);
+  std::vector<size_t> rank(genomes_.size());
+  for (size_t r = 0; r < order.size(); ++r) rank[order[r]] = r;
+  const size_t candidate = SolutionCandidate(rank);
+  SWARM_ASSIGN_OR_RETURN(bool solved, task_->IsSolution(genomes_[candidate], fitness[candidate]));
+  if (solved && !solution_) solution_ = Scored{genomes_[candidate], fitness[candidate]};
   st.solved = solved;
 
-  Speciate(fitness);
   st.species = species_.size();
   st.compatibility_threshold = threshold_;
   if (cfg_.target_species > 0) {
@@ -101,7 +104,7 @@ void Island::Speciate(const std::vector<double>& fitness) {
       }
     }
     if (home == nullptr) {
-      species_.push_back({next_species_id_++, genomes_[i], -1e300, generation_, {}});
+      species_.push_back({next_species_id_++, genomes_[i], -1e300, generation_, false, {}});
       home = &species_.back();
     }
     home->members.push_back(i);
@@ -113,10 +116,33 @@ void Island::Speciate(const std::vector<double>& fitness) {
     if (best > s.best_fitness) {
       s.best_fitness = best;
       s.last_improved = generation_;
+      s.checked = false;
     }
     // Next generation's representative: a random member of this one.
     s.representative = genomes_[s.members[rng_.Uniform(s.members.size())]];
   }
+}
+
+size_t Island::SolutionCandidate(const std::vector<size_t>& rank) {
+  auto champion_of = [&](const Species& s) {
+    size_t best = s.members.front();
+    for (size_t m : s.members)
+      if (rank[m] < rank[best]) best = m;
+    return best;
+  };
+  size_t top = 0;
+  for (size_t i = 1; i < rank.size(); ++i)
+    if (rank[i] < rank[top]) top = i;
+  if (!cfg_.check_species_in_turn || species_.empty()) return top;
+  std::vector<std::pair<size_t, Species*>> ranked;  // (champion, species), best first
+  for (auto& s : species_) ranked.push_back({champion_of(s), &s});
+  std::sort(ranked.begin(), ranked.end(),
+            [&](const auto& a, const auto& b) { return rank[a.first] < rank[b.first]; });
+  auto due = std::find_if(ranked.begin(), ranked.end(),
+                          [](const auto& e) { return !e.second->checked; });
+  if (due == ranked.end()) due = ranked.begin();
+  due->second->checked = true;
+  return due->first;
 }
 
 Genome Island::MakeChild(const Species& s, const std::vector<size_t>& parents,
@@ -288,7 +314,7 @@ Status Island::Load(IslandState s) {
   for (auto& g : genomes_) g.feed_forward = cfg_.feed_forward;
   species_.clear();
   for (auto& sp : s.species)
-    species_.push_back({sp.id, std::move(sp.representative), sp.best_fitness, sp.last_improved, {}});
+    species_.push_back({sp.id, std::move(sp.representative), sp.best_fitness, sp.last_improved, false, {}});
   champion_ = std::move(s.champion);
   solution_ = std::move(s.solution);
   last_.clear();

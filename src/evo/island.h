@@ -8,7 +8,8 @@
 //
 // Step evaluates the current generation through the Evaluator (one
 // EvaluateBatch call), speciates it (compatibility distance, adaptive
-// threshold), asks the task whether the generation champion is a solution,
+// threshold), asks the task whether the generation champion (or, with
+// NeatConfig::check_species_in_turn, one species champion in turn) is a solution,
 // then breeds the next generation (explicit fitness sharing, stagnation,
 // elitism, crossover, mutation). Everything random comes from one Rng seeded
 // at construction, so (cfg, seed, evaluator results, immigrants) determine
@@ -108,9 +109,13 @@ class Island {
     Genome representative;
     double best_fitness = -1e300;
     uint64_t last_improved = 0;
+    bool checked = false;         // champion tested since its last improvement
     std::vector<size_t> members;  // indices into the evaluated generation
   };
   void Speciate(const std::vector<double>& fitness);
+  // Index (into genomes_) of the genome to test with Task::IsSolution; `rank`
+  // holds each genome's position in the generation's ranking.
+  size_t SolutionCandidate(const std::vector<size_t>& rank);
   void Reproduce(const std::vector<double>& fitness);
   Genome MakeChild(const Species& s, const std::vector<size_t>& parents,
                    const std::vector<double>& fitness, const std::vector<Species>& all);

@@ -26,6 +26,7 @@ Status NeatConfig::Validate() const {
                       {"interspecies_mating", interspecies_mating},
                       {"disabled_inherit_prob", disabled_inherit_prob},
                       {"mate_only_prob", mate_only_prob},
+                      {"crossover_average_prob", crossover_average_prob},
                       {"weight_mutate_prob", weight_mutate_prob},
                       {"weight_perturb_prob", weight_perturb_prob},
                       {"weight_link_prob", weight_link_prob},
@@ -35,6 +36,7 @@ Status NeatConfig::Validate() const {
     SWARM_RETURN_IF_ERROR(Range(n, v, 0, 1));
   }
   SWARM_RETURN_IF_ERROR(Range("weight_perturb_sigma", weight_perturb_sigma, 0, 1e3));
+  SWARM_RETURN_IF_ERROR(Range("weight_uniform_power", weight_uniform_power, 0, weight_abs_max));
   SWARM_RETURN_IF_ERROR(Range("weight_abs_max", weight_abs_max, 1e-6, 1e6));
   SWARM_RETURN_IF_ERROR(Range("weight_replace_range", weight_replace_range, 0, weight_abs_max));
   SWARM_RETURN_IF_ERROR(Range("genome_nodes_max", genome_nodes_max, 3, 1e7));

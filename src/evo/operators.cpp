@@ -18,6 +18,18 @@ Genome RandomInitialGenome(uint32_t inputs, uint32_t outputs, const NeatConfig& 
 }
 
 void MutateWeights(Genome& g, const NeatConfig& cfg, Rng& rng) {
+  if (cfg.weight_uniform_power > 0) {
+    const double power = cfg.weight_uniform_power;
+    const bool severe = rng.Bernoulli(0.5);
+    for (auto& c : g.connections) {
+      if (cfg.weight_link_prob < 1.0 && !rng.Bernoulli(cfg.weight_link_prob)) continue;
+      const double step = rng.UniformDouble(-power, power);
+      const double u = severe ? rng.UniformDouble() : 1.0;
+      if (u > 0.3) c.weight = Clamp(c.weight + step, cfg.weight_abs_max);  // p 0.7 when severe
+      else if (u > 0.1) c.weight = step;                                  // p 0.2: replaced
+    }
+    return;
+  }
   for (auto& c : g.connections) {
     if (cfg.weight_link_prob < 1.0 && !rng.Bernoulli(cfg.weight_link_prob)) continue;
     if (rng.Bernoulli(cfg.weight_perturb_prob)) {
@@ -78,6 +90,17 @@ bool MutateToggleEnable(Genome& g, Rng& rng) {
 }
 
 void Mutate(Genome& g, const NeatConfig& cfg, Rng& rng) {
+  if (cfg.exclusive_mutations) {
+    if (rng.Bernoulli(cfg.add_node_prob)) {
+      MutateAddNode(g, cfg, rng);
+    } else if (rng.Bernoulli(cfg.add_connection_prob)) {
+      MutateAddConnection(g, cfg, rng);
+    } else {
+      if (rng.Bernoulli(cfg.weight_mutate_prob)) MutateWeights(g, cfg, rng);
+      if (rng.Bernoulli(cfg.toggle_enable_prob)) MutateToggleEnable(g, rng);
+    }
+    return;
+  }
   if (rng.Bernoulli(cfg.add_node_prob)) MutateAddNode(g, cfg, rng);
   if (rng.Bernoulli(cfg.add_connection_prob)) MutateAddConnection(g, cfg, rng);
   if (rng.Bernoulli(cfg.weight_mutate_prob)) MutateWeights(g, cfg, rng);
@@ -86,10 +109,12 @@ void Mutate(Genome& g, const NeatConfig& cfg, Rng& rng) {
 
 Genome Crossover(const Genome& fitter, const Genome& other, const NeatConfig& cfg, Rng& rng) {
   Genome child = fitter;  // nodes and non-matching genes of the fitter parent
+  const bool average = cfg.crossover_average_prob > 0 && rng.Bernoulli(cfg.crossover_average_prob);
   for (auto& c : child.connections) {
     const ConnGene* o = other.FindConnection(c.innovation);
     if (o == nullptr) continue;
-    if (rng.Bernoulli(0.5)) c.weight = o->weight;
+    if (average) c.weight = 0.5 * (c.weight + o->weight);
+    else if (rng.Bernoulli(0.5)) c.weight = o->weight;
     if (!c.enabled || !o->enabled) c.enabled = !rng.Bernoulli(cfg.disabled_inherit_prob);
   }
   return child;

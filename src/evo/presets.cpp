@@ -31,6 +31,8 @@ StatusOr<NeatConfig> PresetConfig(const std::string& task) {
     c.add_connection_prob = 0.1;
     c.weight_link_prob = 0.3;
     c.weight_perturb_sigma = 1.0;
+    // The solution check of the original NEAT code: species champions in turn.
+    c.check_species_in_turn = true;
     return c;
   }
   return absl::InvalidArgumentError(absl::StrCat(
@@ -86,10 +88,12 @@ Status ApplyNeatOverride(NeatConfig& c, const std::string& kv) {
       {"mutate_only_fraction", [&](double x) { c.mutate_only_fraction = x; }},
       {"interspecies_mating", [&](double x) { c.interspecies_mating = x; }},
       {"disabled_inherit_prob", [&](double x) { c.disabled_inherit_prob = x; }},
+      {"crossover_average_prob", [&](double x) { c.crossover_average_prob = x; }},
       {"mate_only_prob", [&](double x) { c.mate_only_prob = x; }},
       {"stagnation_generations",
        [&](double x) { c.stagnation_generations = static_cast<uint32_t>(x); }},
       {"protected_species", [&](double x) { c.protected_species = static_cast<uint32_t>(x); }},
+      {"check_species_in_turn", [&](double x) { c.check_species_in_turn = x != 0; }},
       {"population_stagnation_generations",
        [&](double x) { c.population_stagnation_generations = static_cast<uint32_t>(x); }},
       {"weight_mutate_prob", [&](double x) { c.weight_mutate_prob = x; }},
@@ -97,7 +101,9 @@ Status ApplyNeatOverride(NeatConfig& c, const std::string& kv) {
       {"weight_link_prob", [&](double x) { c.weight_link_prob = x; }},
       {"weight_perturb_sigma", [&](double x) { c.weight_perturb_sigma = x; }},
       {"weight_replace_range", [&](double x) { c.weight_replace_range = x; }},
+      {"weight_uniform_power", [&](double x) { c.weight_uniform_power = x; }},
       {"weight_abs_max", [&](double x) { c.weight_abs_max = x; }},
+      {"exclusive_mutations", [&](double x) { c.exclusive_mutations = x != 0; }},
       {"add_node_prob", [&](double x) { c.add_node_prob = x; }},
       {"add_connection_prob", [&](double x) { c.add_connection_prob = x; }},
       {"toggle_enable_prob", [&](double x) { c.toggle_enable_prob = x; }},

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "common/rng.h"
 #include "evo/genome_codec.h"
 #include "evo/network.h"
@@ -80,6 +82,75 @@ TEST(Operators, CrossoverTakesFitterStructure) {
   ASSERT_EQ(c.connections.size(), a.connections.size());
   EXPECT_EQ(c.nodes, a.nodes);
   EXPECT_TRUE(ValidateGenome(c, 8.0).ok());
+}
+
+TEST(Operators, CrossoverAveragingTakesTheMeanOfMatchingWeights) {
+  NeatConfig cfg;
+  cfg.crossover_average_prob = 1.0;
+  Rng rng(5);
+  Genome a = MinimalGenome(2, 1, true, true), b = a;
+  for (size_t i = 0; i < a.connections.size(); ++i) {
+    a.connections[i].weight = 1.0 + i;
+    b.connections[i].weight = -3.0 + i;
+  }
+  Genome c = Crossover(a, b, cfg, rng);
+  for (size_t i = 0; i < c.connections.size(); ++i)
+    EXPECT_DOUBLE_EQ(c.connections[i].weight, -1.0 + i);
+  cfg.crossover_average_prob = 0;  // one parent's weight, never the mean
+  Genome d = Crossover(a, b, cfg, rng);
+  for (size_t i = 0; i < d.connections.size(); ++i) {
+    const double w = d.connections[i].weight;
+    EXPECT_TRUE(w == a.connections[i].weight || w == b.connections[i].weight) << w;
+  }
+}
+
+TEST(Operators, ExclusiveMutationsNeverMixStructureAndWeights) {
+  NeatConfig cfg;
+  cfg.exclusive_mutations = true;
+  cfg.add_node_prob = 0.5;
+  cfg.add_connection_prob = 0.5;
+  cfg.weight_mutate_prob = 1.0;
+  cfg.toggle_enable_prob = 0;
+  Rng rng(11);
+  int structural = 0, weights = 0;
+  for (int i = 0; i < 200; ++i) {
+    const Genome before = Evolved(100 + i, false, 2);
+    Genome g = before;
+    Mutate(g, cfg, rng);
+    bool weight_changed = false;
+    for (const auto& c : before.connections) {
+      const ConnGene* n = g.FindConnection(c.innovation);
+      ASSERT_NE(n, nullptr);
+      if (n->weight != c.weight) weight_changed = true;
+    }
+    const bool grew = g.connections.size() != before.connections.size();
+    EXPECT_FALSE(grew && weight_changed) << "offspring " << i;
+    structural += grew, weights += weight_changed;
+  }
+  EXPECT_GT(structural, 50);
+  EXPECT_GT(weights, 20);
+}
+
+TEST(Operators, UniformWeightMutationStaysWithinPower) {
+  NeatConfig cfg;
+  cfg.weight_uniform_power = 2.5;
+  Rng rng(3);
+  int replaced_or_kept = 0;
+  for (int i = 0; i < 100; ++i) {
+    const Genome before = Evolved(200 + i, true, 3);
+    Genome g = before;
+    MutateWeights(g, cfg, rng);
+    for (size_t k = 0; k < g.connections.size(); ++k) {
+      const double w0 = before.connections[k].weight, w = g.connections[k].weight;
+      ASSERT_LE(std::fabs(w), cfg.weight_abs_max);
+      // Perturbed by at most the power (clamped), kept, or replaced by a
+      // value within the power.
+      const bool perturbed = std::fabs(w - w0) <= cfg.weight_uniform_power + 1e-12;
+      if (!perturbed) EXPECT_LE(std::fabs(w), cfg.weight_uniform_power);
+      if (w == w0 || !perturbed) ++replaced_or_kept;
+    }
+  }
+  EXPECT_GT(replaced_or_kept, 0);  // severe events keep or replace some links
 }
 
 TEST(Operators, CompatibilityDistance) {

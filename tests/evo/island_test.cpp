@@ -76,6 +76,63 @@ TEST(Island, ImmigrateValidatesMigrants) {
   EXPECT_EQ(island.genomes().back(), good);
 }
 
+// XOR whose solution check records what it was asked about and never passes.
+class RecordingXor final : public Task {
+ public:
+  std::string name() const override { return "xor-recording"; }
+  uint32_t inputs() const override { return 2; }
+  uint32_t outputs() const override { return 1; }
+  StatusOr<double> Evaluate(const Genome& g) const override { return xor_.Evaluate(g); }
+  StatusOr<bool> IsSolution(const Genome& g, double fitness) const override {
+    tested.push_back({GenomeHash64(g), fitness});
+    return false;
+  }
+  mutable std::vector<std::pair<uint64_t, double>> tested;
+
+ private:
+  XorTask xor_;
+};
+
+TEST(Island, SolutionCheckTestsTheGenerationBestByDefault) {
+  RecordingXor task;
+  TaskEvaluator ev(&task);
+  Island island(NeatConfig{}, &task, 5);
+  for (size_t g = 0; g < 10; ++g) {
+    auto st = island.Step(ev);
+    ASSERT_TRUE(st.ok()) << st.status();
+    ASSERT_EQ(task.tested.size(), g + 1);
+    EXPECT_EQ(task.tested.back().second, st->best_fitness);
+    EXPECT_EQ(task.tested.back().first, GenomeHash64(island.Best(1)[0].genome));
+  }
+}
+
+TEST(Island, SolutionCheckTakesSpeciesChampionsInTurn) {
+  RecordingXor task;
+  TaskEvaluator ev(&task);
+  NeatConfig cfg;
+  cfg.check_species_in_turn = true;
+  cfg.target_species = 8;
+  Island island(cfg, &task, 5);
+  size_t below_best = 0;
+  for (size_t g = 0; g < 30; ++g) {
+    auto st = island.Step(ev);
+    ASSERT_TRUE(st.ok()) << st.status();
+    ASSERT_EQ(task.tested.size(), g + 1);
+    const auto [hash, fitness] = task.tested.back();
+    // The tested genome is a member of the generation just evaluated, with
+    // its own fitness, and no member of its species did better (it is a
+    // species champion): at least it is never better than the best.
+    bool member = false;
+    for (const Scored& s : island.Best(cfg.population_size))
+      if (GenomeHash64(s.genome) == hash && s.fitness == fitness) member = true;
+    EXPECT_TRUE(member) << "generation " << g;
+    EXPECT_LE(fitness, st->best_fitness);
+    if (fitness < st->best_fitness) ++below_best;
+  }
+  // Other species' champions get their turn.
+  EXPECT_GT(below_best, 0u);
+}
+
 TEST(Topology, Shapes) {
   EXPECT_EQ(Topology::Ring(5).edges().size(), 10u);
   EXPECT_EQ(Topology::Ring(2).edges().size(), 2u);
