@@ -70,6 +70,7 @@ struct TrainFlags {
   double timeout_s = 1800;
   std::string secure_agg = "off";  // or "ckks"
   double secure_agg_clip = 4.0;
+  bool require_committed_root = false;  // spawn a PBFT committee; trainers commit round roots first
 };
 
 const ConfigSchema& TrainSchema() {
@@ -223,6 +224,7 @@ struct SwarmResult {
   double sync_mean = 0;
   std::string failure;
   std::string aggregator_summary;  // --secure-agg ckks: what the aggregator peer reported
+  std::string committee_summary;   // --require-committed-root: what the committee reported
 };
 
 // The summary line of the secure aggregator's status, or why there is none.
@@ -490,6 +492,45 @@ StatusOr<SwarmResult> RunLocalSwarm(const TrainFlags& f, const train::Experiment
     ag.pid = SpawnPeer(a, ag.dir + "/node.log", /*single_torch_thread=*/true);
     ag.alive = ag.pid > 0;
   }
+  // --require-committed-root: a PBFT committee of 4 (f = 1) orders the
+  // trainers' train.round records; trainers apply a round only once its
+  // result root is committed (trainer.require_committed_root).
+  std::vector<Child> committee;
+  std::vector<std::string> committee_addrs;
+  if (f.require_committed_root) {
+    for (int i = 0; i < 4; ++i) {
+      committee.push_back({"c" + std::to_string(i), "127.0.0.1:" + std::to_string(FreePort()),
+                           dir + "/c" + std::to_string(i)});
+      committee_addrs.push_back(committee.back().grpc);
+    }
+    for (auto& c : committee) {
+      auto a = base_args(c);
+      for (const std::string& s : {std::string("consensus.enabled=true"), std::string("membership.enabled=false"),
+                                   "consensus.committee=" + TomlArray(committee_addrs)}) {
+        a.push_back("--set");
+        a.push_back(s);
+      }
+      c.pid = SpawnPeer(a, c.dir + "/node.log", /*single_torch_thread=*/true);
+      c.alive = c.pid > 0;
+    }
+    const auto committee_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    for (auto& c : committee) {
+      while (!PeerStatus(c.grpc, "consensus") && std::chrono::steady_clock::now() < committee_deadline) {
+        ReapChildren(committee);
+        if (!c.alive) {
+          StopChildren(committee);
+          StopChildren(aggregators);
+          StopChildren(hosts);
+          return absl::UnavailableError(absl::StrCat("committee member ", c.id,
+                                                     " exited during start-up (is consensus/ built?); see ", c.dir,
+                                                     "/node.log"));
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      }
+    }
+    std::cout << label << ": PBFT committee of " << committee.size() << " (f = 1) on loopback; trainers apply a "
+              << "round only after its result root is committed" << std::endl;
+  }
   for (auto& t : trainers) {
     if (!f.resume) std::filesystem::remove(t.dir + "/trainer/checkpoint.pt", ec);
     auto a = base_args(t);
@@ -497,6 +538,10 @@ StatusOr<SwarmResult> RunLocalSwarm(const TrainFlags& f, const train::Experiment
                                      absl::StrCat("trainer.byzantine=", t.byzantine ? "true" : "false"),
                                      absl::StrCat("trainer.resume=", f.resume ? "true" : "false")};
     job_args(sets);
+    if (f.require_committed_root) {
+      sets.push_back("trainer.require_committed_root=true");
+      sets.push_back("trainer.consensus_peers=" + TomlArray(committee_addrs));
+    }
     if (secure) {
       sets.push_back("trainer.secure_agg=ckks");
       sets.push_back("trainer.secure_agg_keys=" + dir + "/fhe-keys");
@@ -516,11 +561,26 @@ StatusOr<SwarmResult> RunLocalSwarm(const TrainFlags& f, const train::Experiment
             << std::endl;
   SwarmResult r = Watch(trainers, hosts, cfg.steps, f, label);
   if (secure) r.aggregator_summary = AggregatorSummary(aggregators[0]);
+  if (!committee.empty()) {
+    int64_t roots = 0;
+    for (auto& t : trainers) {
+      if (auto st = PeerStatus(t.grpc, "trainer")) roots = std::max<int64_t>(roots, st->value("roots_committed", 0));
+    }
+    std::string heads;
+    for (auto& c : committee) {
+      auto st = PeerStatus(c.grpc, "consensus");
+      if (!st) continue;
+      heads += absl::StrCat(heads.empty() ? "" : ", ", c.id, " ", st->value("ledger_size", 0), " records head ",
+                            st->value("ledger_head", std::string()).substr(0, 12));
+    }
+    r.committee_summary = absl::StrCat(roots, " round roots committed before being applied; ledgers: ", heads);
+  }
   // Let the aggregator drain while the trainers do.
   for (auto& a : aggregators) {
     if (a.alive) kill(a.pid, SIGTERM);
   }
   StopChildren(trainers);
+  StopChildren(committee);
   StopChildren(aggregators);
   StopChildren(hosts);
   return r;
@@ -538,6 +598,7 @@ void PrintSwarmSummary(const SwarmResult& r) {
   if (!any) std::cout << " none";
   std::cout << "\n";
   if (!r.aggregator_summary.empty()) std::cout << "secure aggregation: " << r.aggregator_summary << "\n";
+  if (!r.committee_summary.empty()) std::cout << "committee: " << r.committee_summary << "\n";
 }
 
 int RunTrain(const TrainFlags& f) {
@@ -575,6 +636,13 @@ int RunTrain(const TrainFlags& f) {
     }
     auto spec = train::SecureAggParams(static_cast<size_t>(cfg->trainers), f.secure_agg_clip);
     if (!spec.ok()) Fail("train", spec.status(), kExitUsage);
+  }
+  if (f.require_committed_root && (f.in_process || !f.peers.empty())) {
+    Fail("train",
+         absl::InvalidArgumentError("--require-committed-root spawns its committee with a local swarm; it cannot be "
+                                    "combined with --in-process or --peers (set trainer.require_committed_root on "
+                                    "your trainer peers instead)"),
+         kExitUsage);
   }
   nn::DataConfig data_config = nn::DataConfigFromConfig(*with);
 
@@ -696,6 +764,9 @@ void AddTrainCommand(CLI::App& app) {
   cmd->add_option("--secure-agg-clip", f->secure_agg_clip,
                   "With --secure-agg ckks: clip each contribution value to [-clip, clip] before encrypting")
       ->capture_default_str();
+  cmd->add_flag("--require-committed-root", f->require_committed_root,
+                "Spawn a 4-member PBFT committee; each trainer applies a round only after its result root "
+                "(a signed train.round ledger record) is committed (docs/pbft.md)");
   cmd->callback([f] {
     const int code = RunTrain(*f);
     if (code) throw CLI::RuntimeError(code);

@@ -62,6 +62,30 @@ TEST(E2eTrain, AKilledTrainerDoesNotStopTraining) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(E2eTrain, RequireCommittedRootCommitsEveryRoundOnAllFourMembers) {
+  if (!std::filesystem::exists(kData)) GTEST_SKIP() << "no " << kData << " (scripts/setup)";
+  const std::string dir = TempDir("train-rcr");
+  auto args = TrainArgs(dir, 10);
+  for (const std::string s : {"--set", "attack.name=sign_flip", "--expert-hosts", "0", "--require-committed-root"}) {
+    args.push_back(s);
+  }
+  RunResult r = RunSwarm(args, 120);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.out, m, std::regex(R"(committee: ([0-9]+) round roots committed)"))) << r.out;
+  EXPECT_GE(std::stoi(m[1]), 10) << r.out;
+  // Every member holds the same chain: one head hash, four times.
+  ASSERT_TRUE(std::regex_search(r.out, m, std::regex(R"(c0 [0-9]+ records head ([0-9a-f]+))"))) << r.out;
+  const std::string head = m[1];
+  for (const std::string c : {"c1", "c2", "c3"}) {
+    EXPECT_NE(r.out.find(c + " " ), std::string::npos) << r.out;
+  }
+  size_t heads = 0;
+  for (size_t p = r.out.find("head " + head); p != std::string::npos; p = r.out.find("head " + head, p + 1)) ++heads;
+  EXPECT_EQ(heads, 4u) << r.out;
+  std::filesystem::remove_all(dir);
+}
+
 TEST(E2eTrain, UnknownAggregatorListsTheValidOnes) {
   RunResult r = RunSwarm({SwarmBinary(), "train", "--set", "aggregator.name=krum2"}, 30);
   EXPECT_EQ(r.exit_code, 2);
