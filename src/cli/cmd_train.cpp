@@ -121,6 +121,8 @@ struct Child {
   pid_t pid = -1;
   bool alive = false;
   bool byzantine = false;
+  bool reaped = false;    // waited on: never again
+  bool stopping = false;  // we sent SIGTERM: its exit is expected
 };
 
 int FreePort() {
@@ -138,20 +140,31 @@ int FreePort() {
   return port;
 }
 
+// Marks the children of `cs` that exited as not alive. Waits on each child's
+// own pid: a waitpid(-1) here would reap (and lose) children of the other
+// groups. An exit we did not cause (alive still set) is reported on stdout.
 void ReapChildren(std::vector<Child>& cs) {
-  for (;;) {
+  for (auto& c : cs) {
+    if (c.pid <= 0 || c.reaped) continue;
     int st = 0;
-    const pid_t pid = waitpid(-1, &st, WNOHANG);
-    if (pid <= 0) return;
-    for (auto& c : cs) {
-      if (c.pid == pid) c.alive = false;
+    if (waitpid(c.pid, &st, WNOHANG) != c.pid) continue;
+    if (c.alive && !c.stopping) {
+      std::cout << "== peer " << c.id << " (pid " << c.pid << ") "
+                << (WIFSIGNALED(st) ? absl::StrCat("was killed by signal ", WTERMSIG(st))
+                                    : absl::StrCat("exited with status ", WEXITSTATUS(st)))
+                << "; see " << c.dir << "/node.log" << std::endl;
     }
+    c.alive = false;
+    c.reaped = true;
   }
 }
 
 void StopChildren(std::vector<Child>& cs) {
   for (auto& c : cs) {
-    if (c.alive) kill(c.pid, SIGTERM);
+    if (c.alive) {
+      c.stopping = true;
+      kill(c.pid, SIGTERM);
+    }
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   for (;;) {
@@ -166,6 +179,7 @@ void StopChildren(std::vector<Child>& cs) {
     if (c.alive) {
       kill(c.pid, SIGKILL);
       waitpid(c.pid, nullptr, 0);
+      c.reaped = true;
       c.alive = false;
     }
   }
@@ -577,7 +591,10 @@ StatusOr<SwarmResult> RunLocalSwarm(const TrainFlags& f, const train::Experiment
   }
   // Let the aggregator drain while the trainers do.
   for (auto& a : aggregators) {
-    if (a.alive) kill(a.pid, SIGTERM);
+    if (a.alive) {
+      a.stopping = true;
+      kill(a.pid, SIGTERM);
+    }
   }
   StopChildren(trainers);
   StopChildren(committee);
