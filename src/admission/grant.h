@@ -1,0 +1,133 @@
+// Admission grants: who may do what in one swarm (DESIGN.md §3b).
+//
+// A grant is a statement signed by an issuer: "peer P (this public key) is
+// admitted to swarm S with roles R, capacity C, operator O, region G, address A,
+// from not_before until expires". Roles and placement weights come from grants,
+// never from a peer's own claim. `swarm up` / `swarm train` act as the issuer
+// for a local swarm (one issuer key per run); an operator can run
+// `swarm admission issue` by hand. When a committee runs, grants and
+// exclusions are committed epoch records and take effect only once committed.
+//
+// Wire form (SignedGrant): `body` is the grant's canonical encoding (EncodeGrant)
+// exactly as the issuer signed it; `signature` is the issuer's signature over
+//   "swarm/grant/v1" || 0x00 || body
+// Verifiers verify the signature over the bytes received, then decode; they
+// never re-encode. DecodeGrant is a decoder of peer input: every length is
+// bounded (k*BytesMax below), and an error names the field and the value.
+//
+// Thread-safety: Grant/SignedGrant are values. GrantVerifier is thread-safe.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/bytes.h"
+#include "common/status.h"
+#include "crypto/identity.h"
+#include "crypto/signer.h"
+
+namespace swarm::admission {
+
+// One bit each; a grant holds a set (RoleSet).
+enum class Role : uint32_t {
+  kTrainer = 1u << 0,      // sends contributions; calls experts/stages forward+backward
+  kExpertHost = 1u << 1,   // hosts experts/stages; owns ring positions
+  kAggregator = 1u << 2,   // secure-aggregation aggregator
+  kCommittee = 1u << 3,    // PBFT committee member (orders the ledger and epochs)
+  kEvaluator = 1u << 4,    // evaluates NEAT genomes for islands
+  kIsland = 1u << 5,       // runs evolution islands (calls evaluators)
+  kJobsWorker = 1u << 6,   // executes/guards FHE tasks
+  kQueen = 1u << 7,        // schedules FHE jobs (calls RunTask on workers)
+  kClient = 1u << 8,       // submits jobs, appends ledger records
+  kObserver = 1u << 9,     // reads status (Node.Info, LedgerHead verify)
+};
+using RoleSet = uint32_t;
+inline constexpr RoleSet kAllRolesMask = (1u << 10) - 1;
+
+// "trainer", "expert_host", ...; RoleFromName's error lists every name.
+std::string RoleName(Role role);
+StatusOr<Role> RoleFromName(std::string_view name);
+// "trainer,expert_host" <-> RoleSet; unknown names are errors naming the name.
+std::string RoleSetNames(RoleSet roles);
+StatusOr<RoleSet> RoleSetFromNames(std::string_view comma_separated);
+inline bool HasRole(RoleSet roles, Role role) { return (roles & static_cast<uint32_t>(role)) != 0; }
+
+inline constexpr size_t kSwarmIdBytesMax = 64;
+inline constexpr size_t kOperatorBytesMax = 64;
+inline constexpr size_t kRegionBytesMax = 64;
+inline constexpr size_t kAddressBytesMax = 256;
+inline constexpr size_t kGrantBytesMax = 16 * 1024;
+inline constexpr float kCapacityMax = 64.0f;
+
+struct Grant {
+  uint8_t version = 1;
+  std::string swarm_id;                 // the swarm/job this grant admits to
+  crypto::PeerIdBytes issuer{};         // peer id of the issuing key
+  crypto::SignatureScheme subject_scheme = crypto::kDefaultSignatureScheme;
+  Bytes subject_public_key;             // the admitted peer's key
+  crypto::PeerIdBytes subject{};        // = PeerIdOf(subject_scheme, subject_public_key)
+  RoleSet roles = 0;
+  float capacity = 1.0f;                // (0, kCapacityMax]; ring weight of an expert host
+  std::string operator_name;            // who runs the machine (placement caps per operator)
+  std::string region;
+  std::string address;                  // host:port the peer serves on ("" = any)
+  uint64_t not_before_unix_ms = 0;
+  uint64_t expires_unix_ms = 0;         // > not_before
+  uint64_t serial = 0;                  // issuer-chosen, unique per issuer
+};
+
+struct SignedGrant {
+  Bytes body;       // EncodeGrant(grant)
+  Bytes signature;  // issuer's signature, see above
+};
+
+Bytes EncodeGrant(const Grant& grant);
+// Checks lengths, ranges, subject == PeerIdOf(scheme, key), not_before < expires.
+StatusOr<Grant> DecodeGrant(ByteSpan body);
+Bytes EncodeSignedGrant(const SignedGrant& signed_grant);
+StatusOr<SignedGrant> DecodeSignedGrant(ByteSpan bytes);
+
+// Signs `grant` (its issuer field is set from `issuer`).
+StatusOr<SignedGrant> IssueGrant(const crypto::Identity& issuer, Grant grant);
+
+// Grant files: the SignedGrant encoding, written with common's durable write.
+Status SaveGrant(const std::string& path, const SignedGrant& grant);
+StatusOr<SignedGrant> LoadGrant(const std::string& path);
+// Issuer public-key files ("swarm admission issuer" writes one): scheme + key.
+struct IssuerKey {
+  crypto::SignatureScheme scheme = crypto::kDefaultSignatureScheme;
+  Bytes public_key;
+  crypto::PeerIdBytes id{};
+};
+Status SaveIssuerKey(const std::string& path, const IssuerKey& key);
+StatusOr<IssuerKey> LoadIssuerKey(const std::string& path);
+
+// Verifies signed grants against the trusted issuers of one swarm and caches
+// the result by SHA3-256 of the signed bytes (one signature check per grant).
+// Errors start with the refusal reason used in swarm_rejected_calls_total:
+//   "not_admitted: ..."  bad signature, unknown issuer, other swarm, malformed
+//   "expired: ..."       now outside [not_before, expires)
+//   "excluded: ..."      the subject was excluded by a committed record
+class GrantVerifier {
+ public:
+  GrantVerifier(std::string swarm_id, std::vector<IssuerKey> trusted_issuers);
+  StatusOr<Grant> Verify(ByteSpan signed_grant_bytes, uint64_t now_unix_ms);
+  void Exclude(const crypto::PeerIdBytes& peer, std::string reason);
+  bool IsExcluded(const crypto::PeerIdBytes& peer) const;
+  const std::string& swarm_id() const { return swarm_id_; }
+
+ private:
+  std::string swarm_id_;
+  std::vector<IssuerKey> issuers_;
+  mutable std::mutex mu_;
+  std::map<std::array<uint8_t, 32>, Grant> cache_;  // bounded; see .cpp
+  std::map<crypto::PeerIdBytes, std::string> excluded_;
+};
+
+}  // namespace swarm::admission
