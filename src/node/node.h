@@ -26,6 +26,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "net/rpc.h"
+#include "node/admission.h"
 #include "node/config.h"
 #include "node/extension.h"
 #include "node/metrics.h"
@@ -73,6 +74,11 @@ class Node {
   nlohmann::json StatusJson();
   // The peer's identity (valid after Start).
   const crypto::Identity& identity() const { return *identity_; }
+  // Admission as loaded at Start from admission.* (node/admission.h): the mode
+  // (granted/open/closed), the GrantVerifier for callers' grants (nullptr when
+  // no issuer is configured) and this peer's own grant (bytes to attach to its
+  // outbound calls, and the decoded Grant). Valid after Start; immutable.
+  const AdmissionView& admission() const { return admission_; }
 
   // For extensions (valid after Start, thread-safe):
   // Seals `payload` as a signed envelope of `kind` with this peer's identity
@@ -90,6 +96,7 @@ class Node {
   class NodeServiceImpl;
   class TransportServiceImpl;
   Status LoadIdentity();
+  Status LoadAdmissionState();
   void ExportMembershipMetrics();
   Status StartHttp();
   Status WriteNodeFile();
@@ -102,6 +109,7 @@ class Node {
   std::unique_ptr<NodeServiceImpl> node_service_;
   std::unique_ptr<TransportServiceImpl> transport_service_;
   std::unique_ptr<crypto::Identity> identity_;
+  AdmissionView admission_;
   std::unique_ptr<net::EnvelopeOpener> opener_;
   std::unique_ptr<net::EnvelopeSealer> sealer_;
   std::vector<std::unique_ptr<Extension>> extensions_;
