@@ -182,6 +182,15 @@ Status Node::LoadAdmissionState() {
           .count());
   SWARM_ASSIGN_OR_RETURN(admission_,
                          LoadAdmission(config_.admission, *identity_, config_.grpc_listen, now_ms));
+  return absl::OkStatus();
+}
+
+// After the server is up (a start that fails says one line, its error).
+void Node::LogAdmission() const {
+  const uint64_t now_ms = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count());
   if (admission_.open) {
     spdlog::warn("peer {}: ADMISSION IS OPEN (admission.open = true, dev mode): calls from peers "
                  "without a grant are accepted. Never run a real swarm like this.",
@@ -200,7 +209,6 @@ Status Node::LoadAdmissionState() {
     spdlog::warn("peer {}: no admission.grant_file: other peers will refuse this peer's calls",
                  config_.id);
   }
-  return absl::OkStatus();
 }
 
 void Node::ExportMembershipMetrics() {
@@ -336,6 +344,7 @@ Status Node::Start() {
     }
   }
   SWARM_RETURN_IF_ERROR(WriteNodeFile());
+  LogAdmission();
   spdlog::info("peer {} serving gRPC on {} and HTTP on http://{}", config_.id, grpc_address(),
                http_address());
   return absl::OkStatus();

@@ -97,6 +97,7 @@ class Node {
   class TransportServiceImpl;
   Status LoadIdentity();
   Status LoadAdmissionState();
+  void LogAdmission() const;
   void ExportMembershipMetrics();
   Status StartHttp();
   Status WriteNodeFile();
