@@ -68,18 +68,7 @@ const AccessRule* FindAccessRule(std::string_view method) {
 }
 
 std::string RoleListText(admission::RoleSet roles) {
-  static const std::pair<Role, const char*> kNames[] = {
-      {Role::kTrainer, "trainer"},     {Role::kExpertHost, "expert_host"}, {Role::kAggregator, "aggregator"},
-      {Role::kCommittee, "committee"}, {Role::kEvaluator, "evaluator"},    {Role::kIsland, "island"},
-      {Role::kJobsWorker, "jobs_worker"}, {Role::kQueen, "queen"},         {Role::kClient, "client"},
-      {Role::kObserver, "observer"}};
-  std::string out;
-  for (const auto& [role, name] : kNames) {
-    if (!admission::HasRole(roles, role)) continue;
-    if (!out.empty()) out += ",";
-    out += name;
-  }
-  return out.empty() ? "no role" : out;
+  return roles == 0 ? "no role" : admission::RoleSetNames(roles);
 }
 
 // ---------------------------------------------------------------- replay window

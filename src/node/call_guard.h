@@ -65,7 +65,7 @@ struct AccessRule {
 // The one access table (every method of every service).
 const std::vector<AccessRule>& AccessTable();
 const AccessRule* FindAccessRule(std::string_view method);
-// "trainer,expert_host" (guard messages; same names as admission::RoleSetNames).
+// "trainer,expert_host" (admission::RoleSetNames; "no role" for none).
 std::string RoleListText(admission::RoleSet roles);
 
 // Nonces seen within ±window of now. Pure; not thread-safe.
