@@ -63,6 +63,7 @@ int main() {
   g.subject_public_key = client_id->public_key();
   g.subject = client_id->peer_id();
   g.roles = static_cast<admission::RoleSet>(admission::Role::kObserver);
+  g.operator_name = "test";
   g.not_before_unix_ms = NowMs() - 60'000;
   g.expires_unix_ms = NowMs() + 3'600'000;
   const Bytes grant = admission::EncodeSignedGrant(*admission::IssueGrant(issuer, g));

@@ -62,6 +62,7 @@ Bytes GrantFor(const crypto::Identity& issuer, const crypto::Identity& who, Role
   g.subject_public_key = who.public_key();
   g.subject = who.peer_id();
   g.roles = roles;
+  g.operator_name = "test";
   g.not_before_unix_ms = NowMs() - 60'000;
   g.expires_unix_ms = NowMs() + 3'600'000;
   return admission::EncodeSignedGrant(*admission::IssueGrant(issuer, g));

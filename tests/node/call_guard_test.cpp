@@ -39,6 +39,7 @@ std::string GrantFor(const Identity& who, admission::RoleSet roles, uint64_t exp
   g.subject_public_key = who.public_key();
   g.subject = who.peer_id();
   g.roles = roles;
+  g.operator_name = "test";
   g.not_before_unix_ms = kNow - 3'600'000;
   g.expires_unix_ms = expires;
   const Bytes b = admission::EncodeSignedGrant(*admission::IssueGrant(Issuer(), g));
