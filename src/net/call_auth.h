@@ -50,6 +50,9 @@ inline constexpr size_t kAuthPublicKeyBytesMax = 4096;
 inline constexpr size_t kAuthSignatureBytesMax = 8192;
 inline constexpr size_t kAuthHeaderBytesMax = 16 * 1024;
 inline constexpr size_t kAuthNonceBytes = 16;
+// gRPC's default metadata limit (8 KiB) is below one ML-DSA header plus a
+// grant (~11 KiB); the dialer and RpcServer raise it to this.
+inline constexpr int kMetadataBytesMax = 64 * 1024;
 
 using Digest32 = std::array<uint8_t, 32>;
 using Nonce = std::array<uint8_t, kAuthNonceBytes>;

@@ -119,6 +119,7 @@ StatusOr<std::unique_ptr<RpcServer>> RpcServer::Start(const std::string& listen,
   int selected_port = 0;
   builder.AddListeningPort(addr.ToString(), creds, &selected_port);
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE, kMetadataBytesMax);  // signed header + grant
   builder.SetMaxReceiveMessageSize(static_cast<int>(options.message_size_bytes_max));
   builder.SetMaxSendMessageSize(static_cast<int>(options.message_size_bytes_max));
   for (grpc::Service* s : services) builder.RegisterService(s);
