@@ -4,12 +4,15 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <fstream>
 #include <random>
 #include <sstream>
 #include <thread>
 
+#include <grpc/grpc.h>
 #include <grpc/support/log.h>
+#include <grpcpp/support/server_interceptor.h>
 #include <spdlog/spdlog.h>
 
 #include "net/server_auth.h"
@@ -97,6 +100,33 @@ std::string DescribePortHolder(int port) {
 
 // ---------------------------------------------------------------- server
 
+namespace {
+
+// Counts the server's calls in flight: one interceptor lives exactly as long
+// as its call (created when the call arrives, destroyed when it is done).
+class InFlightCounter final : public grpc::experimental::Interceptor {
+ public:
+  explicit InFlightCounter(std::shared_ptr<std::atomic<int64_t>> n) : n_(std::move(n)) { n_->fetch_add(1); }
+  ~InFlightCounter() override { n_->fetch_sub(1); }
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override { methods->Proceed(); }
+
+ private:
+  std::shared_ptr<std::atomic<int64_t>> n_;
+};
+
+class InFlightCounterFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  explicit InFlightCounterFactory(std::shared_ptr<std::atomic<int64_t>> n) : n_(std::move(n)) {}
+  grpc::experimental::Interceptor* CreateServerInterceptor(grpc::experimental::ServerRpcInfo*) override {
+    return new InFlightCounter(n_);
+  }
+
+ private:
+  std::shared_ptr<std::atomic<int64_t>> n_;
+};
+
+}  // namespace
+
 StatusOr<std::unique_ptr<RpcServer>> RpcServer::Start(const std::string& listen,
                                                       const NetOptions& options,
                                                       const std::vector<grpc::Service*>& services,
@@ -123,11 +153,11 @@ StatusOr<std::unique_ptr<RpcServer>> RpcServer::Start(const std::string& listen,
   builder.SetMaxReceiveMessageSize(static_cast<int>(options.message_size_bytes_max));
   builder.SetMaxSendMessageSize(static_cast<int>(options.message_size_bytes_max));
   for (grpc::Service* s : services) builder.RegisterService(s);
-  if (identity) {
-    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
-    interceptors.push_back(MakeReplySigner(std::move(identity)));
-    builder.experimental().SetInterceptorCreators(std::move(interceptors));
-  }
+  auto in_flight = std::make_shared<std::atomic<int64_t>>(0);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<InFlightCounterFactory>(in_flight));
+  if (identity) interceptors.push_back(MakeReplySigner(std::move(identity)));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   auto server = builder.BuildAndStart();
   if (!server || selected_port == 0) {
     std::string holder = addr.port ? DescribePortHolder(addr.port) : "";
@@ -139,15 +169,43 @@ StatusOr<std::unique_ptr<RpcServer>> RpcServer::Start(const std::string& listen,
   auto out = std::unique_ptr<RpcServer>(new RpcServer());
   out->server_ = std::move(server);
   out->port_ = selected_port;
+  out->in_flight_ = std::move(in_flight);
   return out;
 }
 
 RpcServer::~RpcServer() { Shutdown(Seconds(1)); }
 
+int64_t RpcServer::in_flight() const { return in_flight_ ? in_flight_->load() : 0; }
+
 void RpcServer::Shutdown(Nanos deadline) {
   if (shut_down_ || !server_) return;
   shut_down_ = true;
+  // grpc::Server::Shutdown(deadline) returns early only when every call is
+  // done AND every client connection has closed. A client that has nothing
+  // to send (an idle peer) never reads the server's GOAWAY, so its
+  // connection stays open and the server sat out the whole deadline even
+  // with no call in flight. While Shutdown runs, this thread drops the
+  // connections whenever no call is in flight (grpc_server_cancel_all_calls
+  // then cancels nothing); calls still running keep their deadline.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool returned = false;
+  std::thread closer([&] {
+    std::unique_lock<std::mutex> lock(mu);
+    // The first check comes after Shutdown has begun (cancel_all_calls is
+    // for a server that is shutting down); later ones catch a connection
+    // that arrived meanwhile.
+    while (!cv.wait_for(lock, std::chrono::milliseconds(10), [&] { return returned; })) {
+      if (in_flight_->load() == 0) grpc_server_cancel_all_calls(server_->c_server());
+    }
+  });
   server_->Shutdown(DeadlineFromNow(deadline));
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    returned = true;
+  }
+  cv.notify_all();
+  closer.join();
   server_->Wait();
 }
 

@@ -3,7 +3,8 @@
 // RpcServer: binds one address (SO_REUSEPORT off, so a port in use is an
 // error naming the port and, when it can be found, the process holding it),
 // registers services, and shuts down by draining in-flight calls within a
-// deadline.
+// deadline: it returns as soon as no call is in flight (idle client
+// connections are dropped, not waited for), at the latest at the deadline.
 //
 // PeerClient: one channel to one peer; Call() runs a unary RPC attempt
 // function with a per-call deadline, retries idempotent calls on UNAVAILABLE /
@@ -11,6 +12,7 @@
 // breaker per peer. Thread-safe: one PeerClient may be used from many threads.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -41,12 +43,16 @@ class RpcServer {
   ~RpcServer();
   int port() const { return port_; }
   // Stops accepting calls, lets in-flight calls finish until `deadline` from
-  // now, then cancels the rest. Idempotent.
+  // now, then cancels the rest; returns as soon as no call is in flight.
+  // Idempotent. Call from one thread.
   void Shutdown(Nanos deadline);
   void Wait();
+  // Calls received and not yet finished (thread-safe).
+  int64_t in_flight() const;
 
  private:
   std::unique_ptr<grpc::Server> server_;
+  std::shared_ptr<std::atomic<int64_t>> in_flight_;
   int port_ = 0;
   bool shut_down_ = false;
 };
