@@ -4,7 +4,7 @@
 // Three ways to run it:
 //  - default: a local swarm on loopback. This process spawns expert hosts
 //    (`swarm node` with [experts], when the binary has them) and n trainer
-//    peers (`swarm node` with [trainer], node/trainer_extension.h), which
+//    peers (`swarm node` with [trainer], node/trainer/extension.h), which
 //    average over signed envelopes; it shows their progress and stops them at
 //    the end. Children get PR_SET_PDEATHSIG so nothing outlives this process.
 //  - --peers A,B,..: watch trainer peers that are already running.
@@ -15,7 +15,7 @@
 // contributions, train::SecureAggParams) into <dir>/fhe-keys, copies the
 // public files to <dir>/fhe-public, and spawns one more peer, the aggregator
 // (trainer.role = "aggregator"), given only the public files; the trainers
-// get the whole key set (node/trainer_extension.h).
+// get the whole key set (node/trainer/extension.h).
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -40,6 +40,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_split.h"
+#include "net/dial.h"
 #include "cli/commands.h"
 #include "cli/spawn.h"
 #include "nn/moe_config.h"
@@ -211,12 +212,10 @@ std::optional<nlohmann::json> PeerStatus(const std::string& address, const std::
       // Peers are polled from before they listen: keep gRPC's reconnect
       // backoff short, or a channel that failed at start-up stays in backoff
       // (growing towards minutes) and every later poll fails fast.
-      grpc::ChannelArguments args;
-      args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-      args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
-      args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
-      s = swarm::v1::Node::NewStub(
-          grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+      net::DialOptions o;
+      o.reconnect_backoff_initial_ms = 100;
+      o.reconnect_backoff_max_ms = 500;
+      s = swarm::v1::Node::NewStub(net::DialOrUnavailable(address, o));
     }
     stub = s;
   }

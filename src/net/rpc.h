@@ -24,22 +24,22 @@
 #include "common/clock.h"
 #include "common/rng.h"
 #include "common/status.h"
+#include "crypto/identity.h"
 #include "net/address.h"
+#include "net/dial.h"
+#include "net/grpc_status.h"
 #include "net/options.h"
 
 namespace swarm::net {
 
-// "UNAVAILABLE: failed to connect ..." (gRPC status as text).
-std::string GrpcStatusText(const grpc::Status& s);
-absl::Status FromGrpc(const grpc::Status& s);
-
 class RpcServer {
  public:
   // Binds `listen` ("host:port"; port 0 picks a free one) and starts serving
-  // `services` (not owned; must outlive the server).
-  static StatusOr<std::unique_ptr<RpcServer>> Start(const std::string& listen,
-                                                    const NetOptions& options,
-                                                    const std::vector<grpc::Service*>& services);
+  // `services` (not owned; must outlive the server). With `identity`, every
+  // OK reply to a signed request is signed (net/server_auth.h MakeReplySigner).
+  static StatusOr<std::unique_ptr<RpcServer>> Start(
+      const std::string& listen, const NetOptions& options, const std::vector<grpc::Service*>& services,
+      std::shared_ptr<const crypto::Identity> identity = nullptr);
   ~RpcServer();
   int port() const { return port_; }
   // Stops accepting calls, lets in-flight calls finish until `deadline` from
@@ -65,6 +65,10 @@ struct CallOptions {
 
 class PeerClient {
  public:
+  // The channel comes from net::Dial; `options.net` also gives deadlines,
+  // retries and the breaker.
+  static StatusOr<std::unique_ptr<PeerClient>> Create(const std::string& address,
+                                                      const DialOptions& options);
   static StatusOr<std::unique_ptr<PeerClient>> Create(const std::string& address,
                                                       const NetOptions& options);
   const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
