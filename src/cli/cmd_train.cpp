@@ -272,6 +272,7 @@ SwarmResult Watch(std::vector<Child>& trainers, std::vector<Child>& hosts, int s
   SwarmResult res;
   const auto start = std::chrono::steady_clock::now();
   int last_printed = -1;
+  bool final_printed = false;
   bool host_killed = false, trainer_killed = false;
   // The last status each trainer gave and when: on a loaded machine a busy
   // peer may miss one poll's deadline, and must not count as gone (or let the
@@ -345,11 +346,15 @@ SwarmResult Watch(std::vector<Child>& trainers, std::vector<Child>& hosts, int s
       if (acc >= 0) line << "  acc " << std::setprecision(2) << 100.0 * acc << "%";
       line << "  trainers alive " << alive << " (" << byz << " byzantine), averaging with " << peers_alive;
       if (!hosts.empty()) line << "  expert hosts " << hosts_alive << "/" << hosts.size();
-      // On a terminal the bar redraws in place; in a log, one line per ~1/30 of the run.
+      // On a terminal the bar redraws in place; in a log, one line per ~1/30 of the run,
+      // and a last one once every trainer has answered at the final step (a line printed
+      // while some were still silent would undercount the live trainers).
       const int every = std::max(1, steps / 30);
-      if (tty || last_printed < 0 || step_min >= last_printed + every || (step_min == steps && last_printed != steps)) {
+      const bool final_line = step_min == steps && silent == 0 && !final_printed;
+      if (tty || last_printed < 0 || step_min >= last_printed + every || final_line) {
         Line(line.str(), tty);
         last_printed = step_min;
+        final_printed |= final_line;
       }
       res.accuracy = acc;
       res.steps = step_min;
