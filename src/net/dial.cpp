@@ -208,8 +208,9 @@ StatusOr<std::shared_ptr<grpc::Channel>> Dial(const std::string& address, const 
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
   args.SetInt(GRPC_ARG_MAX_METADATA_SIZE, kMetadataBytesMax);  // signed replies
   // A restarted peer is reachable again quickly (gRPC's default max backoff is 120 s).
+  // Not GRPC_ARG_MIN_RECONNECT_BACKOFF_MS: gRPC also uses it as the connect
+  // timeout, and 100 ms is too short for a TLS handshake on a loaded machine.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, options.reconnect_backoff_initial_ms);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, options.reconnect_backoff_initial_ms);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, options.reconnect_backoff_max_ms);
   if (options.keepalive_time_ms > 0) {
     args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, options.keepalive_time_ms);
