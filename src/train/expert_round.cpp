@@ -169,6 +169,14 @@ void ExpertRounds::OnTick(Nanos now) {
       it = e.open.erase(it);
       Close(id, e, r, std::move(rd), /*by_deadline=*/true);
     }
+    // A deadline close may have taught who is expected: later rounds that
+    // are now complete close too (newest complete one and every older one).
+    for (auto it = e.open.rbegin(); it != e.open.rend(); ++it) {
+      if (Complete(e, it->second)) {
+        CloseThrough(id, e, it->first, /*by_deadline=*/false);
+        break;
+      }
+    }
   }
 }
 

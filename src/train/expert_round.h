@@ -43,7 +43,7 @@
 //   non_finite       a NaN or an Inf element
 //   duplicate        a second contribution by one caller for one round
 //                    (replayed calls land here)
-//   too_many_rounds  the caller already has `open_rounds_per_caller_max`
+//   too_many_rounds  the caller already has `open_rounds_per_caller_max` (8)
 //                    contributions waiting in open rounds of this expert
 //   too_many_callers the round already holds `callers_max` contributions
 // A round far ahead cannot block honest rounds: rounds are closed (and
@@ -83,7 +83,7 @@ struct ExpertRoundConfig {
   Nanos round_deadline = Millis(1000); // after a round's first contribution
   size_t quorum = 1;                   // contributions needed for a step
   uint64_t rounds_ahead_max = 64;      // past the last applied round (0 = no limit before the first)
-  size_t open_rounds_per_caller_max = 4;
+  size_t open_rounds_per_caller_max = 8;
   size_t callers_max = 256;            // contributions per round
   int missed_rounds_max = 2;           // a caller absent this long is no longer waited for
   size_t dim_max = size_t{1} << 26;    // elements of one expert's parameters

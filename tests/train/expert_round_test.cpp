@@ -84,14 +84,28 @@ TEST(ExpertRounds, RefusalsAreNamedAndCounted) {
   ASSERT_EQ(r->TakeOutbox().size(), 1u);
   EXPECT_EQ(reason(r->OnContribution("b", 1, 1, V({0, 1}), Millis(101))), "late");
   EXPECT_EQ(reason(r->OnContribution("b", 1, 1 + 65, V({0, 1}), Millis(101))), "wrong_round");
-  for (uint64_t k = 2; k < 6; ++k) ASSERT_TRUE(r->OnContribution("b", 1, k, V({0, 1}), Millis(101)).ok());
-  EXPECT_EQ(reason(r->OnContribution("b", 1, 6, V({0, 1}), Millis(101))), "too_many_rounds");
+  for (uint64_t k = 2; k < 10; ++k) ASSERT_TRUE(r->OnContribution("b", 1, k, V({0, 1}), Millis(101)).ok());
+  EXPECT_EQ(reason(r->OnContribution("b", 1, 10, V({0, 1}), Millis(101))), "too_many_rounds");
   EXPECT_EQ(r->refused(ExpertRefusal::kDuplicate), 1);
   EXPECT_EQ(r->refused(ExpertRefusal::kNonFinite), 2);
   EXPECT_EQ(r->refused(ExpertRefusal::kWrongRound), 2);
   EXPECT_EQ(r->refused(ExpertRefusal::kLate), 1);
   EXPECT_EQ(r->refused(ExpertRefusal::kTooManyRounds), 1);
-  EXPECT_EQ(r->counters().accepted, 5);
+  EXPECT_EQ(r->counters().accepted, 9);
+}
+
+TEST(ExpertRounds, RoundsOpenedDuringTheFirstDeadlineCloseOnceTheCallersAreKnown) {
+  auto r = *ExpertRounds::Create(Config("mean", 0, 2));
+  ASSERT_TRUE(r->AddExpert(0, 1).ok());
+  for (uint64_t k = 1; k <= 3; ++k) {
+    for (const char* c : {"a", "b"}) ASSERT_TRUE(r->OnContribution(c, 0, k, V({0.1f}), Millis(10 * k)).ok());
+  }
+  r->OnTick(Millis(111));  // round 1 by its deadline; then 2 and 3 are complete
+  auto out = r->TakeOutbox();
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_TRUE(out[0].closed_by_deadline);
+  EXPECT_EQ(out[2].round, 3u);
+  EXPECT_FALSE(out[2].closed_by_deadline);
 }
 
 TEST(ExpertRounds, ALoneCallerNeverMovesAnExpertBelowQuorum) {
