@@ -7,8 +7,8 @@ grpc::Status ToGrpc(const Status& s) {
   return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
 }
 
-ExpertServiceImpl::ExpertServiceImpl(ExpertHost* host, TensorLimits limits)
-    : host_(host), limits_(limits) {}
+ExpertServiceImpl::ExpertServiceImpl(ExpertHost* host, TensorLimits limits, RoundSink sink)
+    : host_(host), limits_(limits), sink_(std::move(sink)) {}
 
 StatusOr<HostTensor> ExpertServiceImpl::Decode(const std::string& bytes, const char* field) {
   DecodeReject why = DecodeReject::kNone;
@@ -50,7 +50,7 @@ grpc::Status ExpertServiceImpl::Forward(grpc::ServerContext*, const swarm::v1::E
   return EncodeInto(*y, *dtype, reply->mutable_y());
 }
 
-grpc::Status ExpertServiceImpl::Backward(grpc::ServerContext*,
+grpc::Status ExpertServiceImpl::Backward(grpc::ServerContext* ctx,
                                          const swarm::v1::ExpertBackwardRequest* req,
                                          swarm::v1::ExpertBackwardReply* reply) {
   auto dtype = ReplyDtype(req->reply_dtype());
@@ -60,9 +60,34 @@ grpc::Status ExpertServiceImpl::Backward(grpc::ServerContext*,
   auto g = Decode(req->grad_y(), "grad_y");
   if (!g.ok()) return ToGrpc(g.status());
   int64_t steps = 0;
+  if (sink_) {
+    if (req->round() == 0) {
+      host_->CountReject(kRejectUntagged);
+      return ToGrpc(absl::InvalidArgumentError(
+          "untagged: round = 0; this host applies one robust step per training round (experts.update = "
+          "\"round\"): tag Backward with the trainer's round"));
+    }
+    auto r = host_->Gradient(req->expert_id(), *x, *g);
+    if (!r.ok()) return ToGrpc(r.status());
+    const std::string caller =
+        !req->trainer().empty() ? req->trainer().substr(0, 256) : (ctx ? ctx->peer() : std::string("unknown"));
+    Status st = sink_(req->expert_id(), req->round(), caller, std::move(r->params), &steps);
+    bool contributed = true;
+    if (!st.ok()) {
+      const std::string reason(st.message().substr(0, st.message().find(':')));
+      host_->CountReject(reason);
+      // Late: the round closed without it; dL/dx is still the caller's due.
+      if (reason != kRejectLate) return ToGrpc(st);
+      contributed = false;
+    }
+    reply->set_steps_applied(static_cast<uint64_t>(steps));
+    reply->set_contributed(contributed);
+    return EncodeInto(r->grad_x, *dtype, reply->mutable_grad_x());
+  }
   auto dx = host_->Backward(req->expert_id(), *x, *g, &steps);
   if (!dx.ok()) return ToGrpc(dx.status());
   reply->set_steps_applied(static_cast<uint64_t>(steps));
+  reply->set_contributed(true);
   return EncodeInto(*dx, *dtype, reply->mutable_grad_x());
 }
 

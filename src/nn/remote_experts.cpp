@@ -105,9 +105,15 @@ class GrpcExpertClient final : public ExpertClient {
 
   // One attempt per replica (a retried Backward could be applied twice),
   // sent to all replicas at once through one completion queue.
-  StatusOr<HostTensor> Backward(const HostTensor& x, const HostTensor& grad_out) override {
+  StatusOr<HostTensor> Backward(const HostTensor& x, const HostTensor& grad_in) override {
     ++counters_->backward_calls;
     SWARM_RETURN_IF_ERROR(valid_);
+    HostTensor crafted;
+    if (options_.craft_grad_out) {
+      crafted = grad_in;
+      options_.craft_grad_out(id_, crafted);
+    }
+    const HostTensor& grad_out = options_.craft_grad_out ? crafted : grad_in;
     if (x.shape != grad_out.shape) {
       return absl::InvalidArgumentError(absl::StrCat("expert ", id_, " backward: grad_out shape ",
                                                      ShapeText(grad_out.shape), " != x shape ",
@@ -120,6 +126,9 @@ class GrpcExpertClient final : public ExpertClient {
     req.set_x(xw.data(), xw.size());
     req.set_grad_y(gw.data(), gw.size());
     req.set_reply_dtype(static_cast<uint32_t>(dtype_));
+    const uint64_t round = options_.round ? options_.round() : 0;
+    req.set_round(round);
+    req.set_trainer(options_.trainer);
     const std::vector<std::string> owners = Owners();
     if (owners.empty()) {
       ++counters_->failures[kNoOwner];
@@ -171,6 +180,7 @@ class GrpcExpertClient final : public ExpertClient {
       }
       first = std::move(*g);
     }
+    if (options_.byzantine_replay || options_.oversized_every > 0) ByzantineExtras(owners, req, round);
     if (!first) {
       ++counters_->backward_failed;
       return absl::UnavailableError(absl::StrCat("expert ", id_, " backward: applied by ", applied,
@@ -183,6 +193,42 @@ class GrpcExpertClient final : public ExpertClient {
   }
 
  private:
+  // Evaluation only: the honest request is sent twice (the second is a
+  // replay, refused as duplicate by a per-round host), and every
+  // oversized_every rounds one call with more tokens than tokens_max.
+  void ByzantineExtras(const std::vector<std::string>& owners, const swarm::v1::ExpertBackwardRequest& req,
+                       uint64_t round) {
+    auto call = [&](const swarm::v1::ExpertBackwardRequest& r) {
+      for (const auto& a : owners) {
+        auto stub = swarm::v1::ExpertService::NewStub(Channel(a));
+        grpc::ClientContext ctx;
+        ctx.set_deadline(DeadlineFromNow(options_.call_deadline));
+        swarm::v1::ExpertBackwardReply reply;
+        if (stub->Backward(&ctx, r, &reply).ok() && (reply.contributed() || r.round() == 0)) {
+          ++counters_->byzantine_accepted;
+        }
+      }
+    };
+    if (options_.byzantine_replay) {  // after the real call: this copy is the replay
+      call(req);
+      ++counters_->byzantine_replays;
+    }
+    if (options_.oversized_every > 0 && round >= 1 && (round - 1) % options_.oversized_every == 0) {
+      HostTensor big;
+      auto x = DecodeTensor(AsBytes(req.x()), limits_);
+      if (!x.ok() || x->shape.size() != 2) return;
+      big.shape = {options_.tokens_max_guess + 1, x->shape[1]};
+      big.data.assign(static_cast<size_t>(big.numel()), 0.0f);
+      auto w = EncodeTensor(big, WireDtype::kInt8);
+      if (!w.ok()) return;
+      swarm::v1::ExpertBackwardRequest o = req;
+      o.set_x(w->data(), w->size());
+      o.set_grad_y(w->data(), w->size());
+      call(o);
+      ++counters_->byzantine_oversized;
+    }
+  }
+
   std::vector<std::string> Owners() {
     std::vector<std::string> o = owners_ ? owners_() : std::vector<std::string>{};
     if (o.size() > options_.replicas_max) o.resize(options_.replicas_max);

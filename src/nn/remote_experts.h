@@ -14,7 +14,7 @@
 // the next replica and counts a fail-over. If every replica failed the Status
 // is Unavailable naming each address and its error; the MoE layer then masks
 // the expert for the batch.
-// Backward(x, grad_out): sent to every replica in the same order (so replicas
+// Backward(x, grad_out): tagged with options.round() and options.trainer; sent to every replica in the same order (so replicas
 // that started equal stay equal, each applying the same gradient) — in
 // parallel; the returned dL/dx is the first successful replica's (in owner
 // order). Fails only if no replica applied it.
@@ -67,6 +67,22 @@ struct RemoteExpertOptions {
   // Optional; default: an insecure channel per address (cached by the client)
   // honouring message_bytes_max.
   ChannelFactory channel_for;
+  // Per-round expert updates: every Backward carries round() (the trainer's
+  // current training round; nullptr or 0 = untagged, which a host with
+  // experts.update = "round" refuses) and `trainer` (this trainer's name).
+  std::function<uint64_t()> round;
+  std::string trainer;
+  // Evaluation only (a Byzantine trainer, train/attack.h on the expert path):
+  // rewrites dL/dy before it is sent (the host's dL/dparams is linear in it,
+  // so sign_flip x100 on dL/dy is sign_flip x100 on the parameter gradient).
+  std::function<void(uint32_t expert, HostTensor& grad_out)> craft_grad_out;
+  // Evaluation only: after each Backward, send the same request again to
+  // every replica (a replayed call), and every `oversized_every` rounds one
+  // call with tokens_max_guess + 1 tokens (an oversized call). Both must be
+  // refused by an honest host; their outcome is counted in `byzantine_*`.
+  bool byzantine_replay = false;
+  uint64_t oversized_every = 0;  // 0 = never
+  int64_t tokens_max_guess = 65536;
 
   // InvalidArgument naming the field and value (attempts out of range,
   // unknown wire_dtype, zero deadline or limits).
@@ -100,6 +116,9 @@ struct RemoteExpertCounters {
   // Per-attempt failures by reason (index into kExpertFailureReasons).
   std::atomic<int64_t> failures[6] = {};
   std::atomic<int64_t> bytes_sent{0}, bytes_received{0};
+  // Byzantine evaluation: replayed / oversized calls sent, and how many of
+  // them a host accepted (an honest host accepts none).
+  std::atomic<int64_t> byzantine_replays{0}, byzantine_oversized{0}, byzantine_accepted{0};
 
   // reason name -> count (all six names, zeros included).
   std::map<std::string, int64_t> FailuresByReason() const;

@@ -41,6 +41,11 @@ StatusOr<std::unique_ptr<RemoteExperts>> RemoteExperts::Create(Node& node, int64
   opts.call_deadline = r->s_.call_deadline;
   opts.wire_dtype = r->s_.wire_dtype;
   opts.channel_for = [n = &node](const std::string& a) { return n->ChannelTo(a); };
+  opts.round = r->s_.round;
+  opts.trainer = r->s_.trainer;
+  opts.craft_grad_out = r->s_.craft_grad_out;
+  opts.byzantine_replay = r->s_.byzantine_replay;
+  opts.oversized_every = r->s_.oversized_every;
   SWARM_RETURN_IF_ERROR(opts.Validate());
   RemoteExperts* self = r.get();
   for (int64_t e = 0; e < num_experts; ++e) {
@@ -114,6 +119,17 @@ bool RemoteExperts::Refresh() {
 std::map<std::string, int64_t> RemoteExperts::Failures() const {
 #ifdef SWARM_TRAINER_REMOTE_EXPERTS
   if (auto c = std::static_pointer_cast<nn::RemoteExpertCounters>(counters_)) return c->FailuresByReason();
+#endif
+  return {};
+}
+
+std::map<std::string, int64_t> RemoteExperts::ByzantineCalls() const {
+#ifdef SWARM_TRAINER_REMOTE_EXPERTS
+  if (auto c = std::static_pointer_cast<nn::RemoteExpertCounters>(counters_)) {
+    return {{"replayed", c->byzantine_replays.load()},
+            {"oversized", c->byzantine_oversized.load()},
+            {"accepted_by_hosts", c->byzantine_accepted.load()}};
+  }
 #endif
   return {};
 }

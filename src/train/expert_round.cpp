@@ -86,6 +86,9 @@ Status ExpertRounds::OnContribution(const std::string& caller, uint32_t expert, 
   Expert& e = it->second;
   if (round == 0) return Refuse(ExpertRefusal::kWrongRound, "round 0 (rounds start at 1)");
   if (round <= e.last_applied || e.closed.count(round)) {
+    // A caller that came late is waited for in the next rounds (else one
+    // consistently slower trainer would never be expected, hence always late).
+    if (!e.recent.empty() && e.recent.back().size() < config_.callers_max) e.recent.back().insert(caller);
     return Refuse(ExpertRefusal::kLate, absl::StrCat("expert ", expert, " round ", round,
                                                      " already closed (last applied ", e.last_applied, ")"));
   }

@@ -18,8 +18,9 @@
 // When a round closes. A round of expert e opens with its first accepted
 // contribution and closes when
 //   - every caller expected for it contributed (expected: the callers used in
-//     any of e's last `missed_rounds_max` closed rounds; none known → only the
-//     deadline closes it) and at least `quorum` are in, or
+//     any of e's last `missed_rounds_max` closed rounds, and those whose
+//     contribution to one of them came late; none known → only the deadline
+//     closes it) and at least `quorum` are in, or
 //   - `round_deadline` passed since it opened (a trainer that sent nothing is
 //     not waited for longer), or
 //   - a later round of e completes as above (older open rounds then close

@@ -108,6 +108,21 @@ TEST(ExpertRounds, RoundsOpenedDuringTheFirstDeadlineCloseOnceTheCallersAreKnown
   EXPECT_FALSE(out[2].closed_by_deadline);
 }
 
+TEST(ExpertRounds, ACallerThatCameLateIsWaitedForNextRound) {
+  auto r = *ExpertRounds::Create(Config("mean", 0, 2));
+  ASSERT_TRUE(r->AddExpert(0, 1).ok());
+  for (const char* c : {"a", "b"}) ASSERT_TRUE(r->OnContribution(c, 0, 1, V({0.1f}), 0).ok());
+  r->OnTick(Millis(100));
+  ASSERT_EQ(r->TakeOutbox().size(), 1u);
+  EXPECT_FALSE(r->OnContribution("slow", 0, 1, V({0.1f}), Millis(101)).ok());  // late
+  for (const char* c : {"a", "b"}) ASSERT_TRUE(r->OnContribution(c, 0, 2, V({0.1f}), Millis(110)).ok());
+  EXPECT_TRUE(r->TakeOutbox().empty());  // waits for "slow" now
+  ASSERT_TRUE(r->OnContribution("slow", 0, 2, V({0.1f}), Millis(120)).ok());
+  auto out = r->TakeOutbox();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].used.size(), 3u);
+}
+
 TEST(ExpertRounds, ALoneCallerNeverMovesAnExpertBelowQuorum) {
   auto r = *ExpertRounds::Create(Config("centered_clip", 1, 3));
   ASSERT_TRUE(r->AddExpert(0, 2).ok());
