@@ -180,7 +180,7 @@ class GrpcExpertClient final : public ExpertClient {
       }
       first = std::move(*g);
     }
-    if (options_.byzantine_replay || options_.oversized_every > 0) ByzantineExtras(owners, req, round);
+    if (options_.byzantine_replay || options_.oversized_every > 0) ByzantineExtras(owners, statuses, req, round);
     if (!first) {
       ++counters_->backward_failed;
       return absl::UnavailableError(absl::StrCat("expert ", id_, " backward: applied by ", applied,
@@ -196,11 +196,14 @@ class GrpcExpertClient final : public ExpertClient {
   // Evaluation only: the honest request is sent twice (the second is a
   // replay, refused as duplicate by a per-round host), and every
   // oversized_every rounds one call with more tokens than tokens_max.
-  void ByzantineExtras(const std::vector<std::string>& owners, const swarm::v1::ExpertBackwardRequest& req,
-                       uint64_t round) {
-    auto call = [&](const swarm::v1::ExpertBackwardRequest& r) {
-      for (const auto& a : owners) {
-        auto stub = swarm::v1::ExpertService::NewStub(Channel(a));
+  // `first[i]`: how the real call to owners[i] went; a replay counts as
+  // accepted only where the real call was taken too (a double count).
+  void ByzantineExtras(const std::vector<std::string>& owners, const std::vector<grpc::Status>& first,
+                       const swarm::v1::ExpertBackwardRequest& req, uint64_t round) {
+    auto call = [&](const swarm::v1::ExpertBackwardRequest& r, bool replay) {
+      for (size_t i = 0; i < owners.size(); ++i) {
+        if (replay && (i >= first.size() || !first[i].ok())) continue;
+        auto stub = swarm::v1::ExpertService::NewStub(Channel(owners[i]));
         grpc::ClientContext ctx;
         ctx.set_deadline(DeadlineFromNow(options_.call_deadline));
         swarm::v1::ExpertBackwardReply reply;
@@ -210,7 +213,7 @@ class GrpcExpertClient final : public ExpertClient {
       }
     };
     if (options_.byzantine_replay) {  // after the real call: this copy is the replay
-      call(req);
+      call(req, true);
       ++counters_->byzantine_replays;
     }
     if (options_.oversized_every > 0 && round >= 1 && (round - 1) % options_.oversized_every == 0) {
@@ -224,7 +227,7 @@ class GrpcExpertClient final : public ExpertClient {
       swarm::v1::ExpertBackwardRequest o = req;
       o.set_x(w->data(), w->size());
       o.set_grad_y(w->data(), w->size());
-      call(o);
+      call(o, false);
       ++counters_->byzantine_oversized;
     }
   }

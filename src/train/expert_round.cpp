@@ -143,6 +143,11 @@ Status ExpertRounds::OnContribution(const std::string& caller, uint32_t expert, 
   rit->second.in.emplace(caller, std::move(gradient));
   if (clipped) ++rit->second.clipped;
   ++counters_.accepted;
+  if (rit->second.in.size() >= config_.quorum && e.open.begin()->first < round) {
+    // A quorum moved on to this round: older rounds stop waiting for
+    // stragglers (an expected caller that withholds cannot pile rounds up).
+    CloseThrough(expert, e, round - 1, /*by_deadline=*/true);
+  }
   if (Complete(e, rit->second)) CloseThrough(expert, e, round, /*by_deadline=*/false);
   return absl::OkStatus();
 }

@@ -23,8 +23,9 @@
 //     closes it) and at least `quorum` are in, or
 //   - `round_deadline` passed since it opened (a trainer that sent nothing is
 //     not waited for longer), or
-//   - a later round of e completes as above (older open rounds then close
-//     first, with what they have).
+//   - a later round of e completes as above, or holds `quorum`
+//     contributions (the majority moved on: older open rounds close first,
+//     with what they have, instead of waiting for a straggler).
 // A round past its deadline closes on its own: a bogus round far ahead never
 // closes honest rounds early.
 // A closing round with >= quorum contributions becomes one ExpertStep in the
