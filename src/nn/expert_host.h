@@ -2,7 +2,7 @@
 // serves, each with its own parameters and optimizer state. Backward applies
 // the parameter gradient it is given with the host's optimizer (per-call
 // mode); Gradient + ApplyGradient split that for per-round robust updates
-// (train/expert_round.h, driven by node/experts_extension). The header is
+// (train/expert_round.h, driven by node/experts/extension). The header is
 // torch-free (pimpl); the implementation uses LibTorch (library swarm_nn_host).
 //
 // Every replica of expert e initializes its parameters from seed + e with the

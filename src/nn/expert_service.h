@@ -25,7 +25,7 @@
 namespace swarm::nn {
 
 // Per-round robust updates: Backward hands (expert, round, caller, dL/dparams)
-// to the sink (node/experts_extension feeds train::ExpertRounds) instead of
+// to the sink (node/experts/extension feeds train::ExpertRounds) instead of
 // stepping. The sink returns OK when the contribution was taken, else the
 // refusal (InvalidArgument "<reason>: ..."); it may set *steps_applied.
 // Called concurrently from gRPC threads: must be thread-safe.
