@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <iterator>
 #include <optional>
@@ -10,6 +11,8 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_join.h"
+#include "common/rng.h"
+#include "crypto/hash.h"
 #include "swarm/v1/expert.grpc.pb.h"
 
 namespace swarm::nn {
@@ -95,6 +98,9 @@ class GrpcExpertClient final : public ExpertClient {
           break;
         }
         ++counters_->forward_ok;
+        if (options_.spot_check_share > 0 && owners.size() > 1 && SpotCheckDraw()) {
+          SpotCheck(req, owners, r, reply.y(), *y);
+        }
         return y;
       }
     }
@@ -193,6 +199,51 @@ class GrpcExpertClient final : public ExpertClient {
   }
 
  private:
+  bool SpotCheckDraw() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return spot_rng_.Bernoulli(options_.spot_check_share);
+  }
+
+  // Asks another replica the same Forward and compares (see SpotCheckEvidence).
+  void SpotCheck(const swarm::v1::ExpertForwardRequest& req, const std::vector<std::string>& owners, size_t used,
+                 const std::string& reply_bytes, const HostTensor& y) {
+    const size_t other = used + 1 < owners.size() ? used + 1 : 0;
+    if (other == used) return;
+    ++counters_->spot_checks;
+    auto stub = swarm::v1::ExpertService::NewStub(Channel(owners[other]));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(DeadlineFromNow(options_.call_deadline));
+    swarm::v1::ExpertForwardReply reply;
+    if (!stub->Forward(&ctx, req, &reply).ok()) return;  // unavailable: no evidence either way
+    auto z = DecodeReply(reply.y(), y.shape);
+    if (!z.ok()) return;
+    ++counters_->spot_checks_answered;
+    double worst_excess = 0, worst_diff = 0;
+    size_t worst = 0;
+    for (size_t i = 0; i < y.data.size(); ++i) {
+      const double d = std::fabs(static_cast<double>(y.data[i]) - z->data[i]);
+      const double excess = d - (options_.spot_check_atol + options_.spot_check_rtol * std::fabs(z->data[i]));
+      if (excess > worst_excess) {
+        worst_excess = excess;
+        worst_diff = d;
+        worst = i;
+      }
+    }
+    if (worst_excess <= 0) return;
+    ++counters_->spot_check_mismatches;
+    if (!options_.on_mismatch) return;
+    SpotCheckEvidence ev;
+    ev.expert = id_;
+    ev.input_sha3_hex = ToHex(crypto::Sha3_256(AsBytes(req.x())));
+    ev.replica_a = owners[used];
+    ev.replica_b = owners[other];
+    ev.reply_a = reply_bytes;
+    ev.reply_b = reply.y();
+    ev.max_abs_diff = worst_diff;
+    ev.element = worst;
+    options_.on_mismatch(ev);
+  }
+
   // Evaluation only: the honest request is sent twice (the second is a
   // replay, refused as duplicate by a per-round host), and every
   // oversized_every rounds one call with more tokens than tokens_max.
@@ -292,6 +343,7 @@ class GrpcExpertClient final : public ExpertClient {
   std::map<std::string, std::shared_ptr<grpc::Channel>> channels_;  // guarded by mu_
   std::map<std::string, Nanos> failed_at_;                            // guarded by mu_
   RealClock clock_;
+  Rng spot_rng_{options_.spot_check_seed};  // guarded by mu_
 };
 
 }  // namespace
@@ -332,6 +384,13 @@ Status RemoteExpertOptions::Validate() const {
                                                    failed_replica_cooldown, " ns is negative"));
   }
   if (replicas_max == 0) return absl::InvalidArgumentError("replicas_max = 0 must be positive");
+  if (!(spot_check_share >= 0 && spot_check_share <= 1)) {
+    return absl::InvalidArgumentError(absl::StrCat("spot_check_share = ", spot_check_share, " is not in [0, 1]"));
+  }
+  if (!(spot_check_rtol >= 0) || !(spot_check_atol >= 0)) {
+    return absl::InvalidArgumentError(absl::StrCat("spot_check_rtol = ", spot_check_rtol, ", spot_check_atol = ",
+                                                   spot_check_atol, ": must be >= 0"));
+  }
   return ParseWireDtype(wire_dtype).status();
 }
 

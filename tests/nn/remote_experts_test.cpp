@@ -371,6 +371,36 @@ TEST(RemoteExperts, PerRoundUpdatesRefuseUntaggedReplayedAndOversizedCalls) {
   server->Shutdown(std::chrono::system_clock::now());
 }
 
+TEST(RemoteExperts, SpotChecksCatchAReplicaWhoseOutputsDifferAndPassIdenticalOnes) {
+  ExpertHostConfig liar_config = SmallConfig();
+  liar_config.seed = 99;  // different parameters: a host answering with other outputs
+  Peer honest_a, honest_b, liar(liar_config);
+  auto run = [&](const std::vector<std::string>& owners, int calls) {
+    RemoteExpertOptions o;
+    o.spot_check_share = 1.0;
+    std::vector<SpotCheckEvidence> evidence;
+    o.on_mismatch = [&](const SpotCheckEvidence& e) { evidence.push_back(e); };
+    auto counters = std::make_shared<RemoteExpertCounters>();
+    auto client = MakeGrpcExpertClient(0, [owners] { return owners; }, o, counters);
+    for (int i = 0; i < calls; ++i) EXPECT_TRUE(client->Forward(Random(3, 4, 40 + i)).ok());
+    EXPECT_EQ(counters->spot_checks.load(), calls);
+    EXPECT_EQ(counters->spot_checks_answered.load(), calls);
+    EXPECT_EQ(counters->spot_check_mismatches.load(), static_cast<int64_t>(evidence.size()));
+    return evidence;
+  };
+  EXPECT_TRUE(run({honest_a.address(), honest_b.address()}, 5).empty());  // no false positive
+  auto ev = run({honest_a.address(), liar.address()}, 5);
+  ASSERT_EQ(ev.size(), 5u);
+  EXPECT_EQ(ev[0].replica_a, honest_a.address());
+  EXPECT_EQ(ev[0].replica_b, liar.address());
+  EXPECT_EQ(ev[0].input_sha3_hex.size(), 64u);
+  EXPECT_NE(ev[0].reply_a, ev[0].reply_b);
+  EXPECT_GT(ev[0].max_abs_diff, 1e-4);
+  RemoteExpertOptions bad;
+  bad.spot_check_share = 1.5;
+  EXPECT_NE(bad.Validate().message().find("spot_check_share"), std::string::npos);
+}
+
 TEST(RemoteExperts, CheckpointRestoresParametersOptimizerAndSteps) {
   const std::string dir =
       (std::filesystem::temp_directory_path() / ("swarm-experts-ckpt-" + std::to_string(::getpid())))
