@@ -281,6 +281,19 @@ std::string ExpertsSummary(const std::vector<Child>& hosts, const std::vector<Ch
     }
   }
   if (!any) o << " none";
+  int64_t checks = 0, answered_checks = 0, mismatches = 0;
+  for (const auto& t : trainers) {
+    if (!t.alive) continue;
+    auto st = PeerStatus(t.grpc, "trainer");
+    if (!st || !st->contains("expert_spot_checks")) continue;
+    checks += (*st)["expert_spot_checks"].value("checks", int64_t{0});
+    answered_checks += (*st)["expert_spot_checks"].value("answered", int64_t{0});
+    mismatches += (*st)["expert_spot_checks"].value("mismatches", int64_t{0});
+  }
+  if (checks > 0) {
+    o << "; spot checks " << checks << " (" << answered_checks << " answered by a second replica), "
+      << mismatches << " mismatches";
+  }
   for (const auto& t : trainers) {
     if (!t.byzantine || !t.alive) continue;
     auto st = PeerStatus(t.grpc, "trainer");

@@ -102,6 +102,9 @@ void AddKeys(ConfigSchema& s) {
                   "remote experts: gRPC addresses of expert hosts to learn the ring from")
       .Int("trainer.expert_deadline_ms", 2000, 1, 600'000, "remote experts: per-call deadline")
       .String("trainer.expert_wire_dtype", "f32", {"f32", "f16", "int8"}, "remote experts: tensors on the wire")
+      .Double("trainer.expert_spot_check_share", 0.0, 0.0, 1.0,
+              "remote experts: share of Forward calls also asked of a second replica and compared "
+              "(mismatches counted and logged with evidence; no exclusion yet)")
       .Int("trainer.round_deadline_ms", 2000, 1, 3'600'000,
            "close an averaging round this long after it opened if a quorum is in")
       .Int("trainer.first_round_deadline_ms", 30000, 1, 3'600'000,
@@ -193,6 +196,7 @@ StatusOr<TrainerSettings> ReadSettings(const Config& c, const NodeConfig& node) 
   t.remote.call_deadline = Millis(c.GetInt("trainer.expert_deadline_ms"));
   t.remote.hosts = c.GetStringList("trainer.expert_hosts");
   t.remote.wire_dtype = c.GetString("trainer.expert_wire_dtype");
+  t.remote.spot_check_share = c.GetDouble("trainer.expert_spot_check_share");
   if (t.experts == "remote" && t.remote.hosts.empty()) {
     return absl::InvalidArgumentError("trainer.experts = \"remote\" needs trainer.expert_hosts (expert host addresses)");
   }
@@ -359,6 +363,7 @@ class TrainerExtension final : public Extension {
       j["expert_call_failures"] = remote_->Failures();
       j["expert_failovers"] = remote_->failovers();
       if (s_.byzantine) j["expert_attack_calls"] = remote_->ByzantineCalls();
+      if (s_.remote.spot_check_share > 0) j["expert_spot_checks"] = remote_->SpotChecks();
     }
     nlohmann::json ex = nlohmann::json::object();
     for (const auto& [reason, n] : excluded_counts_) ex[reason] = n;

@@ -43,6 +43,9 @@ struct RemoteExpertSettings {
   std::function<void(uint32_t expert, nn::HostTensor& grad_out)> craft_grad_out;
   bool byzantine_replay = false;
   uint64_t oversized_every = 0;
+  // Spot checks of forward outputs (nn::RemoteExpertOptions::spot_check_*):
+  // mismatches are counted and logged with their evidence.
+  double spot_check_share = 0;
 };
 
 class RemoteExperts {
@@ -59,6 +62,8 @@ class RemoteExperts {
   int64_t failovers() const;
   // Byzantine evaluation: replayed / oversized calls sent and how many a host accepted.
   std::map<std::string, int64_t> ByzantineCalls() const;
+  // Spot checks: checks, answered, mismatches.
+  std::map<std::string, int64_t> SpotChecks() const;
 
  private:
   RemoteExperts() = default;
