@@ -2,10 +2,6 @@
 
 namespace swarm::nn {
 
-grpc::Status ToGrpc(const Status& s) {
-  if (s.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
-}
 
 ExpertServiceImpl::ExpertServiceImpl(ExpertHost* host, TensorLimits limits, RoundSink sink)
     : host_(host), limits_(limits), sink_(std::move(sink)) {}
@@ -39,8 +35,9 @@ grpc::Status EncodeInto(const HostTensor& t, WireDtype dtype, std::string* out) 
 }
 }  // namespace
 
-grpc::Status ExpertServiceImpl::Forward(grpc::ServerContext*, const swarm::v1::ExpertForwardRequest* req,
+grpc::Status ExpertServiceImpl::Forward(grpc::ServerContext* ctx, const swarm::v1::ExpertForwardRequest* req,
                                         swarm::v1::ExpertForwardReply* reply) {
+  SWARM_GUARD(caller, guard_, ctx, "ExpertService.Forward", *req);
   auto dtype = ReplyDtype(req->reply_dtype());
   if (!dtype.ok()) return ToGrpc(dtype.status());
   auto x = Decode(req->x(), "x");
@@ -53,6 +50,7 @@ grpc::Status ExpertServiceImpl::Forward(grpc::ServerContext*, const swarm::v1::E
 grpc::Status ExpertServiceImpl::Backward(grpc::ServerContext* ctx,
                                          const swarm::v1::ExpertBackwardRequest* req,
                                          swarm::v1::ExpertBackwardReply* reply) {
+  SWARM_GUARD(caller, guard_, ctx, "ExpertService.Backward", *req);
   auto dtype = ReplyDtype(req->reply_dtype());
   if (!dtype.ok()) return ToGrpc(dtype.status());
   auto x = Decode(req->x(), "x");
@@ -69,9 +67,14 @@ grpc::Status ExpertServiceImpl::Backward(grpc::ServerContext* ctx,
     }
     auto r = host_->Gradient(req->expert_id(), *x, *g);
     if (!r.ok()) return ToGrpc(r.status());
-    const std::string caller =
-        !req->trainer().empty() ? req->trainer().substr(0, 256) : (ctx ? ctx->peer() : std::string("unknown"));
-    Status st = sink_(req->expert_id(), req->round(), caller, std::move(r->params), &steps);
+    // One contribution per authenticated peer id (one process cannot stuff a
+    // round under several names); an open guard falls back to the trainer's
+    // name, then the transport peer.
+    const std::string contributor =
+        caller.authenticated ? ToHex(caller.peer)
+        : !req->trainer().empty() ? req->trainer().substr(0, 256)
+                                  : (ctx ? ctx->peer() : std::string("unknown"));
+    Status st = sink_(req->expert_id(), req->round(), contributor, std::move(r->params), &steps);
     bool contributed = true;
     if (!st.ok()) {
       const std::string reason(st.message().substr(0, st.message().find(':')));
@@ -91,9 +94,10 @@ grpc::Status ExpertServiceImpl::Backward(grpc::ServerContext* ctx,
   return EncodeInto(*dx, *dtype, reply->mutable_grad_x());
 }
 
-grpc::Status ExpertServiceImpl::GetParameters(grpc::ServerContext*,
+grpc::Status ExpertServiceImpl::GetParameters(grpc::ServerContext* ctx,
                                               const swarm::v1::ExpertParametersRequest* req,
                                               swarm::v1::ExpertParametersReply* reply) {
+  SWARM_GUARD(caller, guard_, ctx, "ExpertService.GetParameters", *req);
   int64_t steps = 0;
   auto p = host_->Parameters(req->expert_id(), &steps);
   if (!p.ok()) return ToGrpc(p.status());
@@ -101,8 +105,9 @@ grpc::Status ExpertServiceImpl::GetParameters(grpc::ServerContext*,
   return EncodeInto(*p, WireDtype::kF32, reply->mutable_params());
 }
 
-grpc::Status ExpertServiceImpl::Info(grpc::ServerContext*, const swarm::v1::ExpertInfoRequest*,
+grpc::Status ExpertServiceImpl::Info(grpc::ServerContext* ctx, const swarm::v1::ExpertInfoRequest* req,
                                      swarm::v1::ExpertInfoReply* reply) {
+  SWARM_GUARD(caller, guard_, ctx, "ExpertService.Info", *req);
   const auto& c = host_->config();
   for (const auto& e : host_->Experts()) {
     auto* x = reply->add_experts();

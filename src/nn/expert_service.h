@@ -7,9 +7,9 @@
 // NOT_FOUND, a host at experts_max RESOURCE_EXHAUSTED. With a RoundSink,
 // Backward contributes to a round (refusals counted by their reason:
 // duplicate, late, wrong_round, untagged, ...) instead of stepping; the
-// caller is the request's `trainer` field, else the transport peer
-// (grpc::ServerContext::peer) — replaced by the authenticated peer id once
-// node/call_guard.h lands.
+// contributor is the authenticated caller's peer id (hex) from the guard;
+// with an open guard (unauthenticated) the request's `trainer` field, else
+// the transport peer (grpc::ServerContext::peer).
 // Thread-safety: gRPC calls handlers concurrently; the host is thread-safe.
 // The host must outlive the service.
 #pragma once
@@ -18,6 +18,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "net/server_auth.h"
 #include "nn/expert_host.h"
 #include "nn/tensor_codec.h"
 #include "swarm/v1/expert.grpc.pb.h"
@@ -37,7 +38,7 @@ inline constexpr const char* kRejectUntagged = "untagged";
 // (contributed = false), counted, not an error.
 inline constexpr const char* kRejectLate = "late";
 
-class ExpertServiceImpl final : public swarm::v1::ExpertService::Service {
+class ExpertServiceImpl final : public swarm::v1::ExpertService::Service, public net::GuardedService {
  public:
   // Without a sink every Backward is its own optimizer step (per-call mode).
   ExpertServiceImpl(ExpertHost* host, TensorLimits limits = {}, RoundSink sink = nullptr);
@@ -59,7 +60,7 @@ class ExpertServiceImpl final : public swarm::v1::ExpertService::Service {
   RoundSink sink_;
 };
 
-// absl::Status → grpc::Status (same code and message).
-grpc::Status ToGrpc(const Status& s);
+// absl::Status → grpc::Status: the one converter, net/grpc_status.h.
+using net::ToGrpc;
 
 }  // namespace swarm::nn
