@@ -160,6 +160,82 @@ TEST(E2eNode, MalformedConfigExitsTwoWithFileLineKey) {
   std::filesystem::remove_all(dir);
 }
 
+// A client connection that says nothing after the HTTP/2 preface and never
+// reads: what an idle peer's channel looks like to the server (that peer polls
+// nothing, so it never sees a GOAWAY).
+int IdleGrpcConnection(const std::string& host_port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(std::stoi(host_port.substr(host_port.rfind(':') + 1))));
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) return -1;
+  static const char kPreface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+  static const unsigned char kSettings[9] = {0, 0, 0, 4, 0, 0, 0, 0, 0};
+  if (write(fd, kPreface, sizeof(kPreface) - 1) < 0 || write(fd, kSettings, sizeof(kSettings)) < 0) return -1;
+  return fd;
+}
+
+// node.shutdown_drain_ms bounds how long in-flight calls may finish; with no
+// call in flight a peer must stop at once, not sit out the whole drain. Two
+// peers (membership traffic both ways), a gRPC call, an HTTP scrape and an
+// idle client connection (as trainers and expert hosts have from idle peers:
+// with one, every peer took its full drain to stop). The drain is 30 s and
+// the peer must exit within 15 s of SIGTERM.
+TEST(E2eNode, SigtermWithNoCallInFlightDoesNotWaitForTheDrain) {
+  const std::string dir = TempDir("drain");
+  struct Peer {
+    std::string grpc, http;
+    pid_t pid = -1;
+  };
+  std::vector<Peer> peers(2);
+  for (size_t i = 0; i < peers.size(); ++i) {
+    peers[i].grpc = "127.0.0.1:" + std::to_string(FreePort());
+    peers[i].http = "127.0.0.1:" + std::to_string(FreePort());
+  }
+  for (size_t i = 0; i < peers.size(); ++i) {
+    std::vector<std::string> args = {SwarmBinary(), "node", "--id", "d" + std::to_string(i), "--grpc-listen",
+                                     peers[i].grpc, "--http-listen", peers[i].http, "--data-dir",
+                                     dir + "/d" + std::to_string(i), "--log-level", "info", "--set",
+                                     "node.shutdown_drain_ms=30000"};
+    if (i > 0) {
+      args.push_back("--seed");
+      args.push_back(peers[0].grpc);
+    }
+    peers[i].pid = Spawn(args, dir + "/d" + std::to_string(i) + ".log");
+  }
+  bool healthy = false;
+  for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+       !healthy && std::chrono::steady_clock::now() < until;) {
+    healthy = true;
+    for (const auto& p : peers) healthy &= HttpGet(p.http, "/healthz").first == 200;
+    if (!healthy) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(healthy) << ReadFile(dir + "/d0.log") << ReadFile(dir + "/d1.log");
+  RunResult st = RunSwarm({SwarmBinary(), "status", "--peer", peers[0].grpc, "--json"}, 30);
+  EXPECT_EQ(st.exit_code, 0) << st.err;
+  EXPECT_EQ(HttpGet(peers[0].http, "/metrics").first, 200);
+  for (const auto& p : peers) {
+    const int idle = IdleGrpcConnection(p.grpc);
+    ASSERT_GE(idle, 0) << p.grpc;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the peer takes the connection
+    const auto t0 = std::chrono::steady_clock::now();
+    ASSERT_EQ(kill(p.pid, SIGTERM), 0);
+    const int status = WaitFor(p.pid, 15);
+    const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::cout << "[ shutdown ] " << p.grpc << " exited " << took << " s after SIGTERM (drain 30 s)" << std::endl;
+    EXPECT_NE(status, -1) << "still running 15 s after SIGTERM with a 30 s drain and no call in flight";
+    if (status == -1) {
+      kill(p.pid, SIGKILL);
+      WaitFor(p.pid, 5);
+    } else {
+      EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    }
+    close(idle);
+  }
+  if (!HasFailure()) std::filesystem::remove_all(dir);
+}
+
 TEST(E2eNode, UnreachablePeerGivesOneLineWithAddressAndStatus) {
   const int port = FreePort();
   RunResult r = RunSwarm({SwarmBinary(), "status", "--peer", "127.0.0.1:" + std::to_string(port),

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "e2e/process.h"
+#include "support/test_inputs.h"
 
 namespace swarm::e2e {
 namespace {
@@ -86,10 +87,9 @@ std::map<std::string, double> Agreement(const std::string& http) {
 
 TEST(E2eExperts, FailOverAfterSigkillAndReplicasAgree) {
   const std::vector<std::string> driver = DriverCommand();
-  if (driver.empty()) {
-    GTEST_SKIP() << "no expert driver: `swarm experts` is not registered (cli/main.cpp) and "
-                    "tests/nn/nn_experts_drive is not built";
-  }
+  SWARM_REQUIRE_INPUT_IF(!driver.empty(), "an expert driver",
+                         "`swarm experts drive` is not registered (cli/main.cpp) and "
+                         "tests/nn/nn_experts_drive is not built");
   const std::string dir = TempDir("experts");
   json nodes;
   pid_t up = -1;
@@ -187,11 +187,13 @@ TEST(E2eExperts, FailOverAfterSigkillAndReplicasAgree) {
   // Replica agreement on the survivors: measured, and high.
   // Replica agreement on the survivors, polled (the gauges refresh every
   // agreement_interval_ms). Expert 0's replicas saw every step: identical.
-  // Experts that moved to a new replica are reported, not asserted: the new
+  // Experts that moved to a new replica are held to a bound, not to 1: the new
   // replica copies parameters and step count but not the momentum buffer,
   // and Backward drives both replicas with the primary's output gradient
   // (open loop), so a small difference is not corrected and may grow
-  // (measured 0.46-0.99 after ~250 steps; see docs/moe.md).
+  // (measured 0.46-1.0 after ~250 steps; see docs/moe.md). A replica that
+  // never copied its co-replica (independent initialisation) would sit near
+  // 0 (cosine of unrelated vectors of this size), so > 0.25 is asserted.
   std::map<std::string, double> agreement;
   bool expert0_identical = false;
   for (auto until = Clock::now() + std::chrono::seconds(10); Clock::now() < until;) {
@@ -213,8 +215,8 @@ TEST(E2eExperts, FailOverAfterSigkillAndReplicasAgree) {
   }
   for (const auto& [k, v] : agreement) {
     std::cout << "[ figures ] replica agreement " << k << " = " << v << std::endl;
-    EXPECT_GE(v, -1.0001) << k;
-    EXPECT_LE(v, 1.0001) << k;
+    EXPECT_GT(v, 0.25) << k << ": the replicas are not copies of each other";
+    EXPECT_LE(v, 1.0 + 1e-6) << k << ": not a cosine";
   }
   EXPECT_TRUE(expert0_identical) << "expert 0's surviving replicas diverged";
   EXPECT_GE(agreement.size(), 4u) << "agreement not measured for every hosted expert";

@@ -4,6 +4,7 @@
 // still finishes.
 #include <filesystem>
 #include <regex>
+#include <sstream>
 
 #include <gtest/gtest.h>
 
@@ -14,6 +15,23 @@ namespace swarm::e2e {
 namespace {
 
 const std::string kData = std::string(SWARM_SOURCE_DIR) + "/data/digits.csv.gz";
+
+// The last progress line ("... trainers alive N (B byzantine) ..."), or "".
+std::string LastProgressLine(const std::string& out) {
+  std::string last;
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);) {
+    if (line.find("trainers alive ") != std::string::npos) last = line;
+  }
+  return last;
+}
+
+// The number of expert hosts `swarm train` started ("N expert host(s)"), or -1.
+int ExpertHosts(const std::string& out) {
+  std::smatch m;
+  if (!std::regex_search(out, m, std::regex(R"(: ([0-9]+) expert host\(s\))"))) return -1;
+  return std::stoi(m[1]);
+}
 
 // The percentage of the final "test accuracy: X.XX%" line, or -1.
 double FinalAccuracy(const std::string& out) {
@@ -44,12 +62,11 @@ TEST(E2eTrain, ByzantineTrainerIsOutvotedAndTheRunFinishes) {
   // would drive the model to chance (~10%).
   EXPECT_GT(acc, 70.0) << r.out;
   EXPECT_NE(r.out.find("4 trainer peers (1 byzantine)"), std::string::npos) << r.out;
-  // Seen once on a loaded CI (not reproduced since): the last progress line
-  // counted fewer live trainers. swarm train now names any peer that exits
-  // without being told to ("== peer tN ... exited"), so a repeat shows why.
-  if (r.out.find("trainers alive 4 (1 byzantine)") == std::string::npos) {
-    std::cout << "[ note ] final line did not count 4 live trainers:\n" << r.out << std::endl;
-  }
+  // No peer died: every trainer, the Byzantine one included, is counted alive
+  // on the last progress line, and none exited without being told to (swarm
+  // train names such a peer: "== peer tN (pid P) exited with status S").
+  EXPECT_EQ(r.out.find("== peer "), std::string::npos) << r.out;
+  EXPECT_NE(LastProgressLine(r.out).find("trainers alive 4 (1 byzantine)"), std::string::npos) << r.out;
   if (!HasFailure()) std::filesystem::remove_all(dir);  // kept for the logs otherwise
 }
 
@@ -64,6 +81,17 @@ TEST(E2eTrain, AKilledTrainerDoesNotStopTraining) {
   RunResult r = RunSwarm(args, 90);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("SIGKILL trainer t3"), std::string::npos) << r.out;
+  // The expert host was killed too, and the run went on without it: the last
+  // progress line counts one host fewer.
+  const int hosts = ExpertHosts(r.out);
+  ASSERT_GT(hosts, 0) << "swarm train started no expert host, so --kill-expert-host-at had nothing to kill\n"
+                      << r.out;
+  EXPECT_NE(r.out.find("== SIGKILL expert host e0"), std::string::npos) << r.out;
+  const std::string last = LastProgressLine(r.out);
+  EXPECT_NE(last.find("expert hosts " + std::to_string(hosts - 1) + "/" + std::to_string(hosts)),
+            std::string::npos)
+      << last;
+  EXPECT_NE(last.find("trainers alive 3 (1 byzantine)"), std::string::npos) << last;
   EXPECT_NE(r.out.find("step 40/40"), std::string::npos) << r.out;
   EXPECT_GT(FinalAccuracy(r.out), 60.0) << r.out;
   if (!HasFailure()) std::filesystem::remove_all(dir);  // kept for the logs otherwise
