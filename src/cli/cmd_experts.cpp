@@ -25,6 +25,7 @@ struct DriveFlags {
   std::string wire = "f32";
   uint64_t seed = 1;
   bool json = false;
+  double rogue_grad = 0;
 };
 
 StatusOr<std::vector<uint32_t>> ParseExpertList(const std::string& s) {
@@ -56,6 +57,7 @@ void RunDrive(const DriveFlags& f) {
   o.seconds = f.seconds;
   o.refresh = Millis(f.refresh_ms);
   o.seed = f.seed;
+  o.rogue_grad = f.rogue_grad;
   o.remote.call_deadline = Millis(f.deadline_ms);
   o.remote.wire_dtype = f.wire;
   if (auto s = o.Validate(); !s.ok()) Fail("experts drive", s, kExitUsage);
@@ -116,6 +118,10 @@ void AddExpertsCommand(CLI::App& app) {
       ->capture_default_str();
   drive->add_option("--seed", f->seed, "Seed of the random tokens");
   drive->add_flag("--json", f->json, "One JSON object with the report");
+  drive->add_option("--rogue-grad", f->rogue_grad,
+                    "Evaluation only: act as a rogue caller, sending dL/dy = this constant on every Backward "
+                    "(a host with per-round robust updates clips and outvotes it; with authentication it is "
+                    "refused)");
   drive->callback([f] { RunDrive(*f); });
 
   auto peer = std::make_shared<std::string>();

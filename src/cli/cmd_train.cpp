@@ -239,7 +239,72 @@ struct SwarmResult {
   std::string failure;
   std::string aggregator_summary;  // --secure-agg ckks: what the aggregator peer reported
   std::string committee_summary;   // --require-committed-root: what the committee reported
+  std::string experts_summary;     // expert hosts: per-round robust updates and refusals
 };
+
+// Sums the expert hosts' per-round update counters (and the Byzantine
+// trainers' expert-path attack calls) into one line; "" without hosts.
+std::string ExpertsSummary(const std::vector<Child>& hosts, const std::vector<Child>& trainers) {
+  int64_t steps = 0, contributions = 0, clipped = 0, dropped = 0, answered = 0;
+  std::map<std::string, int64_t> refused;
+  std::string agg;
+  for (const auto& h : hosts) {
+    if (!h.alive) continue;
+    auto st = PeerStatus(h.grpc, "experts");
+    if (!st || !st->contains("rounds")) continue;
+    ++answered;
+    const auto& r = (*st)["rounds"];
+    agg = r.value("aggregator", std::string());
+    steps += r.value("steps", int64_t{0});
+    contributions += r.value("contributions", int64_t{0});
+    clipped += r.value("clipped", int64_t{0});
+    dropped += r.value("rounds_dropped", int64_t{0});
+    if (r.contains("refused")) {
+      for (auto& [k, v] : r["refused"].items()) refused[k] += v.get<int64_t>();
+    }
+    if (st->contains("rejected")) {  // refused before the round: oversized, untagged, shape...
+      for (auto& [k, v] : (*st)["rejected"].items()) {
+        if (k == "oversized" || k == "untagged") refused[k] += v.get<int64_t>();
+      }
+    }
+  }
+  if (answered == 0) return "";
+  std::ostringstream o;
+  o << answered << " live host(s) applied " << steps << " robust per-round steps (" << agg << ") from "
+    << contributions << " Backward contributions, " << clipped << " clipped to clip_norm, " << dropped
+    << " rounds below quorum; refused";
+  bool any = false;
+  for (const auto& [k, v] : refused) {
+    if (v > 0) {
+      o << " " << k << "=" << v;
+      any = true;
+    }
+  }
+  if (!any) o << " none";
+  int64_t checks = 0, answered_checks = 0, mismatches = 0;
+  for (const auto& t : trainers) {
+    if (!t.alive) continue;
+    auto st = PeerStatus(t.grpc, "trainer");
+    if (!st || !st->contains("expert_spot_checks")) continue;
+    checks += (*st)["expert_spot_checks"].value("checks", int64_t{0});
+    answered_checks += (*st)["expert_spot_checks"].value("answered", int64_t{0});
+    mismatches += (*st)["expert_spot_checks"].value("mismatches", int64_t{0});
+  }
+  if (checks > 0) {
+    o << "; spot checks " << checks << " (" << answered_checks << " answered by a second replica), "
+      << mismatches << " mismatches";
+  }
+  for (const auto& t : trainers) {
+    if (!t.byzantine || !t.alive) continue;
+    auto st = PeerStatus(t.grpc, "trainer");
+    if (!st || !st->contains("expert_attack_calls")) continue;
+    const auto& a = (*st)["expert_attack_calls"];
+    o << "; byzantine " << t.id << " sent " << a.value("replayed", int64_t{0}) << " replayed + "
+      << a.value("oversized", int64_t{0}) << " oversized expert calls, " << a.value("accepted_by_hosts", int64_t{0})
+      << " accepted";
+  }
+  return o.str();
+}
 
 // The summary line of the secure aggregator's status, or why there is none.
 std::string AggregatorSummary(const Child& a) {
@@ -473,11 +538,18 @@ StatusOr<SwarmResult> RunLocalSwarm(const TrainFlags& f, const train::Experiment
           absl::StrCat("experts.d_model=", cfg.model.d_model),
           absl::StrCat("experts.hidden=", cfg.model.expert_hidden),
           absl::StrCat("experts.layers=", cfg.model.expert_layers),
-          // Each of the n trainers' Backward is one host step: SGD with the
-          // trainers' momentum beta and lr (1 - beta) / n per call matches one
-          // step of lr on the mean of the trainers' EMA momenta.
+          // One robust step per round over the trainers' parameter gradients
+          // (experts.update = round): SGD with the trainers' momentum beta and
+          // lr (1 - beta) matches one step of lr on the aggregate of the
+          // trainers' EMA momenta. The job's aggregator and f apply here too.
           std::string("experts.optimizer=sgd"), absl::StrCat("experts.momentum=", cfg.worker_momentum),
-          absl::StrCat("experts.lr=", cfg.lr * (1.0 - cfg.worker_momentum) / cfg.trainers),
+          absl::StrCat("experts.lr=", cfg.lr * (1.0 - cfg.worker_momentum)),
+          std::string("experts.update=round"),
+          absl::StrCat("experts.aggregator=", cfg.aggregator.name),
+          absl::StrCat("experts.bucket_size=", cfg.aggregator.bucket_size),
+          absl::StrCat("experts.byzantine=", cfg.byzantine),
+          absl::StrCat("experts.quorum=", std::max(1, cfg.trainers - cfg.byzantine - 1)),
+          absl::StrCat("experts.round_deadline_ms=", f.round_deadline_ms),
           std::string("membership.probe_interval_ms=300"),
           std::string("membership.probe_timeout_ms=150")}) {
       a.push_back("--set");
@@ -602,6 +674,7 @@ StatusOr<SwarmResult> RunLocalSwarm(const TrainFlags& f, const train::Experiment
             << std::endl;
   SwarmResult r = Watch(trainers, hosts, cfg.steps, f, label);
   if (secure) r.aggregator_summary = AggregatorSummary(aggregators[0]);
+  r.experts_summary = ExpertsSummary(hosts, trainers);
   if (!committee.empty()) {
     int64_t roots = 0;
     for (auto& t : trainers) {
@@ -643,6 +716,7 @@ void PrintSwarmSummary(const SwarmResult& r) {
   std::cout << "\n";
   if (!r.aggregator_summary.empty()) std::cout << "secure aggregation: " << r.aggregator_summary << "\n";
   if (!r.committee_summary.empty()) std::cout << "committee: " << r.committee_summary << "\n";
+  if (!r.experts_summary.empty()) std::cout << "experts: " << r.experts_summary << "\n";
 }
 
 int RunTrain(const TrainFlags& f) {

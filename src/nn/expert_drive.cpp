@@ -1,11 +1,14 @@
 #include "nn/expert_drive.h"
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <chrono>
 #include <future>
 #include <mutex>
 #include <thread>
+
+#include <unistd.h>
 
 #include <grpcpp/grpcpp.h>
 
@@ -144,10 +147,18 @@ StatusOr<DriveReport> DriveExperts(const DriveOptions& o) {
   ring.Start();
   auto counters = std::make_shared<RemoteExpertCounters>();
   const size_t E = o.experts.size();
+  // Each drive step is a training round (hosts with experts.update = round
+  // apply one step per round); the caller's name is unique per process.
+  auto round = std::make_shared<std::atomic<uint64_t>>(0);
+  RemoteExpertOptions remote = o.remote;
+  if (!remote.round) remote.round = [round] { return round->load(); };
+  if (remote.trainer.empty()) {
+    remote.trainer = absl::StrCat(o.rogue_grad != 0 ? "rogue-" : "drive-", getpid(), "-", o.seed);
+  }
   std::vector<std::shared_ptr<ExpertClient>> clients;
   for (uint32_t id : o.experts) {
     clients.push_back(MakeGrpcExpertClient(
-        id, [&ring, id] { return ring.Owners(id); }, o.remote, counters));
+        id, [&ring, id] { return ring.Owners(id); }, remote, counters));
   }
   DriveReport r;
   std::vector<int64_t> run(E, 0);
@@ -163,6 +174,7 @@ StatusOr<DriveReport> DriveExperts(const DriveOptions& o) {
       double loss = 0;
     };
     std::vector<std::future<Outcome>> pending;
+    round->store(static_cast<uint64_t>(r.steps) + 1);
     for (size_t e = 0; e < E; ++e) {
       const uint64_t s = seed_rng.Next();
       pending.push_back(std::async(std::launch::async, [&, e, s] {
@@ -184,6 +196,7 @@ StatusOr<DriveReport> DriveExperts(const DriveOptions& o) {
           out.loss += d * d / n;
           g.data[i] = static_cast<float>(2.0 * d / n);
         }
+        if (o.rogue_grad != 0) std::fill(g.data.begin(), g.data.end(), static_cast<float>(o.rogue_grad));
         out.backward_ok = clients[e]->Backward(x, g).ok();
         return out;
       }));

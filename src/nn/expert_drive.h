@@ -34,6 +34,9 @@ struct DriveOptions {
   Nanos refresh = Millis(500);     // ring refresh period
   uint64_t seed = 1;
   RemoteExpertOptions remote;      // deadline, wire dtype...
+  // Evaluation only: != 0 makes this a rogue caller whose every Backward
+  // sends dL/dy = rogue_grad everywhere (backward_failed counts refusals).
+  double rogue_grad = 0;
   Status Validate() const;
 };
 

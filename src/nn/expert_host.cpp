@@ -163,6 +163,62 @@ class ExpertHost::Expert {
     return out;
   }
 
+  // dL/dx and the flattened dL/dparams for (x, dL/dy); nothing is applied.
+  Status Gradient(const HostTensor& xh, const HostTensor& gh, HostTensor* dx_out,
+                  std::vector<float>* grad_out, bool* nonfinite) {
+    std::lock_guard<std::mutex> lock(mu);
+    return TorchCall("expert gradient", [&]() -> Status {
+      torch::AutoGradMode grad_mode(true);
+      SWARM_ASSIGN_OR_RETURN(torch::Tensor x, ToTorch(xh));
+      SWARM_ASSIGN_OR_RETURN(torch::Tensor g, ToTorch(gh));
+      x.requires_grad_(true);
+      std::vector<torch::Tensor> params = net_->parameters();
+      torch::Tensor y = net_->forward(x);
+      std::vector<torch::Tensor> inputs = params;
+      inputs.push_back(x);
+      auto grads = torch::autograd::grad({y}, inputs, {g});
+      std::vector<torch::Tensor> flat;
+      for (size_t i = 0; i < params.size(); ++i) flat.push_back(grads[i].flatten());
+      torch::Tensor all = torch::cat(flat).contiguous();
+      torch::Tensor dx = grads.back();
+      if (!torch::isfinite(all).all().item<bool>() || !torch::isfinite(dx).all().item<bool>()) {
+        *nonfinite = true;
+        return absl::OkStatus();
+      }
+      grad_out->assign(all.data_ptr<float>(), all.data_ptr<float>() + all.numel());
+      *dx_out = ToHost(dx);
+      return absl::OkStatus();
+    });
+  }
+
+  // One optimizer step with the flattened gradient `flat` (module order).
+  Status Apply(const std::vector<float>& flat, int64_t* steps_out) {
+    std::lock_guard<std::mutex> lock(mu);
+    Status s = TorchCall("expert apply", [&]() -> Status {
+      torch::NoGradGuard no_grad;
+      std::vector<torch::Tensor> params = net_->parameters();
+      int64_t total = 0;
+      for (const auto& p : params) total += p.numel();
+      if (static_cast<int64_t>(flat.size()) != total) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("expert ", id_, ": gradient has ", flat.size(), " values, parameters ", total));
+      }
+      int64_t off = 0;
+      for (auto& p : params) {
+        torch::Tensor g = torch::from_blob(const_cast<float*>(flat.data()) + off, p.sizes(), torch::kFloat32).clone();
+        p.mutable_grad() = g;
+        off += p.numel();
+      }
+      opt_->step();
+      opt_->zero_grad();
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+    ++steps;
+    if (steps_out) *steps_out = steps;
+    return s;
+  }
+
   Status SetFlat(const HostTensor& flat, int64_t steps_applied) {
     std::lock_guard<std::mutex> lock(mu);
     return TorchCall("expert set parameters", [&]() -> Status {
@@ -299,8 +355,12 @@ bool ExpertHost::Hosts(uint32_t id) const {
 
 Status ExpertHost::CheckInput(const HostTensor& t, const char* field) {
   Status bad;
-  if (t.shape.size() != 2 || t.shape[1] != config_.d_model || t.shape[0] < 1 ||
-      t.shape[0] > config_.tokens_max) {
+  if (t.shape.size() == 2 && t.shape[0] > config_.tokens_max) {
+    CountReject(kRejectOversized);
+    return absl::InvalidArgumentError(absl::StrCat("oversized: ", field, " has ", t.shape[0],
+                                                   " tokens, tokens_max is ", config_.tokens_max));
+  }
+  if (t.shape.size() != 2 || t.shape[1] != config_.d_model || t.shape[0] < 1) {
     bad = absl::InvalidArgumentError(absl::StrCat(
         field, " shape [", absl::StrJoin(t.shape, ","), "], expected [1..", config_.tokens_max,
         ", ", config_.d_model, "]"));
@@ -342,6 +402,43 @@ StatusOr<HostTensor> ExpertHost::Backward(uint32_t id, const HostTensor& x, cons
   auto r = e->Backward(x, grad_y, steps_applied);
   if (!r.ok() && absl::IsInvalidArgument(r.status())) CountReject(kRejectNonFiniteStep);
   return r;
+}
+
+StatusOr<ExpertGradient> ExpertHost::Gradient(uint32_t id, const HostTensor& x, const HostTensor& grad_y) {
+  SWARM_RETURN_IF_ERROR(CheckInput(x, "x"));
+  SWARM_RETURN_IF_ERROR(CheckInput(grad_y, "grad_y"));
+  if (x.shape != grad_y.shape) {
+    CountReject(kRejectShape);
+    return absl::InvalidArgumentError(absl::StrCat("grad_y shape [", absl::StrJoin(grad_y.shape, ","),
+                                                   "] != x shape [", absl::StrJoin(x.shape, ","), "]"));
+  }
+  SWARM_ASSIGN_OR_RETURN(std::shared_ptr<Expert> e, Find(id, false));
+  ExpertGradient out;
+  bool nonfinite = false;
+  SWARM_RETURN_IF_ERROR(e->Gradient(x, grad_y, &out.grad_x, &out.params, &nonfinite));
+  if (nonfinite) {
+    CountReject(kRejectNonFiniteStep);
+    return absl::InvalidArgumentError(absl::StrCat("expert ", id, ": gradient is not finite"));
+  }
+  return out;
+}
+
+Status ExpertHost::ApplyGradient(uint32_t id, const std::vector<float>& flat, int64_t* steps_applied) {
+  std::shared_ptr<Expert> e;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = experts_.find(id);
+    if (it == experts_.end()) {
+      return absl::NotFoundError(absl::StrCat("expert_id ", id, " is not hosted by this peer"));
+    }
+    e = it->second;
+  }
+  for (size_t i = 0; i < flat.size(); ++i) {
+    if (!std::isfinite(flat[i])) {
+      return absl::InvalidArgumentError(absl::StrCat("expert ", id, ": gradient[", i, "] is not finite"));
+    }
+  }
+  return e->Apply(flat, steps_applied);
 }
 
 StatusOr<HostTensor> ExpertHost::Parameters(uint32_t id, int64_t* steps_applied) {

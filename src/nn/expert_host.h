@@ -1,13 +1,16 @@
 // Host side of remote experts (hivemind-DMoE style): the experts this peer
 // serves, each with its own parameters and optimizer state. Backward applies
-// the parameter gradient it is given with the host's optimizer. The header is
+// the parameter gradient it is given with the host's optimizer (per-call
+// mode); Gradient + ApplyGradient split that for per-round robust updates
+// (train/expert_round.h, driven by node/experts/extension). The header is
 // torch-free (pimpl); the implementation uses LibTorch (library swarm_nn_host).
 //
 // Every replica of expert e initializes its parameters from seed + e with the
 // portable generator of common/rng.h, so replicas start bit-identical on every
 // peer. Inputs are validated before anything is computed: wrong rank, width
 // (d_model), token count (tokens_max) or a non-finite value is rejected with
-// InvalidArgument naming the field and value, counted by reason, and never
+// InvalidArgument naming the field and value, counted by reason ("oversized"
+// for more tokens than tokens_max, "shape", "non_finite"), and never
 // applied. A step whose parameter gradient or dL/dx is non-finite is not
 // applied (InvalidArgument, counted as "nonfinite_step").
 //
@@ -55,6 +58,14 @@ inline constexpr const char* kRejectShape = "shape";
 inline constexpr const char* kRejectUnknownExpert = "unknown_expert";
 inline constexpr const char* kRejectTooManyExperts = "experts_max";
 inline constexpr const char* kRejectNonFiniteStep = "nonfinite_step";
+inline constexpr const char* kRejectOversized = "oversized";  // more tokens than tokens_max
+
+// What Gradient returns: dL/dx for the caller and dL/dparams (flattened,
+// module order) for the host's per-round aggregation.
+struct ExpertGradient {
+  HostTensor grad_x;
+  std::vector<float> params;
+};
 
 struct HostedExpertInfo {
   uint32_t id = 0;
@@ -86,6 +97,16 @@ class ExpertHost {
   // dL/dx for (x, dL/dy), and one optimizer step with dL/dparams.
   StatusOr<HostTensor> Backward(uint32_t id, const HostTensor& x, const HostTensor& grad_y,
                                 int64_t* steps_applied = nullptr);
+  // Per-round updates (train/expert_round.h drives them from node/): dL/dx
+  // and dL/dparams for (x, dL/dy) with the current parameters, nothing
+  // applied. Errors as Backward (a non-finite gradient: InvalidArgument,
+  // counted "nonfinite_step").
+  StatusOr<ExpertGradient> Gradient(uint32_t id, const HostTensor& x, const HostTensor& grad_y);
+  // One optimizer step with the flattened gradient (module order), e.g. the
+  // robust aggregate of a round. Errors: NotFound, InvalidArgument (size,
+  // non-finite value). The experts.grad_clip of Backward does not apply here
+  // (the round clipped each contribution).
+  Status ApplyGradient(uint32_t id, const std::vector<float>& flat, int64_t* steps_applied = nullptr);
   // Parameters flattened into one [n] tensor (module order).
   StatusOr<HostTensor> Parameters(uint32_t id, int64_t* steps_applied = nullptr);
 

@@ -3,8 +3,8 @@
 namespace swarm::nn {
 
 
-ExpertServiceImpl::ExpertServiceImpl(ExpertHost* host, TensorLimits limits)
-    : host_(host), limits_(limits) {}
+ExpertServiceImpl::ExpertServiceImpl(ExpertHost* host, TensorLimits limits, RoundSink sink)
+    : host_(host), limits_(limits), sink_(std::move(sink)) {}
 
 StatusOr<HostTensor> ExpertServiceImpl::Decode(const std::string& bytes, const char* field) {
   DecodeReject why = DecodeReject::kNone;
@@ -58,9 +58,39 @@ grpc::Status ExpertServiceImpl::Backward(grpc::ServerContext* ctx,
   auto g = Decode(req->grad_y(), "grad_y");
   if (!g.ok()) return ToGrpc(g.status());
   int64_t steps = 0;
+  if (sink_) {
+    if (req->round() == 0) {
+      host_->CountReject(kRejectUntagged);
+      return ToGrpc(absl::InvalidArgumentError(
+          "untagged: round = 0; this host applies one robust step per training round (experts.update = "
+          "\"round\"): tag Backward with the trainer's round"));
+    }
+    auto r = host_->Gradient(req->expert_id(), *x, *g);
+    if (!r.ok()) return ToGrpc(r.status());
+    // One contribution per authenticated peer id (one process cannot stuff a
+    // round under several names); an open guard falls back to the trainer's
+    // name, then the transport peer.
+    const std::string contributor =
+        caller.authenticated ? ToHex(caller.peer)
+        : !req->trainer().empty() ? req->trainer().substr(0, 256)
+                                  : (ctx ? ctx->peer() : std::string("unknown"));
+    Status st = sink_(req->expert_id(), req->round(), contributor, std::move(r->params), &steps);
+    bool contributed = true;
+    if (!st.ok()) {
+      const std::string reason(st.message().substr(0, st.message().find(':')));
+      host_->CountReject(reason);
+      // Late: the round closed without it; dL/dx is still the caller's due.
+      if (reason != kRejectLate) return ToGrpc(st);
+      contributed = false;
+    }
+    reply->set_steps_applied(static_cast<uint64_t>(steps));
+    reply->set_contributed(contributed);
+    return EncodeInto(r->grad_x, *dtype, reply->mutable_grad_x());
+  }
   auto dx = host_->Backward(req->expert_id(), *x, *g, &steps);
   if (!dx.ok()) return ToGrpc(dx.status());
   reply->set_steps_applied(static_cast<uint64_t>(steps));
+  reply->set_contributed(true);
   return EncodeInto(*dx, *dtype, reply->mutable_grad_x());
 }
 

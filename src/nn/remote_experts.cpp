@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <iterator>
 #include <optional>
@@ -11,6 +12,8 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_join.h"
+#include "common/rng.h"
+#include "crypto/hash.h"
 #include "swarm/v1/expert.grpc.pb.h"
 
 namespace swarm::nn {
@@ -96,6 +99,9 @@ class GrpcExpertClient final : public ExpertClient {
           break;
         }
         ++counters_->forward_ok;
+        if (options_.spot_check_share > 0 && owners.size() > 1 && SpotCheckDraw()) {
+          SpotCheck(req, owners, r, reply.y(), *y);
+        }
         return y;
       }
     }
@@ -106,9 +112,15 @@ class GrpcExpertClient final : public ExpertClient {
 
   // One attempt per replica (a retried Backward could be applied twice),
   // sent to all replicas at once through one completion queue.
-  StatusOr<HostTensor> Backward(const HostTensor& x, const HostTensor& grad_out) override {
+  StatusOr<HostTensor> Backward(const HostTensor& x, const HostTensor& grad_in) override {
     ++counters_->backward_calls;
     SWARM_RETURN_IF_ERROR(valid_);
+    HostTensor crafted;
+    if (options_.craft_grad_out) {
+      crafted = grad_in;
+      options_.craft_grad_out(id_, crafted);
+    }
+    const HostTensor& grad_out = options_.craft_grad_out ? crafted : grad_in;
     if (x.shape != grad_out.shape) {
       return absl::InvalidArgumentError(absl::StrCat("expert ", id_, " backward: grad_out shape ",
                                                      ShapeText(grad_out.shape), " != x shape ",
@@ -121,6 +133,9 @@ class GrpcExpertClient final : public ExpertClient {
     req.set_x(xw.data(), xw.size());
     req.set_grad_y(gw.data(), gw.size());
     req.set_reply_dtype(static_cast<uint32_t>(dtype_));
+    const uint64_t round = options_.round ? options_.round() : 0;
+    req.set_round(round);
+    req.set_trainer(options_.trainer);
     const std::vector<std::string> owners = Owners();
     if (owners.empty()) {
       ++counters_->failures[kNoOwner];
@@ -172,6 +187,7 @@ class GrpcExpertClient final : public ExpertClient {
       }
       first = std::move(*g);
     }
+    if (options_.byzantine_replay || options_.oversized_every > 0) ByzantineExtras(owners, statuses, req, round);
     if (!first) {
       ++counters_->backward_failed;
       return absl::UnavailableError(absl::StrCat("expert ", id_, " backward: applied by ", applied,
@@ -184,6 +200,90 @@ class GrpcExpertClient final : public ExpertClient {
   }
 
  private:
+  bool SpotCheckDraw() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return spot_rng_.Bernoulli(options_.spot_check_share);
+  }
+
+  // Asks another replica the same Forward and compares (see SpotCheckEvidence).
+  void SpotCheck(const swarm::v1::ExpertForwardRequest& req, const std::vector<std::string>& owners, size_t used,
+                 const std::string& reply_bytes, const HostTensor& y) {
+    const size_t other = used + 1 < owners.size() ? used + 1 : 0;
+    if (other == used) return;
+    ++counters_->spot_checks;
+    auto stub = swarm::v1::ExpertService::NewStub(Channel(owners[other]));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(DeadlineFromNow(options_.call_deadline));
+    swarm::v1::ExpertForwardReply reply;
+    if (!stub->Forward(&ctx, req, &reply).ok()) return;  // unavailable: no evidence either way
+    auto z = DecodeReply(reply.y(), y.shape);
+    if (!z.ok()) return;
+    ++counters_->spot_checks_answered;
+    double worst_excess = 0, worst_diff = 0;
+    size_t worst = 0;
+    for (size_t i = 0; i < y.data.size(); ++i) {
+      const double d = std::fabs(static_cast<double>(y.data[i]) - z->data[i]);
+      const double excess = d - (options_.spot_check_atol + options_.spot_check_rtol * std::fabs(z->data[i]));
+      if (excess > worst_excess) {
+        worst_excess = excess;
+        worst_diff = d;
+        worst = i;
+      }
+    }
+    if (worst_excess <= 0) return;
+    ++counters_->spot_check_mismatches;
+    if (!options_.on_mismatch) return;
+    SpotCheckEvidence ev;
+    ev.expert = id_;
+    ev.input_sha3_hex = ToHex(crypto::Sha3_256(AsBytes(req.x())));
+    ev.replica_a = owners[used];
+    ev.replica_b = owners[other];
+    ev.reply_a = reply_bytes;
+    ev.reply_b = reply.y();
+    ev.max_abs_diff = worst_diff;
+    ev.element = worst;
+    options_.on_mismatch(ev);
+  }
+
+  // Evaluation only: the honest request is sent twice (the second is a
+  // replay, refused as duplicate by a per-round host), and every
+  // oversized_every rounds one call with more tokens than tokens_max.
+  // `first[i]`: how the real call to owners[i] went; a replay counts as
+  // accepted only where the real call was taken too (a double count).
+  void ByzantineExtras(const std::vector<std::string>& owners, const std::vector<grpc::Status>& first,
+                       const swarm::v1::ExpertBackwardRequest& req, uint64_t round) {
+    auto call = [&](const swarm::v1::ExpertBackwardRequest& r, bool replay) {
+      for (size_t i = 0; i < owners.size(); ++i) {
+        if (replay && (i >= first.size() || !first[i].ok())) continue;
+        auto stub = swarm::v1::ExpertService::NewStub(Channel(owners[i]));
+        grpc::ClientContext ctx;
+        ctx.set_deadline(DeadlineFromNow(options_.call_deadline));
+        swarm::v1::ExpertBackwardReply reply;
+        if (stub->Backward(&ctx, r, &reply).ok() && (reply.contributed() || r.round() == 0)) {
+          ++counters_->byzantine_accepted;
+        }
+      }
+    };
+    if (options_.byzantine_replay) {  // after the real call: this copy is the replay
+      call(req, true);
+      ++counters_->byzantine_replays;
+    }
+    if (options_.oversized_every > 0 && round >= 1 && (round - 1) % options_.oversized_every == 0) {
+      HostTensor big;
+      auto x = DecodeTensor(AsBytes(req.x()), limits_);
+      if (!x.ok() || x->shape.size() != 2) return;
+      big.shape = {options_.tokens_max_guess + 1, x->shape[1]};
+      big.data.assign(static_cast<size_t>(big.numel()), 0.0f);
+      auto w = EncodeTensor(big, WireDtype::kInt8);
+      if (!w.ok()) return;
+      swarm::v1::ExpertBackwardRequest o = req;
+      o.set_x(w->data(), w->size());
+      o.set_grad_y(w->data(), w->size());
+      call(o, false);
+      ++counters_->byzantine_oversized;
+    }
+  }
+
   std::vector<std::string> Owners() {
     std::vector<std::string> o = owners_ ? owners_() : std::vector<std::string>{};
     if (o.size() > options_.replicas_max) o.resize(options_.replicas_max);
@@ -244,6 +344,7 @@ class GrpcExpertClient final : public ExpertClient {
   std::map<std::string, std::shared_ptr<grpc::Channel>> channels_;  // guarded by mu_
   std::map<std::string, Nanos> failed_at_;                            // guarded by mu_
   RealClock clock_;
+  Rng spot_rng_{options_.spot_check_seed};  // guarded by mu_
 };
 
 }  // namespace
@@ -284,6 +385,13 @@ Status RemoteExpertOptions::Validate() const {
                                                    failed_replica_cooldown, " ns is negative"));
   }
   if (replicas_max == 0) return absl::InvalidArgumentError("replicas_max = 0 must be positive");
+  if (!(spot_check_share >= 0 && spot_check_share <= 1)) {
+    return absl::InvalidArgumentError(absl::StrCat("spot_check_share = ", spot_check_share, " is not in [0, 1]"));
+  }
+  if (!(spot_check_rtol >= 0) || !(spot_check_atol >= 0)) {
+    return absl::InvalidArgumentError(absl::StrCat("spot_check_rtol = ", spot_check_rtol, ", spot_check_atol = ",
+                                                   spot_check_atol, ": must be >= 0"));
+  }
   return ParseWireDtype(wire_dtype).status();
 }
 

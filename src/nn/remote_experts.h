@@ -14,7 +14,7 @@
 // the next replica and counts a fail-over. If every replica failed the Status
 // is Unavailable naming each address and its error; the MoE layer then masks
 // the expert for the batch.
-// Backward(x, grad_out): sent to every replica in the same order (so replicas
+// Backward(x, grad_out): tagged with options.round() and options.trainer; sent to every replica in the same order (so replicas
 // that started equal stay equal, each applying the same gradient) — in
 // parallel; the returned dL/dx is the first successful replica's (in owner
 // order). Fails only if no replica applied it.
@@ -47,6 +47,21 @@ class Channel;
 
 namespace swarm::nn {
 
+// A spot-check mismatch: two replicas of one expert answered the same Forward
+// input with outputs that differ beyond the tolerance. Evidence for the
+// committee (exclusion is its business): the input's SHA3-256, both replicas'
+// addresses and raw reply bytes (tensor codec), and the largest difference.
+// The replies are not signed yet (RPC authentication, node/call_guard.h, adds
+// the signed response); until then they prove nothing to a third party.
+struct SpotCheckEvidence {
+  uint32_t expert = 0;
+  std::string input_sha3_hex;   // SHA3-256 of the request's x bytes
+  std::string replica_a, replica_b;
+  std::string reply_a, reply_b;  // tensor-codec bytes as received
+  double max_abs_diff = 0;
+  size_t element = 0;            // where the largest excess over tolerance is
+};
+
 // Makes (or returns a cached) channel to "host:port" — e.g. node::Node::ChannelTo
 // so that the node's TLS settings apply. Must be thread-safe.
 using ChannelFactory = std::function<std::shared_ptr<grpc::Channel>(const std::string& address)>;
@@ -67,6 +82,33 @@ struct RemoteExpertOptions {
   // Optional; default: an insecure channel per address (cached by the client)
   // honouring message_bytes_max.
   ChannelFactory channel_for;
+  // Per-round expert updates: every Backward carries round() (the trainer's
+  // current training round; nullptr or 0 = untagged, which a host with
+  // experts.update = "round" refuses) and `trainer` (this trainer's name).
+  std::function<uint64_t()> round;
+  std::string trainer;
+  // Evaluation only (a Byzantine trainer, train/attack.h on the expert path):
+  // rewrites dL/dy before it is sent (the host's dL/dparams is linear in it,
+  // so sign_flip x100 on dL/dy is sign_flip x100 on the parameter gradient).
+  std::function<void(uint32_t expert, HostTensor& grad_out)> craft_grad_out;
+  // Evaluation only: after each Backward, send the same request again to
+  // every replica (a replayed call), and every `oversized_every` rounds one
+  // call with tokens_max_guess + 1 tokens (an oversized call). Both must be
+  // refused by an honest host; their outcome is counted in `byzantine_*`.
+  bool byzantine_replay = false;
+  // Spot checks of forward outputs (issue 13 item 5): this share of Forward
+  // calls (0..1, seeded by spot_check_seed) is also sent to a second replica
+  // and the outputs compared elementwise: |a - b| <= atol + rtol * |b| holds
+  // for every element, or it is a mismatch (counted; on_mismatch gets the
+  // evidence). The defaults tolerate float non-determinism and f16/int8
+  // wire rounding only where set by the caller; replicas that drift apart
+  // (missed rounds) also differ: measure the false-positive rate first.
+  double spot_check_share = 0;
+  double spot_check_rtol = 1e-3, spot_check_atol = 1e-4;
+  uint64_t spot_check_seed = 1;
+  std::function<void(const SpotCheckEvidence&)> on_mismatch;
+  uint64_t oversized_every = 0;  // 0 = never
+  int64_t tokens_max_guess = 65536;
 
   // InvalidArgument naming the field and value (attempts out of range,
   // unknown wire_dtype, zero deadline or limits).
@@ -100,6 +142,12 @@ struct RemoteExpertCounters {
   // Per-attempt failures by reason (index into kExpertFailureReasons).
   std::atomic<int64_t> failures[6] = {};
   std::atomic<int64_t> bytes_sent{0}, bytes_received{0};
+  // Byzantine evaluation: replayed / oversized calls sent, and how many of
+  // them a host accepted (an honest host accepts none).
+  std::atomic<int64_t> byzantine_replays{0}, byzantine_oversized{0}, byzantine_accepted{0};
+  // Spot checks: Forward calls re-asked of a second replica, how many of
+  // those answered, and how many differed beyond the tolerance.
+  std::atomic<int64_t> spot_checks{0}, spot_checks_answered{0}, spot_check_mismatches{0};
 
   // reason name -> count (all six names, zeros included).
   std::map<std::string, int64_t> FailuresByReason() const;

@@ -18,6 +18,7 @@
 #include "nn/expert_service.h"
 #include "nn/moe_layer.h"
 #include "nn/remote_experts.h"
+#include "train/expert_round.h"
 
 namespace swarm::nn {
 namespace {
@@ -279,6 +280,125 @@ TEST(RemoteExperts, HalfAndInt8WireStayCloseToF32) {
     EXPECT_LT(std::sqrt(err / norm), std::string(dt) == "f16" ? 2e-3 : 5e-2) << dt;
     EXPECT_GT(err, 0) << dt << " should be lossy";
   }
+}
+
+TEST(RemoteExperts, GradientThenApplyGradientIsOneBackwardStep) {
+  ExpertHost a(SmallConfig(), [](uint32_t) { return true; });
+  ExpertHost b(SmallConfig(), [](uint32_t) { return true; });
+  const HostTensor x = Random(3, 4, 1), g = Random(3, 4, 2);
+  auto dx = a.Backward(2, x, g);
+  ASSERT_TRUE(dx.ok());
+  auto r = b.Gradient(2, x, g);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->grad_x.data, dx->data);
+  EXPECT_EQ(b.Experts()[0].steps_applied, 0);  // nothing applied yet
+  int64_t steps = 0;
+  ASSERT_TRUE(b.ApplyGradient(2, r->params, &steps).ok());
+  EXPECT_EQ(steps, 1);
+  EXPECT_EQ(a.Parameters(2)->data, b.Parameters(2)->data);
+  EXPECT_TRUE(absl::IsInvalidArgument(b.ApplyGradient(2, std::vector<float>(3, 0.f))));
+  std::vector<float> bad = r->params;
+  bad[0] = NAN;
+  EXPECT_TRUE(absl::IsInvalidArgument(b.ApplyGradient(2, bad)));
+  EXPECT_TRUE(absl::IsNotFound(b.ApplyGradient(9, r->params)));
+}
+
+// The service with a RoundSink over train::ExpertRounds, called by clients
+// tagged with rounds: one step per round; untagged, replayed and oversized
+// calls refused and counted.
+TEST(RemoteExperts, PerRoundUpdatesRefuseUntaggedReplayedAndOversizedCalls) {
+  ExpertHostConfig hc = SmallConfig();
+  hc.tokens_max = 64;
+  ExpertHost host(hc, [](uint32_t) { return true; });
+  train::ExpertRoundConfig rc;
+  rc.aggregator.name = "median";
+  rc.round_deadline = Millis(50);
+  rc.quorum = 2;
+  auto rounds = *train::ExpertRounds::Create(rc);
+  std::mutex mu;
+  RealClock clock;
+  auto apply = [&] {
+    for (auto& s : rounds->TakeOutbox()) ASSERT_TRUE(host.ApplyGradient(s.expert, s.gradient).ok());
+  };
+  RoundSink sink = [&](uint32_t e, uint64_t round, const std::string& caller, std::vector<float> g,
+                       int64_t*) -> Status {
+    std::lock_guard<std::mutex> lock(mu);
+    SWARM_RETURN_IF_ERROR(rounds->AddExpert(e, g.size()));
+    Status st = rounds->OnContribution(caller, e, round, std::move(g), clock.Now());
+    apply();
+    return st;
+  };
+  ExpertServiceImpl service(&host, {}, sink);
+  grpc::ServerBuilder sb;
+  int port = 0;
+  sb.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  sb.RegisterService(&service);
+  auto server = sb.BuildAndStart();
+  const std::vector<std::string> owners = {"127.0.0.1:" + std::to_string(port)};
+  std::atomic<uint64_t> round{0};
+  auto client_for = [&](const std::string& name, bool byzantine) {
+    RemoteExpertOptions o;
+    o.round = [&] { return round.load(); };
+    o.trainer = name;
+    o.byzantine_replay = byzantine;
+    o.oversized_every = byzantine ? 1 : 0;
+    o.tokens_max_guess = hc.tokens_max;
+    return o;
+  };
+  auto counters = std::make_shared<RemoteExpertCounters>();
+  auto honest = MakeGrpcExpertClient(1, [&] { return owners; }, client_for("h", false));
+  auto byz = MakeGrpcExpertClient(1, [&] { return owners; }, client_for("b", true), counters);
+  const HostTensor x = Random(3, 4, 1), g = Random(3, 4, 2);
+  // Untagged: refused.
+  EXPECT_FALSE(honest->Backward(x, g).ok());
+  EXPECT_EQ(host.Rejected()["untagged"], 1);
+  round = 1;
+  ASSERT_TRUE(honest->Backward(x, g).ok());
+  ASSERT_TRUE(byz->Backward(x, g).ok());  // then its replay and an oversized call
+  EXPECT_EQ(counters->byzantine_replays.load(), 1);
+  EXPECT_EQ(counters->byzantine_oversized.load(), 1);
+  EXPECT_EQ(counters->byzantine_accepted.load(), 0);
+  EXPECT_EQ(host.Rejected()["duplicate"], 1);
+  EXPECT_EQ(host.Rejected()["oversized"], 1);
+  EXPECT_EQ(host.Experts()[0].steps_applied, 0);  // the round waits for its deadline
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    rounds->OnTick(clock.Now());
+    apply();
+  }
+  EXPECT_EQ(host.Experts()[0].steps_applied, 1);  // two calls, one step
+  server->Shutdown(std::chrono::system_clock::now());
+}
+
+TEST(RemoteExperts, SpotChecksCatchAReplicaWhoseOutputsDifferAndPassIdenticalOnes) {
+  ExpertHostConfig liar_config = SmallConfig();
+  liar_config.seed = 99;  // different parameters: a host answering with other outputs
+  Peer honest_a, honest_b, liar(liar_config);
+  auto run = [&](const std::vector<std::string>& owners, int calls) {
+    RemoteExpertOptions o;
+    o.spot_check_share = 1.0;
+    std::vector<SpotCheckEvidence> evidence;
+    o.on_mismatch = [&](const SpotCheckEvidence& e) { evidence.push_back(e); };
+    auto counters = std::make_shared<RemoteExpertCounters>();
+    auto client = MakeGrpcExpertClient(0, [owners] { return owners; }, o, counters);
+    for (int i = 0; i < calls; ++i) EXPECT_TRUE(client->Forward(Random(3, 4, 40 + i)).ok());
+    EXPECT_EQ(counters->spot_checks.load(), calls);
+    EXPECT_EQ(counters->spot_checks_answered.load(), calls);
+    EXPECT_EQ(counters->spot_check_mismatches.load(), static_cast<int64_t>(evidence.size()));
+    return evidence;
+  };
+  EXPECT_TRUE(run({honest_a.address(), honest_b.address()}, 5).empty());  // no false positive
+  auto ev = run({honest_a.address(), liar.address()}, 5);
+  ASSERT_EQ(ev.size(), 5u);
+  EXPECT_EQ(ev[0].replica_a, honest_a.address());
+  EXPECT_EQ(ev[0].replica_b, liar.address());
+  EXPECT_EQ(ev[0].input_sha3_hex.size(), 64u);
+  EXPECT_NE(ev[0].reply_a, ev[0].reply_b);
+  EXPECT_GT(ev[0].max_abs_diff, 1e-4);
+  RemoteExpertOptions bad;
+  bad.spot_check_share = 1.5;
+  EXPECT_NE(bad.Validate().message().find("spot_check_share"), std::string::npos);
 }
 
 TEST(RemoteExperts, CheckpointRestoresParametersOptimizerAndSteps) {

@@ -16,6 +16,7 @@
 #include "nn/remote_experts.h"
 #include "node/config.h"
 #include "node/node.h"
+#include "train/expert_round.h"
 
 namespace swarm::node {
 namespace {
@@ -44,6 +45,19 @@ void AddKeys(ConfigSchema& s) {
         "How often to refresh hosted experts from the ring and measure replica agreement");
   s.Int("experts.message_size_bytes_max", 64 << 20, 1024, 1 << 30,
         "Largest tensor message accepted or fetched");
+  s.String("experts.update", "round", {"round", "per_call"},
+           "round: per training round, aggregate the trainers' parameter gradients robustly and apply one "
+           "step (train/expert_round.h); per_call: every Backward is its own step (no robustness)");
+  s.String("experts.aggregator", "centered_clip", {},
+           "update = round: robust rule over the round's contributions (mean, median, trimmed_mean, "
+           "multi_krum, centered_clip)");
+  s.Int("experts.byzantine", 0, 0, 1024, "update = round: f, contributions per round that may be adversarial");
+  s.Int("experts.bucket_size", 1, 1, 64, "update = round: > 1 puts bucketing in front of the rule");
+  s.Double("experts.clip_norm", 1.0, 0.0, 1e9,
+           "update = round: each contribution's L2 norm is clipped to this before aggregation (0 = off)");
+  s.Int("experts.round_deadline_ms", 1000, 1, 3'600'000,
+        "update = round: a round closes this long after its first contribution (absent trainers not waited on)");
+  s.Int("experts.quorum", 1, 1, 1024, "update = round: contributions a round needs to be applied");
 }
 
 StatusOr<std::vector<uint32_t>> ParseIds(const std::vector<std::string>& ids) {
@@ -67,9 +81,10 @@ StatusOr<std::vector<uint32_t>> ParseIds(const std::vector<std::string>& ids) {
 class ExpertsExtension final : public Extension {
  public:
   ExpertsExtension(nn::ExpertHostConfig hc, std::vector<uint32_t> ids, Nanos interval,
-                   Nanos checkpoint_every, uint64_t message_bytes_max)
+                   Nanos checkpoint_every, uint64_t message_bytes_max,
+                   std::unique_ptr<train::ExpertRounds> rounds)
       : ids_(ids.begin(), ids.end()), interval_(interval), checkpoint_every_(checkpoint_every),
-        message_bytes_max_(message_bytes_max) {
+        message_bytes_max_(message_bytes_max), rounds_(std::move(rounds)) {
     nn::ExpertHost::Hooks hooks;
     hooks.on_activation = [this](uint32_t e, int64_t tokens) {
       if (auto* f = activations_.load()) f->Add({{"expert", std::to_string(e)}}).Increment(static_cast<double>(tokens));
@@ -86,7 +101,12 @@ class ExpertsExtension final : public Extension {
         hc, [this](uint32_t id) { return MayHost(id); }, std::move(hooks));
     nn::TensorLimits limits;
     limits.message_size_bytes_max = message_bytes_max;
-    service_ = std::make_unique<nn::ExpertServiceImpl>(host_.get(), limits);
+    nn::RoundSink sink;
+    if (rounds_) {
+      sink = [this](uint32_t expert, uint64_t round, const std::string& caller, std::vector<float> grad,
+                    int64_t* steps) { return Contribute(expert, round, caller, std::move(grad), steps); };
+    }
+    service_ = std::make_unique<nn::ExpertServiceImpl>(host_.get(), limits, std::move(sink));
   }
 
   std::string name() const override { return kSection; }
@@ -119,6 +139,13 @@ class ExpertsExtension final : public Extension {
     node_ = &node;
     for (uint32_t id : ids_) SWARM_RETURN_IF_ERROR(host_->Host(id));
     thread_ = std::thread([this] { Loop(); });
+    if (rounds_) {
+      round_steps_ = &prometheus::BuildCounter()
+                          .Name("swarm_expert_round_steps_total")
+                          .Help("Robust per-round steps applied by this host, by expert")
+                          .Register(reg);
+      ticker_ = std::thread([this] { Tick(); });
+    }
     return absl::OkStatus();
   }
 
@@ -129,6 +156,7 @@ class ExpertsExtension final : public Extension {
     }
     cv_.notify_all();
     if (thread_.joinable()) thread_.join();
+    if (ticker_.joinable()) ticker_.join();
     if (auto s = host_->Checkpoint(); !s.ok()) spdlog::warn("experts: final checkpoint: {}", std::string(s.message()));
     node_ = nullptr;
   }
@@ -145,11 +173,69 @@ class ExpertsExtension final : public Extension {
       if (auto it = agreement.find(e.id); it != agreement.end()) j["replica_agreement"] = it->second;
       experts.push_back(j);
     }
-    return {{"hosted", experts}, {"rejected", host_->Rejected()},
-            {"ids", ids_.empty() ? "ring" : "configured"}};
+    nlohmann::json j = {{"hosted", experts}, {"rejected", host_->Rejected()},
+                        {"ids", ids_.empty() ? "ring" : "configured"},
+                        {"update", rounds_ ? "round" : "per_call"}};
+    if (rounds_) {
+      std::lock_guard<std::mutex> lock(rounds_mu_);
+      const auto& c = rounds_->counters();
+      nlohmann::json refused = nlohmann::json::object();
+      for (int k = 0; k < train::kExpertRefusalKinds; ++k) {
+        refused[train::ExpertRefusalName(static_cast<train::ExpertRefusal>(k))] = c.refused[k];
+      }
+      j["rounds"] = {{"aggregator", rounds_->config().aggregator.name},
+                     {"contributions", c.accepted},
+                     {"steps", c.steps},
+                     {"rounds_dropped", c.rounds_dropped},
+                     {"fallback_median", c.rounds_fallback_median},
+                     {"clipped", c.clipped},
+                     {"refused", refused}};
+    }
+    return j;
   }
 
  private:
+  // A Backward's dL/dparams: one contribution to its round (refusals are
+  // returned and counted by the service); closed rounds are applied now.
+  Status Contribute(uint32_t expert, uint64_t round, const std::string& caller, std::vector<float> grad,
+                    int64_t* steps) {
+    std::lock_guard<std::mutex> lock(rounds_mu_);
+    SWARM_RETURN_IF_ERROR(rounds_->AddExpert(expert, grad.size()));
+    Status st = rounds_->OnContribution(caller, expert, round, std::move(grad), clock_.Now());
+    ApplyOutbox();
+    for (const auto& e : host_->Experts()) {
+      if (e.id == expert && steps) *steps = e.steps_applied;
+    }
+    return st;
+  }
+
+  // Applies every closed round's aggregate (caller holds rounds_mu_).
+  void ApplyOutbox() {
+    for (train::ExpertStep& s : rounds_->TakeOutbox()) {
+      Status st = host_->ApplyGradient(s.expert, s.gradient);
+      if (!st.ok()) {
+        spdlog::warn("experts: round {} of expert {}: {}", s.round, s.expert, std::string(st.message()));
+        continue;
+      }
+      if (auto* f = round_steps_.load()) f->Add({{"expert", std::to_string(s.expert)}}).Increment();
+    }
+  }
+
+  void Tick() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stop_) {
+      cv_.wait_for(lock, std::chrono::milliseconds(10));
+      if (stop_) break;
+      lock.unlock();
+      {
+        std::lock_guard<std::mutex> rl(rounds_mu_);
+        rounds_->OnTick(clock_.Now());
+        ApplyOutbox();
+      }
+      lock.lock();
+    }
+  }
+
   // Owners of `id` in the ring as this peer sees it (empty before Start).
   std::vector<std::string> Owners(uint32_t id) {
     Node* n = node_;
@@ -217,6 +303,10 @@ class ExpertsExtension final : public Extension {
         for (const auto& e : host_->Experts()) {
           if (mine.count(e.id)) continue;
           (void)host_->Release(e.id);
+          if (rounds_) {
+            std::lock_guard<std::mutex> rl(rounds_mu_);
+            rounds_->RemoveExpert(e.id);
+          }
           agreement_->Remove(&agreement_->Add({{"expert", std::to_string(e.id)}}));
           steps_->Remove(&steps_->Add({{"expert", std::to_string(e.id)}}));
           std::lock_guard<std::mutex> lock(mu_);
@@ -262,6 +352,12 @@ class ExpertsExtension final : public Extension {
   bool stop_ = false;
   std::map<uint32_t, double> agreement_values_;  // guarded by mu_
   std::thread thread_;
+  // experts.update = "round" (null: per_call).
+  std::unique_ptr<train::ExpertRounds> rounds_;  // guarded by rounds_mu_
+  std::mutex rounds_mu_;
+  RealClock clock_;
+  std::atomic<prometheus::Family<prometheus::Counter>*> round_steps_{nullptr};
+  std::thread ticker_;
 };
 
 }  // namespace
@@ -290,10 +386,24 @@ ExtensionFactory ExpertsExtensionFactory() {
     hc.tokens_max = c.GetInt("experts.tokens_max");
     if (!nc.data_dir.empty()) hc.checkpoint_dir = nc.data_dir + "/experts";
     SWARM_RETURN_IF_ERROR(hc.Validate());
+    std::unique_ptr<train::ExpertRounds> rounds;
+    if (c.GetString("experts.update") == "round") {
+      train::ExpertRoundConfig rc;
+      rc.aggregator.name = c.GetString("experts.aggregator");
+      rc.aggregator.byzantine = static_cast<int>(c.GetInt("experts.byzantine"));
+      rc.aggregator.bucket_size = static_cast<int>(c.GetInt("experts.bucket_size"));
+      rc.aggregator.seed = hc.seed;
+      rc.clip_norm = c.GetDouble("experts.clip_norm");
+      rc.round_deadline = Millis(c.GetInt("experts.round_deadline_ms"));
+      rc.quorum = static_cast<size_t>(c.GetInt("experts.quorum"));
+      auto r = train::ExpertRounds::Create(rc);
+      if (!r.ok()) return absl::InvalidArgumentError(absl::StrCat("experts: ", r.status().message()));
+      rounds = std::move(r).value();
+    }
     return std::unique_ptr<Extension>(new ExpertsExtension(
         hc, std::move(ids), Millis(c.GetInt("experts.agreement_interval_ms")),
         Seconds(static_cast<double>(c.GetInt("experts.checkpoint_every"))),
-        static_cast<uint64_t>(c.GetInt("experts.message_size_bytes_max"))));
+        static_cast<uint64_t>(c.GetInt("experts.message_size_bytes_max")), std::move(rounds)));
   };
   return f;
 }

@@ -2,8 +2,15 @@
 //
 // With experts.host = true the peer serves swarm.v1.ExpertService
 // (proto/swarm/v1/expert.proto) over an nn::ExpertHost (nn/expert_host.h):
-// it keeps each hosted expert's parameters and optimizer state and applies the
-// gradients trainers send with Backward (hivemind-DMoE style).
+// it keeps each hosted expert's parameters and optimizer state (hivemind-DMoE
+// style). With experts.update = "round" (default) each Backward's parameter
+// gradient is one contribution to its round in a train::ExpertRounds
+// (train/expert_round.h: clip_norm, the robust experts.aggregator with f =
+// experts.byzantine and bucketing, quorum, round_deadline_ms); one step per
+// closed round is applied; a ticker thread closes rounds past their
+// deadline. Status JSON "experts.rounds": steps, contributions, clipped,
+// rounds_dropped, refused by reason. experts.update = "per_call": every
+// Backward is its own step (the old behaviour; no robustness).
 //
 // Which experts: experts.ids (e.g. ["0", "3"]) when set; otherwise the expert
 // ids the placement ring assigns to this peer (Node::Placement().owners),

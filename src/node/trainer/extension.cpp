@@ -1,6 +1,7 @@
 #include "node/trainer/extension.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <condition_variable>
 #include <deque>
@@ -101,6 +102,9 @@ void AddKeys(ConfigSchema& s) {
                   "remote experts: gRPC addresses of expert hosts to learn the ring from")
       .Int("trainer.expert_deadline_ms", 2000, 1, 600'000, "remote experts: per-call deadline")
       .String("trainer.expert_wire_dtype", "f32", {"f32", "f16", "int8"}, "remote experts: tensors on the wire")
+      .Double("trainer.expert_spot_check_share", 0.0, 0.0, 1.0,
+              "remote experts: share of Forward calls also asked of a second replica and compared "
+              "(mismatches counted and logged with evidence; no exclusion yet)")
       .Int("trainer.round_deadline_ms", 2000, 1, 3'600'000,
            "close an averaging round this long after it opened if a quorum is in")
       .Int("trainer.first_round_deadline_ms", 30000, 1, 3'600'000,
@@ -192,6 +196,7 @@ StatusOr<TrainerSettings> ReadSettings(const Config& c, const NodeConfig& node) 
   t.remote.call_deadline = Millis(c.GetInt("trainer.expert_deadline_ms"));
   t.remote.hosts = c.GetStringList("trainer.expert_hosts");
   t.remote.wire_dtype = c.GetString("trainer.expert_wire_dtype");
+  t.remote.spot_check_share = c.GetDouble("trainer.expert_spot_check_share");
   if (t.experts == "remote" && t.remote.hosts.empty()) {
     return absl::InvalidArgumentError("trainer.experts = \"remote\" needs trainer.expert_hosts (expert host addresses)");
   }
@@ -278,6 +283,13 @@ class TrainerExtension final : public Extension {
                       .Register(reg)
                       .Add({});
     if (s_.experts == "remote") {
+      s_.remote.round = [this] { return expert_round_.load(); };
+      s_.remote.trainer = s_.self;
+      if (s_.byzantine) {  // the attack reaches the expert path too
+        s_.remote.craft_grad_out = [this](uint32_t, nn::HostTensor& g) { CraftExpertGradient(g); };
+        s_.remote.byzantine_replay = true;
+        s_.remote.oversized_every = 20;
+      }
       SWARM_ASSIGN_OR_RETURN(remote_, RemoteExperts::Create(node, s_.job.model.num_experts, s_.remote));
     }
     SWARM_RETURN_IF_ERROR(MakeAverager());
@@ -350,6 +362,8 @@ class TrainerExtension final : public Extension {
     if (remote_) {
       j["expert_call_failures"] = remote_->Failures();
       j["expert_failovers"] = remote_->failovers();
+      if (s_.byzantine) j["expert_attack_calls"] = remote_->ByzantineCalls();
+      if (s_.remote.spot_check_share > 0) j["expert_spot_checks"] = remote_->SpotChecks();
     }
     nlohmann::json ex = nlohmann::json::object();
     for (const auto& [reason, n] : excluded_counts_) ex[reason] = n;
@@ -496,6 +510,17 @@ class TrainerExtension final : public Extension {
     SWARM_RETURN_IF_ERROR(attack_->Craft(honest, v, out, attack_rng_));
     v = std::move(out);
     return absl::OkStatus();
+  }
+
+  // The job's attack on the expert path (Byzantine): dL/dy of one expert call
+  // crafted from this trainer's own honest one (blind: the others' expert
+  // gradients are never seen). Runs on autograd threads, hence its own lock.
+  void CraftExpertGradient(nn::HostTensor& g) {
+    if (!attack_ || attack_->name() == "none") return;
+    std::vector<train::Contribution> own = {train::Contribution(g.data)};
+    std::vector<float> out(g.data.size());
+    std::lock_guard<std::mutex> lock(expert_attack_mu_);
+    if (attack_->Craft(own, g.data, out, expert_attack_rng_).ok()) g.data = std::move(out);
   }
 
   Status CraftBlind(std::vector<float>& v) {
@@ -721,6 +746,7 @@ class TrainerExtension final : public Extension {
     bool first = true;
     while (model_->step() < s_.job.steps) {
       const uint64_t round = static_cast<uint64_t>(model_->step()) + 1;
+      expert_round_ = round;  // tags this step's expert Backward calls
       auto r = model_->ComputeStep();
       // Too few experts answered (hosts starting, or all replicas of some
       // down): wait and retry the batch until give_up, then fail.
@@ -821,6 +847,9 @@ class TrainerExtension final : public Extension {
   std::unique_ptr<train::Attack> attack_;
   Rng attack_rng_{1};
   std::unique_ptr<RemoteExperts> remote_;  // before model_: outlives the backends' use
+  std::atomic<uint64_t> expert_round_{0};   // the round expert Backward calls carry
+  std::mutex expert_attack_mu_;
+  Rng expert_attack_rng_{7};
   std::unique_ptr<TrainerModel> model_;
   size_t dim_ = 0;
   std::thread thread_;

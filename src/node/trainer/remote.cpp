@@ -4,6 +4,7 @@
 
 #include <grpcpp/grpcpp.h>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "node/node.h"
 #include "swarm/v1/node.grpc.pb.h"
@@ -41,6 +42,18 @@ StatusOr<std::unique_ptr<RemoteExperts>> RemoteExperts::Create(Node& node, int64
   opts.call_deadline = r->s_.call_deadline;
   opts.wire_dtype = r->s_.wire_dtype;
   opts.channel_for = [n = &node](const std::string& a) { return n->ChannelTo(a); };
+  opts.round = r->s_.round;
+  opts.trainer = r->s_.trainer;
+  opts.craft_grad_out = r->s_.craft_grad_out;
+  opts.byzantine_replay = r->s_.byzantine_replay;
+  opts.oversized_every = r->s_.oversized_every;
+  opts.spot_check_share = r->s_.spot_check_share;
+  opts.spot_check_seed = std::hash<std::string>{}(r->s_.trainer);
+  opts.on_mismatch = [](const nn::SpotCheckEvidence& e) {
+    spdlog::warn("{}", absl::StrCat("spot check: expert ", e.expert, " replicas ", e.replica_a, " and ", e.replica_b,
+                                    " differ by ", e.max_abs_diff, " at element ", e.element, " (input sha3 ",
+                                    e.input_sha3_hex, ")"));
+  };
   SWARM_RETURN_IF_ERROR(opts.Validate());
   RemoteExperts* self = r.get();
   for (int64_t e = 0; e < num_experts; ++e) {
@@ -114,6 +127,28 @@ bool RemoteExperts::Refresh() {
 std::map<std::string, int64_t> RemoteExperts::Failures() const {
 #ifdef SWARM_TRAINER_REMOTE_EXPERTS
   if (auto c = std::static_pointer_cast<nn::RemoteExpertCounters>(counters_)) return c->FailuresByReason();
+#endif
+  return {};
+}
+
+std::map<std::string, int64_t> RemoteExperts::ByzantineCalls() const {
+#ifdef SWARM_TRAINER_REMOTE_EXPERTS
+  if (auto c = std::static_pointer_cast<nn::RemoteExpertCounters>(counters_)) {
+    return {{"replayed", c->byzantine_replays.load()},
+            {"oversized", c->byzantine_oversized.load()},
+            {"accepted_by_hosts", c->byzantine_accepted.load()}};
+  }
+#endif
+  return {};
+}
+
+std::map<std::string, int64_t> RemoteExperts::SpotChecks() const {
+#ifdef SWARM_TRAINER_REMOTE_EXPERTS
+  if (auto c = std::static_pointer_cast<nn::RemoteExpertCounters>(counters_)) {
+    return {{"checks", c->spot_checks.load()},
+            {"answered", c->spot_checks_answered.load()},
+            {"mismatches", c->spot_check_mismatches.load()}};
+  }
 #endif
   return {};
 }

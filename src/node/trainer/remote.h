@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -33,6 +34,18 @@ struct RemoteExpertSettings {
   Nanos call_deadline = Millis(2000);
   Nanos refresh = Millis(500);
   std::string wire_dtype = "f32";
+  // Per-round expert updates: the trainer's current round and its name, sent
+  // with every Backward (nn::RemoteExpertOptions::round / trainer).
+  std::function<uint64_t()> round;
+  std::string trainer;
+  // Byzantine evaluation only (nn::RemoteExpertOptions): crafts dL/dy, and
+  // sends replayed and oversized calls.
+  std::function<void(uint32_t expert, nn::HostTensor& grad_out)> craft_grad_out;
+  bool byzantine_replay = false;
+  uint64_t oversized_every = 0;
+  // Spot checks of forward outputs (nn::RemoteExpertOptions::spot_check_*):
+  // mismatches are counted and logged with their evidence.
+  double spot_check_share = 0;
 };
 
 class RemoteExperts {
@@ -47,6 +60,10 @@ class RemoteExperts {
   // Expert call failures by reason, summed over experts.
   std::map<std::string, int64_t> Failures() const;
   int64_t failovers() const;
+  // Byzantine evaluation: replayed / oversized calls sent and how many a host accepted.
+  std::map<std::string, int64_t> ByzantineCalls() const;
+  // Spot checks: checks, answered, mismatches.
+  std::map<std::string, int64_t> SpotChecks() const;
 
  private:
   RemoteExperts() = default;
