@@ -16,6 +16,7 @@
 //   {"task","solved","generations","evaluations","best_fitness", ...}.
 // Exit code 0 when the run finished (solved or not), 2 for usage errors,
 // 1 for runtime errors (e.g. every evaluation of a generation failed).
+#include <filesystem>
 #include <unistd.h>
 
 #include <chrono>
@@ -33,6 +34,7 @@
 #include <prometheus/gauge.h>
 
 #include "cli/commands.h"
+#include "cli/credentials.h"
 #include "evo/archipelago.h"
 #include "evo/checkpoint.h"
 #include "evo/island_archives.h"
@@ -210,6 +212,9 @@ int RunEvolve(const EvolveFlags& f) {
 
   std::vector<std::string> peers = f.peers;
   if (!f.peers_file.empty()) {
+    // swarm up's cluster.json: its folder holds the run's operator grant.
+    if (auto s = UseRunCredentials(std::filesystem::path(f.peers_file).parent_path().string()); !s.ok())
+      Fail("evolve", s, kExitUsage);
     auto more = ReadPeersFile(f.peers_file);
     if (!more.ok()) Fail("evolve", more.status(), kExitUsage);
     peers.insert(peers.end(), more->begin(), more->end());

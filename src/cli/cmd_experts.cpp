@@ -3,10 +3,21 @@
 // (SWARM_HAVE_NODE_EXPERTS); torch-free itself (nn/expert_drive.h).
 #if defined(SWARM_HAVE_NODE_EXPERTS)
 
+#include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "crypto/identity.h"
+#include "net/dial.h"
+#include "nn/tensor_codec.h"
+#include "swarm/v1/expert.grpc.pb.h"
 #include "nn/expert_drive.h"
 #include "nn/remote_experts.h"
 
@@ -95,6 +106,108 @@ void RunInfo(const std::string& peer, bool json) {
   for (const auto& [reason, n] : info->rejected) std::cout << "rejected " << reason << ": " << n << "\n";
 }
 
+
+// `swarm experts rogue`: the outsider of the demo and the red-team tests. It
+// holds a freshly generated, valid ML-DSA identity and NO admission grant, and
+// calls ExpertService.Backward (a constant gradient) and Forward on every
+// listed host, for every expert id, until --seconds. It counts each reply by
+// outcome: "accepted", or the refusal reason (the first word of the guard's
+// message: not_admitted, unauthenticated, ...). With --report it rewrites that
+// JSON file twice a second, so whoever started it can read it at any time.
+struct RogueFlags {
+  std::vector<std::string> peers;
+  uint32_t experts = 8;
+  int64_t d_model = 64;
+  double grad = 1000.0;
+  double seconds = 10;
+  std::string report;
+};
+
+void WriteRogueReport(const std::string& path, const nlohmann::json& j) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << j.dump() << "\n";
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+}
+
+void RunRogue(const RogueFlags& f) {
+  auto id = crypto::Identity::Generate();
+  if (!id.ok()) Fail("experts rogue", id.status(), kExitRuntime);
+  const std::string who = id->PeerIdHex();
+  auto identity = std::make_shared<const crypto::Identity>(std::move(*id));
+  std::vector<std::unique_ptr<swarm::v1::ExpertService::Stub>> stubs;
+  for (const auto& p : f.peers) {
+    net::DialOptions o;
+    o.identity = identity;  // valid key, no grant
+    auto ch = net::Dial(p, o);
+    if (!ch.ok()) Fail("experts rogue", ch.status(), kExitUsage);
+    stubs.push_back(swarm::v1::ExpertService::NewStub(*ch));
+  }
+  nn::HostTensor x{{4, f.d_model}, std::vector<float>(static_cast<size_t>(4 * f.d_model), 0.5f)};
+  nn::HostTensor g{{4, f.d_model}, std::vector<float>(static_cast<size_t>(4 * f.d_model), static_cast<float>(f.grad))};
+  auto xb = nn::EncodeTensor(x, nn::WireDtype::kF32);
+  auto gb = nn::EncodeTensor(g, nn::WireDtype::kF32);
+  if (!xb.ok() || !gb.ok()) Fail("experts rogue", absl::InternalError("tensor encode failed"), kExitRuntime);
+  std::map<std::string, int64_t> outcomes;
+  int64_t calls = 0;
+  auto count = [&](const grpc::Status& s) {
+    ++calls;
+    if (s.ok()) {
+      ++outcomes["accepted"];
+      return;
+    }
+    std::string m = s.error_message();
+    std::string reason = m.substr(0, m.find(':'));
+    if (s.error_code() == grpc::StatusCode::PERMISSION_DENIED && reason.find(' ') != std::string::npos) {
+      reason = "permission_denied";
+    }
+    if (reason.empty() || reason.size() > 32 || reason.find(' ') != std::string::npos) {
+      reason = "error_" + std::to_string(static_cast<int>(s.error_code()));
+    }
+    ++outcomes[reason];
+  };
+  auto report = [&] {
+    nlohmann::json j{{"peer_id", who}, {"calls", calls}, {"outcomes", outcomes}};
+    if (!f.report.empty()) WriteRogueReport(f.report, j);
+    return j;
+  };
+  const auto start = std::chrono::steady_clock::now();
+  auto last_report = start;
+  uint64_t round = 1;
+  while (std::chrono::steady_clock::now() - start < std::chrono::duration<double>(f.seconds)) {
+    for (auto& stub : stubs) {
+      for (uint32_t e = 0; e < f.experts; ++e) {
+        grpc::ClientContext bctx;
+        bctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+        swarm::v1::ExpertBackwardRequest breq;
+        breq.set_expert_id(e);
+        breq.set_x(std::string(xb->begin(), xb->end()));
+        breq.set_grad_y(std::string(gb->begin(), gb->end()));
+        breq.set_round(round);
+        breq.set_trainer("rogue");
+        swarm::v1::ExpertBackwardReply brep;
+        count(stub->Backward(&bctx, breq, &brep));
+        grpc::ClientContext fctx;
+        fctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+        swarm::v1::ExpertForwardRequest freq;
+        freq.set_expert_id(e);
+        freq.set_x(std::string(xb->begin(), xb->end()));
+        swarm::v1::ExpertForwardReply frep;
+        count(stub->Forward(&fctx, freq, &frep));
+      }
+    }
+    ++round;
+    if (std::chrono::steady_clock::now() - last_report > std::chrono::milliseconds(500)) {
+      report();
+      last_report = std::chrono::steady_clock::now();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::cout << report().dump() << std::endl;
+}
 }  // namespace
 
 void AddExpertsCommand(CLI::App& app) {
@@ -123,6 +236,19 @@ void AddExpertsCommand(CLI::App& app) {
                     "(a host with per-round robust updates clips and outvotes it; with authentication it is "
                     "refused)");
   drive->callback([f] { RunDrive(*f); });
+
+  auto r = std::make_shared<RogueFlags>();
+  auto* rogue = experts->add_subcommand(
+      "rogue",
+      "Red team: with a fresh valid key and no admission grant, call Backward/Forward on every listed host "
+      "until --seconds; prints (and with --report keeps rewriting) a JSON count of outcomes by reason");
+  rogue->add_option("--peer", r->peers, "gRPC address of an expert host (repeatable)")->required();
+  rogue->add_option("--experts", r->experts, "Expert ids 0..N-1 to call")->capture_default_str();
+  rogue->add_option("--d-model", r->d_model, "Expert width")->capture_default_str();
+  rogue->add_option("--grad", r->grad, "The constant dL/dy sent on every Backward")->capture_default_str();
+  rogue->add_option("--seconds", r->seconds, "How long to keep calling")->capture_default_str();
+  rogue->add_option("--report", r->report, "JSON file rewritten twice a second with the counts");
+  rogue->callback([r] { RunRogue(*r); });
 
   auto peer = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);

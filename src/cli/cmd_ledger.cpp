@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/credentials.h"
 #include "net/dial.h"
 #include "crypto/identity.h"
 #include "crypto/merkle.h"
@@ -190,6 +191,7 @@ std::vector<std::string> ClusterPeers(const std::string& dir) {
 
 int RunVerify(LedgerFlags f) {
   if (!f.cluster.empty()) {
+    if (auto s = UseRunCredentials(f.cluster); !s.ok()) Fail("ledger", s, kExitUsage);
     for (auto& a : ClusterPeers(f.cluster)) f.peers.push_back(a);
   }
   if (f.db.empty() == f.peers.empty()) {

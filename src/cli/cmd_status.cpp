@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/credentials.h"
 #include "net/rpc.h"
 #include "swarm/v1/node.grpc.pb.h"
 
@@ -131,6 +132,7 @@ int RunStatus(const StatusFlags& f) {
     else PrintPeer(*info);
     return 0;
   }
+  if (auto s = UseRunCredentials(f.dir); !s.ok()) Fail("status", s, kExitUsage);
   const std::string path = f.dir + "/cluster.json";
   std::ifstream in(path);
   if (!in) Fail("status", absl::NotFoundError(absl::StrCat("cannot read ", path, " (is `swarm up --dir ", f.dir, "` running?)")), kExitUsage);

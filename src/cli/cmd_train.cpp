@@ -42,6 +42,7 @@
 #include "absl/strings/str_split.h"
 #include "net/dial.h"
 #include "cli/commands.h"
+#include "cli/credentials.h"
 #include "cli/local_admission.h"
 #include "cli/spawn.h"
 #include "nn/moe_config.h"
@@ -202,13 +203,24 @@ std::string TomlArray(const std::vector<std::string>& items) {
 
 // The `key` object of a peer's status ("" = all of it), or nullopt if it did
 // not answer or has no such object.
-std::optional<nlohmann::json> PeerStatus(const std::string& address, const std::string& key) {
+std::mutex& PeerStatusMu() {
   static std::mutex mu;
+  return mu;
+}
+std::map<std::string, std::shared_ptr<swarm::v1::Node::Stub>>& PeerStatusStubs() {
   static std::map<std::string, std::shared_ptr<swarm::v1::Node::Stub>> stubs;
+  return stubs;
+}
+void ForgetPeerStatusChannels() {
+  std::lock_guard<std::mutex> lock(PeerStatusMu());
+  PeerStatusStubs().clear();
+}
+
+std::optional<nlohmann::json> PeerStatus(const std::string& address, const std::string& key) {
   std::shared_ptr<swarm::v1::Node::Stub> stub;
   {
-    std::lock_guard<std::mutex> lock(mu);
-    auto& s = stubs[address];
+    std::lock_guard<std::mutex> lock(PeerStatusMu());
+    auto& s = PeerStatusStubs()[address];
     if (!s) {
       // Peers are polled from before they listen: keep gRPC's reconnect
       // backoff short, or a channel that failed at start-up stays in backoff
@@ -506,6 +518,11 @@ StatusOr<SwarmResult> RunLocalSwarm(const TrainFlags& f, const train::Experiment
   // This run is the issuer of its swarm: each peer gets an identity and a grant
   // for the roles its job needs (local_admission.h); --node-set may override.
   SWARM_ASSIGN_OR_RETURN(LocalIssuer issuer, LocalIssuer::Create(dir));
+  // The peers enforce admission: this tool's status polls sign with the run's
+  // operator grant (cli/credentials.h); channels dialed for an earlier run
+  // (another issuer) are dropped.
+  SWARM_RETURN_IF_ERROR(UseRunCredentials(dir));
+  ForgetPeerStatusChannels();
   using admission::Role;
   auto roles = [](std::initializer_list<Role> rs) {
     admission::RoleSet set = 0;

@@ -178,6 +178,26 @@ StatusOr<ReplyAuth> ReplyAuthOf(const grpc::ClientContext& ctx) {
   return DecodeReplyAuth(AsBytes(std::string_view(it->second.data(), it->second.size())));
 }
 
+namespace {
+struct ProcessCredentials {
+  std::shared_ptr<const crypto::Identity> identity;
+  Bytes grant;
+};
+std::mutex& DefaultCredentialsMu() {
+  static std::mutex mu;
+  return mu;
+}
+ProcessCredentials& DefaultCredentials() {
+  static ProcessCredentials c;
+  return c;
+}
+}  // namespace
+
+void SetDefaultCallCredentials(std::shared_ptr<const crypto::Identity> identity, Bytes grant) {
+  std::lock_guard<std::mutex> lock(DefaultCredentialsMu());
+  DefaultCredentials() = ProcessCredentials{std::move(identity), std::move(grant)};
+}
+
 StatusOr<std::shared_ptr<grpc::Channel>> Dial(const std::string& address, const DialOptions& options) {
   SWARM_ASSIGN_OR_RETURN(Address addr, ParseAddress(address));
   const NetOptions& net = options.net;
@@ -216,13 +236,20 @@ StatusOr<std::shared_ptr<grpc::Channel>> Dial(const std::string& address, const 
     args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, options.keepalive_time_ms);
     args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, options.keepalive_timeout_ms);
   }
-  if (!options.identity) {
+  std::shared_ptr<const crypto::Identity> identity = options.identity;
+  Bytes grant = options.grant;
+  if (!identity) {
+    std::lock_guard<std::mutex> lock(DefaultCredentialsMu());
+    identity = DefaultCredentials().identity;
+    grant = DefaultCredentials().grant;
+  }
+  if (!identity) {
     return grpc::CreateCustomChannel(addr.ToString(), creds, args);
   }
   auto st = std::make_shared<SignerState>();
-  st->identity = options.identity;
-  st->grant.assign(options.grant.begin(), options.grant.end());
-  st->grant_sha3 = crypto::Sha3_256(options.grant);
+  st->identity = identity;
+  st->grant.assign(grant.begin(), grant.end());
+  st->grant_sha3 = crypto::Sha3_256(grant);
   st->cert_sha256 = cert_sha256;
   st->expected_peer = options.expected_peer;
   std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> interceptors;

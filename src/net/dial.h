@@ -52,6 +52,12 @@ struct DialOptions {
 
 StatusOr<std::shared_ptr<grpc::Channel>> Dial(const std::string& address, const DialOptions& options);
 
+// Credentials of a command-line tool (swarm status, ledger, evolve, fhe eval,
+// train's status poll): a Dial whose options carry no identity signs with
+// these instead. Set once, early, by the CLI (cli/credentials.h) from a run's
+// operator key and grant; peers always pass their own identity. Thread-safe.
+void SetDefaultCallCredentials(std::shared_ptr<const crypto::Identity> identity, Bytes grant);
+
 // Dial, or when that fails (bad address, unreadable TLS files: logged at warn
 // with the reason) a channel on which every call fails UNAVAILABLE. For
 // callers that cache channels by address and report errors per call.

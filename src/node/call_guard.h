@@ -112,6 +112,14 @@ class CallGuard final : public net::ServerGuard {
   CallGuard(CallGuardOptions options, GrantCheck grant_check, prometheus::Registry* registry,
             std::function<uint64_t()> now_unix_ms = {});
 
+  // Switches an open guard to enforcing with `grant_check` (Node::Start does
+  // this in granted mode). Call before the server serves: not thread-safe.
+  void Enforce(GrantCheck grant_check) {
+    options_.enforce = true;
+    grant_check_ = std::move(grant_check);
+  }
+  bool enforcing() const { return options_.enforce; }
+
   StatusOr<net::Caller> Check(grpc::ServerContext* ctx, std::string_view method,
                               const google::protobuf::MessageLite& request) override;
   // Check without gRPC (what Check runs on the call's credentials).

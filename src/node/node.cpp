@@ -192,9 +192,13 @@ Status Node::LoadAdmissionState() {
   SWARM_ASSIGN_OR_RETURN(admission_,
                          LoadAdmission(config_.admission, *identity_, config_.grpc_listen, now_ms));
   // Every outbound call (net::Dial via DialOptionsFor) carries this peer's grant.
-  // The guard still runs open (constructor): enforcing needs every caller,
-  // including the CLI's status polls, to dial with an identity and a grant.
   grant_ = admission_.own_grant;
+  // Granted mode: every call must carry a signed header and a grant from one of
+  // the issuers (the CLI tools dial with the run's operator grant). Open mode
+  // and closed mode (no issuer) keep the guard open; see docs/security.md.
+  if (admission_.verifier && !admission_.open) {
+    guard_->Enforce([v = admission_.verifier](ByteSpan grant, uint64_t now_ms) { return v->Verify(grant, now_ms); });
+  }
   return absl::OkStatus();
 }
 
