@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "common/file.h"
 #include "cli/spawn.h"
 #include "net/address.h"
 
@@ -278,11 +279,9 @@ int RunUp(const UpFlags& f) {
   }
 
   const nlohmann::json cluster = ClusterJson(children);
-  {
-    std::ofstream out(dir + "/cluster.json.tmp");
-    out << cluster.dump(2) << "\n";
+  if (const Status s = WriteFileAtomic(dir + "/cluster.json", cluster.dump(2) + "\n", {.mode = 0644}); !s.ok()) {
+    std::cerr << "swarm up: cannot write cluster.json: " << s.message() << "\n";
   }
-  std::filesystem::rename(dir + "/cluster.json.tmp", dir + "/cluster.json", ec);
   std::vector<std::vector<std::string>> rows;
   for (const auto& c : children) {
     rows.push_back({c.id, c.grpc, "http://" + c.http, std::to_string(c.pid), "healthy"});

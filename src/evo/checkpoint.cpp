@@ -1,7 +1,5 @@
 #include "evo/checkpoint.h"
 
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -10,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/bytes.h"
+#include "common/file.h"
 #include "crypto/hash.h"
 #include "evo/genome_codec.h"
 
@@ -194,26 +193,9 @@ StatusOr<EvolveCheckpoint> DecodeCheckpoint(std::string_view text) {
 }
 
 Status WriteCheckpointFile(const std::string& path, const EvolveCheckpoint& c) {
-  const std::string text = EncodeCheckpoint(c);
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return absl::PermissionDeniedError(absl::StrCat("checkpoint '", tmp, "': cannot create"));
-  size_t off = 0;
-  while (off < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + off, text.size() - off);
-    if (n <= 0) {
-      ::close(fd);
-      return absl::InternalError(absl::StrCat("checkpoint '", tmp, "': write failed"));
-    }
-    off += static_cast<size_t>(n);
-  }
-  const bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  if (!synced) return absl::InternalError(absl::StrCat("checkpoint '", tmp, "': fsync failed"));
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    return absl::InternalError(absl::StrCat("checkpoint: cannot rename ", tmp, " to ", path));
-  }
-  return absl::OkStatus();
+  const Status s = WriteFileAtomic(path, EncodeCheckpoint(c), {.mode = 0644});
+  if (s.ok()) return s;
+  return absl::Status(s.code(), absl::StrCat("checkpoint ", s.message()));
 }
 
 StatusOr<EvolveCheckpoint> ReadCheckpointFile(const std::string& path) {
