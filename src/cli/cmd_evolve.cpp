@@ -34,10 +34,10 @@
 
 #include "cli/commands.h"
 #include "evo/archipelago.h"
-#include "evo/checkpoint.h"
+#include "evo_runtime/checkpoint_file.h"
 #include "evo/island_archives.h"
 #include "evo/presets.h"
-#include "evo/worker_pool.h"
+#include "evo_runtime/worker_pool.h"
 #include "net/address.h"
 #include "client/evo_pool.h"
 #include "client/evo_remote_islands.h"

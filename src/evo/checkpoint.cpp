@@ -2,13 +2,11 @@
 
 
 #include <cstdio>
-#include <fstream>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "common/bytes.h"
-#include "common/file.h"
 #include "crypto/hash.h"
 #include "evo/genome_codec.h"
 
@@ -189,22 +187,6 @@ StatusOr<EvolveCheckpoint> DecodeCheckpoint(std::string_view text) {
     SWARM_ASSIGN_OR_RETURN(IslandState s, ParseIsland((*islands)[i], absl::StrCat("body.islands[", i, "]")));
     c.state.islands.push_back(std::move(s));
   }
-  return c;
-}
-
-Status WriteCheckpointFile(const std::string& path, const EvolveCheckpoint& c) {
-  const Status s = WriteFileAtomic(path, EncodeCheckpoint(c), {.mode = 0644});
-  if (s.ok()) return s;
-  return absl::Status(s.code(), absl::StrCat("checkpoint ", s.message()));
-}
-
-StatusOr<EvolveCheckpoint> ReadCheckpointFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("checkpoint '", path, "': cannot open"));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  auto c = DecodeCheckpoint(ss.str());
-  if (!c.ok()) return absl::Status(c.status().code(), absl::StrCat(path, ": ", c.status().message()));
   return c;
 }
 
