@@ -293,7 +293,7 @@ TEST(AuthE2E, CapturedCallReplayedLaterIsRefused) {
   const grpc::Status replay = send();
   EXPECT_EQ(replay.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(replay.error_message().rfind("replayed: Node.Info", 0), 0u) << replay.error_message();
-  EXPECT_EQ(Rejected(host.node->http_address())[{"Node", "replayed"}], 1.0);
+  EXPECT_EQ((Rejected(host.node->http_address())[{"Node", "replayed"}]), 1.0);
 }
 
 // A CA, a server certificate for 127.0.0.1 and two client certificates, by the openssl CLI.
