@@ -1,5 +1,4 @@
 // Grant and issuer-key files.
-// TODO(h3): switch WriteDurably/ReadBounded to common/file.h once it is on main.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,47 +7,20 @@
 #include <cstring>
 
 #include "admission/grant.h"
+#include "common/file.h"
 
 namespace swarm::admission {
 namespace {
 
 std::string Errno() { return std::strerror(errno); }
 
-// Writes `data` to `path` through a temporary file in the same folder
-// (write, fsync, rename, fsync of the folder): a reader sees the old file or
-// the new one, never half of one.
+// Writes `data` to `path` durably and atomically (common/file.h): a reader
+// sees the old file or the new one, never half of one.
 Status WriteDurably(const std::string& path, ByteSpan data, mode_t mode, absl::string_view what) {
   if (path.empty()) return absl::InvalidArgumentError(absl::StrCat(what, " path is empty"));
-  const std::string tmp = absl::StrCat(path, ".tmp.", ::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) {
-    return absl::InternalError(absl::StrCat(what, " '", path, "': cannot create '", tmp, "': ", Errno()));
-  }
-  Status s;
-  size_t done = 0;
-  while (s.ok() && done < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) s = absl::InternalError(absl::StrCat(what, " '", path, "': write: ", Errno()));
-    else done += static_cast<size_t>(n);
-  }
-  if (s.ok() && ::fsync(fd) != 0) s = absl::InternalError(absl::StrCat(what, " '", path, "': fsync: ", Errno()));
-  ::close(fd);
-  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
-    s = absl::InternalError(absl::StrCat(what, " '", path, "': rename: ", Errno()));
-  }
-  if (!s.ok()) {
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  const size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return absl::OkStatus();
+  const Status s = WriteFileAtomic(path, data, {.mode = static_cast<uint32_t>(mode)});
+  if (s.ok()) return s;
+  return absl::Status(s.code(), absl::StrCat(what, " ", s.message()));
 }
 
 // The whole file, refused when larger than `bytes_max`.

@@ -16,6 +16,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_split.h"
 #include "cli/commands.h"
+#include "common/file.h"
 #include "fhe/bfv.h"
 #include "fhe/ckks.h"
 #include "fhe/keyset.h"
@@ -87,16 +88,9 @@ StatusOr<Bytes> ReadAll(const std::string& flag, const std::string& path, size_t
 }
 
 Status WriteAll(const std::string& path, const Bytes& data) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return absl::PermissionDeniedError(absl::StrCat("--out: cannot write '", path, "'"));
-    out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
-    if (!out) return absl::ResourceExhaustedError(absl::StrCat("--out: writing '", path, "' failed"));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0)
-    return absl::InternalError(absl::StrCat("--out: renaming '", tmp, "' to '", path, "' failed"));
-  return absl::OkStatus();
+  const Status s = WriteFileAtomic(path, ByteSpan(data), {.mode = 0644});
+  if (s.ok()) return s;
+  return absl::Status(s.code(), absl::StrCat("--out: ", s.message()));
 }
 
 // One number per line; blank lines and lines starting with '#' are skipped.

@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cli/commands.h"
+#include "common/file.h"
 #include "fhe/keyset.h"
 #include "fhe/serialize.h"
 #include "jobs/circuit.h"
@@ -78,15 +79,12 @@ StatusOr<std::map<std::string, std::string>> Bind(const std::vector<std::string>
 }
 
 Status WriteAll(const std::string& path, const Bytes& b) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) return absl::InvalidArgumentError(absl::StrCat("--out '", path, "' cannot be written"));
-    f.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
-    if (!f) return absl::UnavailableError(absl::StrCat("--out '", path, "': write failed"));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) return absl::UnavailableError(absl::StrCat("--out '", path, "': rename failed"));
-  return absl::OkStatus();
+  const Status s = WriteFileAtomic(path, ByteSpan(b), {.mode = 0644});
+  if (s.ok()) return s;
+  // A path the user can fix (missing directory, no permission) is a usage error.
+  const bool usage = absl::IsNotFound(s) || absl::IsPermissionDenied(s);
+  return absl::Status(usage ? absl::StatusCode::kInvalidArgument : absl::StatusCode::kUnavailable,
+                      absl::StrCat("--out ", s.message()));
 }
 
 int ExitFor(const Status& s) {

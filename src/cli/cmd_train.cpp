@@ -119,14 +119,26 @@ StatusOr<train::ExperimentResult> RunInProcess(const train::ExperimentConfig& cf
 
 // ------------------------------------------------------------- local swarm
 
-struct Child {
-  std::string id, grpc, dir;
-  pid_t pid = -1;
-  bool alive = false;
+// A peer of the local swarm; supervision (spawn, reap by pid, report an
+// unbidden exit, stop) is ChildGroup's (cli/spawn.h). A watched peer
+// (--peers) has pid -1 and is never reaped.
+struct Child : ChildProcess {
+  std::string grpc, dir;
   bool byzantine = false;
-  bool reaped = false;    // waited on: never again
-  bool stopping = false;  // we sent SIGTERM: its exit is expected
 };
+using Group = ChildGroup<Child>;
+
+Child MakeChild(std::string id, std::string grpc, std::string dir) {
+  Child c;
+  c.id = std::move(id);
+  c.grpc = std::move(grpc);
+  c.dir = std::move(dir);
+  c.log_path = c.dir.empty() ? "" : c.dir + "/node.log";
+  return c;
+}
+
+// Exits nobody asked for are reported on stdout, beside the progress lines.
+ChildReport TrainReport() { return ChildReport{"== ", &std::cout}; }
 
 int FreePort() {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -141,51 +153,6 @@ int FreePort() {
   }
   if (fd >= 0) close(fd);
   return port;
-}
-
-// Marks the children of `cs` that exited as not alive. Waits on each child's
-// own pid: a waitpid(-1) here would reap (and lose) children of the other
-// groups. An exit we did not cause (alive still set) is reported on stdout.
-void ReapChildren(std::vector<Child>& cs) {
-  for (auto& c : cs) {
-    if (c.pid <= 0 || c.reaped) continue;
-    int st = 0;
-    if (waitpid(c.pid, &st, WNOHANG) != c.pid) continue;
-    if (c.alive && !c.stopping) {
-      std::cout << "== peer " << c.id << " (pid " << c.pid << ") "
-                << (WIFSIGNALED(st) ? absl::StrCat("was killed by signal ", WTERMSIG(st))
-                                    : absl::StrCat("exited with status ", WEXITSTATUS(st)))
-                << "; see " << c.dir << "/node.log" << std::endl;
-    }
-    c.alive = false;
-    c.reaped = true;
-  }
-}
-
-void StopChildren(std::vector<Child>& cs) {
-  for (auto& c : cs) {
-    if (c.alive) {
-      c.stopping = true;
-      kill(c.pid, SIGTERM);
-    }
-  }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  for (;;) {
-    ReapChildren(cs);
-    bool any = false;
-    for (auto& c : cs) any |= c.alive;
-    if (!any) return;
-    if (std::chrono::steady_clock::now() > deadline) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  for (auto& c : cs) {
-    if (c.alive) {
-      kill(c.pid, SIGKILL);
-      waitpid(c.pid, nullptr, 0);
-      c.reaped = true;
-      c.alive = false;
-    }
-  }
 }
 
 std::string TomlArray(const std::vector<std::string>& items) {
@@ -256,7 +223,7 @@ struct SwarmResult {
 
 // Sums the expert hosts' per-round update counters (and the Byzantine
 // trainers' expert-path attack calls) into one line; "" without hosts.
-std::string ExpertsSummary(const std::vector<Child>& hosts, const std::vector<Child>& trainers) {
+std::string ExpertsSummary(const Group& hosts, const Group& trainers) {
   int64_t steps = 0, contributions = 0, clipped = 0, dropped = 0, answered = 0;
   std::map<std::string, int64_t> refused;
   std::string agg;
@@ -343,7 +310,7 @@ std::string AggregatorSummary(const Child& a) {
 }
 
 // Watches trainers until every honest live one is done; kills on schedule.
-SwarmResult Watch(std::vector<Child>& trainers, std::vector<Child>& hosts, int steps, const TrainFlags& f,
+SwarmResult Watch(Group& trainers, Group& hosts, int steps, const TrainFlags& f,
                   const std::string& label) {
   const bool tty = isatty(STDOUT_FILENO);
   SwarmResult res;
@@ -357,8 +324,8 @@ SwarmResult Watch(std::vector<Child>& trainers, std::vector<Child>& hosts, int s
   std::vector<std::optional<nlohmann::json>> last(trainers.size());
   std::vector<std::chrono::steady_clock::time_point> last_seen(trainers.size());
   for (;;) {
-    ReapChildren(trainers);
-    ReapChildren(hosts);
+    trainers.Reap();
+    hosts.Reap();
     int step_min = steps, step_max = 0, alive = 0, done = 0, honest_alive = 0, byz = 0, silent = 0;
     double loss = 0, acc = -1;
     int nloss = 0;
@@ -446,8 +413,7 @@ SwarmResult Watch(std::vector<Child>& trainers, std::vector<Child>& hosts, int s
       if (tty) std::cout << "\n";
       std::cout << "== SIGKILL expert host " << hosts[0].id << " (pid " << hosts[0].pid << ") at step "
                 << step_max << std::endl;
-      kill(hosts[0].pid, SIGKILL);
-      hosts[0].alive = false;  // reaped by whichever ReapChildren call sees it first
+      hosts.Kill(hosts[0], SIGKILL);
       host_killed = true;
     }
     if (f.kill_trainer_at > 0 && honest_alive > 0 && !trainer_killed && step_max >= f.kill_trainer_at &&
@@ -455,8 +421,7 @@ SwarmResult Watch(std::vector<Child>& trainers, std::vector<Child>& hosts, int s
       if (tty) std::cout << "\n";
       std::cout << "== SIGKILL trainer " << trainers.back().id << " (pid " << trainers.back().pid << ") at step "
                 << step_max << std::endl;
-      kill(trainers.back().pid, SIGKILL);
-      trainers.back().alive = false;
+      trainers.Kill(trainers.back(), SIGKILL);
       trainer_killed = true;
     }
     const double elapsed =
@@ -487,20 +452,20 @@ StatusOr<SwarmResult> RunLocalSwarm(const TrainFlags& f, const train::Experiment
 #else
   const int hosts_n = f.expert_hosts < 0 ? 0 : f.expert_hosts;
 #endif
-  std::vector<Child> hosts, trainers;
+  Group hosts(TrainReport()), trainers(TrainReport());
   for (int i = 0; i < hosts_n; ++i) {
-    hosts.push_back({"e" + std::to_string(i), "127.0.0.1:" + std::to_string(FreePort()), dir + "/e" + std::to_string(i)});
+    hosts.Add(MakeChild("e" + std::to_string(i), "127.0.0.1:" + std::to_string(FreePort()), dir + "/e" + std::to_string(i)));
   }
   for (int i = 0; i < cfg.trainers; ++i) {
-    trainers.push_back({"t" + std::to_string(i), "127.0.0.1:" + std::to_string(FreePort()),
-                        dir + "/t" + std::to_string(i)});
+    trainers.Add(MakeChild("t" + std::to_string(i), "127.0.0.1:" + std::to_string(FreePort()),
+                           dir + "/t" + std::to_string(i)));
     trainers.back().byzantine = i < byzantine;
   }
   std::vector<std::string> host_addrs, trainer_addrs;
   for (auto& h : hosts) host_addrs.push_back(h.grpc);
   for (auto& t : trainers) trainer_addrs.push_back(t.grpc);
   const bool secure = f.secure_agg == "ckks";
-  std::vector<Child> aggregators;  // the secure aggregator, when secure
+  Group aggregators(TrainReport());  // the secure aggregator, when secure
   if (secure) {
     // The group's keys for this run: trainers get all of it, the aggregator
     // only the public files.
@@ -509,7 +474,7 @@ StatusOr<SwarmResult> RunLocalSwarm(const TrainFlags& f, const train::Experiment
     SWARM_ASSIGN_OR_RETURN(fhe::KeySet keys, fhe::GenerateKeySet(spec, {.relin_key = false, .galois_keys = false}));
     SWARM_RETURN_IF_ERROR(fhe::SaveKeySet(dir + "/fhe-keys", keys, /*overwrite=*/true));
     SWARM_RETURN_IF_ERROR(fhe::SaveEvalKeys(dir + "/fhe-public", keys.eval, /*overwrite=*/true));
-    aggregators.push_back({"a0", "127.0.0.1:" + std::to_string(FreePort()), dir + "/a0"});
+    aggregators.Add(MakeChild("a0", "127.0.0.1:" + std::to_string(FreePort()), dir + "/a0"));
     std::cout << label << ": secure aggregation: CKKS N = " << spec.poly_degree << " keys " << fhe::KeyIdHex(keys.eval.key_id)
               << " in " << dir << "/fhe-keys (trainers); aggregator " << aggregators[0].id
               << " gets only the public files (" << dir << "/fhe-public); values clipped to +-" << f.secure_agg_clip
@@ -572,16 +537,15 @@ StatusOr<SwarmResult> RunLocalSwarm(const TrainFlags& f, const train::Experiment
       a.push_back("--set");
       a.push_back(s);
     }
-    hosts[i].pid = SpawnPeer(a, hosts[i].dir + "/node.log", /*single_torch_thread=*/true);
-    hosts[i].alive = hosts[i].pid > 0;
+    hosts.Spawn(hosts[i], a, /*single_torch_thread=*/true);
   }
   // Trainers start once every expert host answers (their first batch needs them).
   const auto hosts_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   for (auto& h : hosts) {
     while (!PeerStatus(h.grpc, "") && std::chrono::steady_clock::now() < hosts_deadline) {
-      ReapChildren(hosts);
+      hosts.Reap();
       if (!h.alive) {
-        StopChildren(hosts);
+        hosts.StopAll();
         return absl::UnavailableError(absl::StrCat("expert host ", h.id, " exited during start-up; see ", h.dir,
                                                    "/node.log"));
       }
@@ -610,18 +574,17 @@ StatusOr<SwarmResult> RunLocalSwarm(const TrainFlags& f, const train::Experiment
       a.push_back("--set");
       a.push_back(s);
     }
-    ag.pid = SpawnPeer(a, ag.dir + "/node.log", /*single_torch_thread=*/true);
-    ag.alive = ag.pid > 0;
+    aggregators.Spawn(ag, a, /*single_torch_thread=*/true);
   }
   // --require-committed-root: a PBFT committee of 4 (f = 1) orders the
   // trainers' train.round records; trainers apply a round only once its
   // result root is committed (trainer.require_committed_root).
-  std::vector<Child> committee;
+  Group committee(TrainReport());
   std::vector<std::string> committee_addrs;
   if (f.require_committed_root) {
     for (int i = 0; i < 4; ++i) {
-      committee.push_back({"c" + std::to_string(i), "127.0.0.1:" + std::to_string(FreePort()),
-                           dir + "/c" + std::to_string(i)});
+      committee.Add(MakeChild("c" + std::to_string(i), "127.0.0.1:" + std::to_string(FreePort()),
+                              dir + "/c" + std::to_string(i)));
       committee_addrs.push_back(committee.back().grpc);
     }
     for (auto& c : committee) {
@@ -631,17 +594,16 @@ StatusOr<SwarmResult> RunLocalSwarm(const TrainFlags& f, const train::Experiment
         a.push_back("--set");
         a.push_back(s);
       }
-      c.pid = SpawnPeer(a, c.dir + "/node.log", /*single_torch_thread=*/true);
-      c.alive = c.pid > 0;
+      committee.Spawn(c, a, /*single_torch_thread=*/true);
     }
     const auto committee_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     for (auto& c : committee) {
       while (!PeerStatus(c.grpc, "consensus") && std::chrono::steady_clock::now() < committee_deadline) {
-        ReapChildren(committee);
+        committee.Reap();
         if (!c.alive) {
-          StopChildren(committee);
-          StopChildren(aggregators);
-          StopChildren(hosts);
+          committee.StopAll();
+          aggregators.StopAll();
+          hosts.StopAll();
           return absl::UnavailableError(absl::StrCat("committee member ", c.id,
                                                      " exited during start-up (is consensus/ built?); see ", c.dir,
                                                      "/node.log"));
@@ -674,14 +636,13 @@ StatusOr<SwarmResult> RunLocalSwarm(const TrainFlags& f, const train::Experiment
       a.push_back("--set");
       a.push_back(s);
     }
-    t.pid = SpawnPeer(a, t.dir + "/node.log", /*single_torch_thread=*/true);
-    t.alive = t.pid > 0;
+    trainers.Spawn(t, a, /*single_torch_thread=*/true);
   }
   if (!admit_error.ok()) {
-    StopChildren(trainers);
-    StopChildren(committee);
-    StopChildren(aggregators);
-    StopChildren(hosts);
+    trainers.StopAll();
+    committee.StopAll();
+    aggregators.StopAll();
+    hosts.StopAll();
     return admit_error;
   }
   std::cout << label << ": " << issuer.Summary() << std::endl;
@@ -707,16 +668,11 @@ StatusOr<SwarmResult> RunLocalSwarm(const TrainFlags& f, const train::Experiment
     r.committee_summary = absl::StrCat(roots, " round roots committed before being applied; ledgers: ", heads);
   }
   // Let the aggregator drain while the trainers do.
-  for (auto& a : aggregators) {
-    if (a.alive) {
-      a.stopping = true;
-      kill(a.pid, SIGTERM);
-    }
-  }
-  StopChildren(trainers);
-  StopChildren(committee);
-  StopChildren(aggregators);
-  StopChildren(hosts);
+  for (auto& a : aggregators) aggregators.Kill(a, SIGTERM);
+  trainers.StopAll();
+  committee.StopAll();
+  aggregators.StopAll();
+  hosts.StopAll();
   return r;
 }
 
@@ -791,8 +747,8 @@ int RunTrain(const TrainFlags& f) {
     job_sets.push_back("data.path=" + std::filesystem::absolute(data_config.path).string());
     job_sets.push_back(absl::StrCat("train.eval_every=", cfg->eval_every));
     if (!f.peers.empty()) {
-      std::vector<Child> watched, none;
-      for (auto& p : absl::StrSplit(f.peers, ',')) watched.push_back({std::string(p), std::string(p), ""});
+      Group watched, none;
+      for (auto& p : absl::StrSplit(f.peers, ',')) watched.Add(MakeChild(std::string(p), std::string(p), ""));
       SwarmResult r = Watch(watched, none, cfg->steps, f, "trainers");
       if (!r.failure.empty()) Fail("train", absl::UnavailableError(r.failure), kExitRuntime);
       PrintSwarmSummary(r);

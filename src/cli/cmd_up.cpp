@@ -22,6 +22,7 @@
 
 #include "cli/commands.h"
 #include "cli/local_admission.h"
+#include "common/file.h"
 #include "cli/spawn.h"
 #include "net/address.h"
 #include "node/config.h"
@@ -44,20 +45,15 @@ struct UpFlags {
   std::string log_level = "info";
 };
 
-struct Child {
-  std::string id;
+// A peer of the cluster; supervision (spawn, reap by pid, stop) is ChildGroup's.
+struct Child : ChildProcess {
   std::string grpc;
   std::string http;
   std::string dir;
-  pid_t pid = -1;
-  bool alive = false;
-  int exit_status = 0;
 };
 
-std::string DescribeExit(int status) {
-  if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) return "killed by signal " + std::to_string(WTERMSIG(status));
-  return "stopped";
+std::chrono::milliseconds Bound(double seconds) {
+  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
 }
 
 std::string LastLines(const std::string& path, int n) {
@@ -70,48 +66,6 @@ std::string LastLines(const std::string& path, int n) {
     out += "    " + lines[i] + "\n";
   }
   return out;
-}
-
-// Reaps exited children without blocking; reports each exit once.
-void Reap(std::vector<Child>& children, bool quiet) {
-  for (;;) {
-    int status = 0;
-    const pid_t pid = waitpid(-1, &status, WNOHANG);
-    if (pid <= 0) return;
-    for (auto& c : children) {
-      if (c.pid == pid && c.alive) {
-        c.alive = false;
-        c.exit_status = status;
-        if (!quiet) {
-          std::cerr << "swarm up: peer " << c.id << " (pid " << pid << ") " << DescribeExit(status)
-                    << std::endl;
-        }
-      }
-    }
-  }
-}
-
-void StopAll(std::vector<Child>& children, double timeout_s) {
-  for (auto& c : children) {
-    if (c.alive) kill(c.pid, SIGTERM);
-  }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
-  while (std::chrono::steady_clock::now() < deadline) {
-    Reap(children, true);
-    bool any = false;
-    for (auto& c : children) any |= c.alive;
-    if (!any) return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  for (auto& c : children) {
-    if (c.alive) {
-      std::cerr << "swarm up: peer " << c.id << " did not stop within " << timeout_s
-                << " s; sending SIGKILL" << std::endl;
-      kill(c.pid, SIGKILL);
-      waitpid(c.pid, nullptr, 0);
-      c.alive = false;
-    }
-  }
 }
 
 // Grants peer `c` (config file + its overrides) the roles of what it runs; the
@@ -140,7 +94,7 @@ bool Healthy(const std::string& http) {
   return res && res->status == 200;
 }
 
-nlohmann::json ClusterJson(const std::vector<Child>& children) {
+nlohmann::json ClusterJson(const ChildGroup<Child>& children) {
   nlohmann::json nodes = nlohmann::json::array();
   for (const auto& c : children) {
     nodes.push_back({{"id", c.id}, {"grpc", c.grpc}, {"http", c.http}, {"pid", c.pid}});
@@ -178,7 +132,7 @@ int RunUp(const UpFlags& f) {
   sigaddset(&set, SIGCHLD);
   sigprocmask(SIG_BLOCK, &set, nullptr);
 
-  std::vector<Child> children;
+  ChildGroup<Child> children(ChildReport{"swarm up: ", &std::cerr});
   const std::string seed = net::Address{f.host, static_cast<uint16_t>(f.base_port)}.ToString();
   // Placeholders in --set / --node-set values: {peers} = TOML array of every
   // peer's gRPC address, {i} = the peer's index, {id} = its name.
@@ -219,10 +173,11 @@ int RunUp(const UpFlags& f) {
     per_node[index].push_back(ns.substr(colon + 1));
   }
   for (int i = 0; i < f.nodes; ++i) {
-    Child c;
+    Child& c = children.Add({});
     c.id = "n" + std::to_string(i);
     c.grpc = net::Address{f.host, static_cast<uint16_t>(f.base_port + i)}.ToString();
     c.dir = dir + "/" + c.id;
+    c.log_path = c.dir + "/node.log";
     std::filesystem::create_directories(c.dir, ec);
     std::filesystem::remove(c.dir + "/node.json", ec);
     std::vector<std::string> args = {self, "node", "--id", c.id, "--grpc-listen", c.grpc,
@@ -246,9 +201,7 @@ int RunUp(const UpFlags& f) {
       args.push_back("--set");
       args.push_back(s);
     }
-    c.pid = SpawnPeer(args, c.dir + "/node.log");
-    c.alive = c.pid > 0;
-    children.push_back(c);
+    children.Spawn(c, args);
   }
   std::cout << "swarm up: started " << f.nodes << " peer(s); logs in " << dir << "/n*/node.log"
             << std::endl;
@@ -258,13 +211,13 @@ int RunUp(const UpFlags& f) {
   const auto ready_deadline =
       std::chrono::steady_clock::now() + std::chrono::duration<double>(f.ready_timeout_s);
   for (;;) {
-    Reap(children, true);
+    children.Reap();
     for (auto& c : children) {
       if (!c.alive) {
         std::cerr << "swarm up: peer " << c.id << " " << DescribeExit(c.exit_status)
                   << " during start-up; last lines of " << c.dir << "/node.log:\n"
                   << LastLines(c.dir + "/node.log", 5);
-        StopAll(children, f.stop_timeout_s);
+        children.StopAll(Bound(f.stop_timeout_s));
         throw CLI::RuntimeError(WIFEXITED(c.exit_status) && WEXITSTATUS(c.exit_status) == kExitUsage
                                     ? kExitUsage
                                     : kExitRuntime);
@@ -294,18 +247,16 @@ int RunUp(const UpFlags& f) {
                     << LastLines(c.dir + "/node.log", 5);
         }
       }
-      StopAll(children, f.stop_timeout_s);
+      children.StopAll(Bound(f.stop_timeout_s));
       throw CLI::RuntimeError(kExitRuntime);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
 
   const nlohmann::json cluster = ClusterJson(children);
-  {
-    std::ofstream out(dir + "/cluster.json.tmp");
-    out << cluster.dump(2) << "\n";
+  if (const Status s = WriteFileAtomic(dir + "/cluster.json", cluster.dump(2) + "\n", {.mode = 0644}); !s.ok()) {
+    std::cerr << "swarm up: cannot write cluster.json: " << s.message() << "\n";
   }
-  std::filesystem::rename(dir + "/cluster.json.tmp", dir + "/cluster.json", ec);
   std::vector<std::vector<std::string>> rows;
   for (const auto& c : children) {
     rows.push_back({c.id, c.grpc, "http://" + c.http, std::to_string(c.pid), "healthy"});
@@ -318,11 +269,11 @@ int RunUp(const UpFlags& f) {
     const int sig = sigtimedwait(&set, nullptr, &timeout);
     if (sig == SIGINT || sig == SIGTERM) {
       std::cout << "swarm up: stopping " << children.size() << " peer(s)" << std::endl;
-      StopAll(children, f.stop_timeout_s);
+      children.StopAll(Bound(f.stop_timeout_s));
       std::cout << "swarm up: all peers stopped" << std::endl;
       return 0;
     }
-    Reap(children, false);
+    children.Reap();
   }
 }
 

@@ -3,10 +3,13 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
+#include <thread>
 
 namespace swarm::cli {
 
@@ -39,6 +42,82 @@ pid_t SpawnPeer(const std::vector<std::string>& args, const std::string& log_pat
   argv.push_back(nullptr);
   execv(argv[0], argv.data());
   _exit(127);
+}
+
+std::string DescribeExit(int status) {
+  if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return "killed by signal " + std::to_string(WTERMSIG(status));
+  return "stopped";
+}
+
+bool SpawnChild(ChildProcess& c, const std::vector<std::string>& args, bool single_torch_thread) {
+  c.pid = SpawnPeer(args, c.log_path, single_torch_thread);
+  c.alive = c.pid > 0;
+  c.stopping = false;
+  c.reaped = false;
+  c.exit_status = 0;
+  return c.alive;
+}
+
+bool ReapChild(ChildProcess& c, const ChildReport& report) {
+  if (c.pid <= 0 || c.reaped) return false;
+  int status = 0;
+  // This child's own pid, never -1: another group's child is not ours to reap.
+  if (waitpid(c.pid, &status, WNOHANG) != c.pid) return false;
+  const bool unbidden = c.alive && !c.stopping;
+  c.alive = false;
+  c.reaped = true;
+  c.exit_status = status;
+  if (unbidden && report.out != nullptr) {
+    *report.out << report.prefix << "peer " << c.id << " (pid " << c.pid << ") " << DescribeExit(status)
+                << "; see " << c.log_path << std::endl;
+  }
+  return unbidden;
+}
+
+void SignalChild(ChildProcess& c, int sig) {
+  if (c.pid <= 0 || !c.alive) return;
+  c.stopping = true;
+  kill(c.pid, sig);
+  // SIGKILL cannot be caught: the child counts as gone now (reaped later).
+  if (sig == SIGKILL) c.alive = false;
+}
+
+void StopChildren(const std::vector<ChildProcess*>& cs, std::chrono::milliseconds bound, const ChildReport& report) {
+  for (ChildProcess* c : cs) SignalChild(*c, SIGTERM);
+  const auto deadline = std::chrono::steady_clock::now() + bound;
+  for (;;) {
+    bool any = false;
+    for (ChildProcess* c : cs) {
+      ReapChild(*c, report);
+      any |= c->pid > 0 && !c->reaped;
+    }
+    if (!any) return;
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  for (ChildProcess* c : cs) {
+    if (c->pid <= 0 || c->reaped) continue;
+    if (!c->alive) {  // SIGKILLed earlier by Kill: collect it so no zombie stays
+      int status = 0;
+      while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      c->reaped = true;
+      c->exit_status = status;
+      continue;
+    }
+    if (report.out != nullptr) {
+      *report.out << report.prefix << "peer " << c->id << " (pid " << c->pid << ") did not stop within "
+                  << std::chrono::duration<double>(bound).count() << " s; sending SIGKILL" << std::endl;
+    }
+    kill(c->pid, SIGKILL);
+    int status = 0;
+    while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    c->alive = false;
+    c->reaped = true;
+    c->exit_status = status;
+  }
 }
 
 }  // namespace swarm::cli

@@ -30,7 +30,7 @@
 #include "common/clock.h"
 #include "evo/dispatch.h"
 #include "evo/task.h"
-#include "evo/worker_pool.h"
+#include "evo_runtime/worker_pool.h"
 #include "net/options.h"
 #include "swarm/v1/evo.grpc.pb.h"
 

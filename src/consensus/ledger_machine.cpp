@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/bytes.h"
+#include "common/file.h"
 #include "store/signers.h"
 
 namespace swarm::node {
@@ -122,18 +123,8 @@ void LedgerStateMachine::SaveBody(const Digest256& root, const Bytes& body) {
   if (epoch_dir_.empty()) return;
   const std::string path = epoch_dir_ + "/" + ToHex(root) + ".body";
   if (std::filesystem::exists(path)) return;
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(body.data()), static_cast<std::streamsize>(body.size()));
-    if (!out) {
-      spdlog::warn("consensus: cannot write epoch body {}", tmp);
-      return;
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) spdlog::warn("consensus: cannot rename {}: {}", tmp, ec.message());
+  const Status s = WriteFileAtomic(path, ByteSpan(body), {.mode = 0644});
+  if (!s.ok()) spdlog::warn("consensus: cannot save epoch body: {}", s.ToString());
 }
 
 std::optional<Digest256> LedgerStateMachine::RecordHash(uint64_t index) const {

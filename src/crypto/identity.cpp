@@ -8,7 +8,7 @@
 #include <cstring>
 
 #include "absl/strings/str_format.h"
-
+#include "common/file.h"
 #include "crypto/hash.h"
 
 namespace swarm::crypto {
@@ -33,17 +33,6 @@ Status FileError(const std::string& source, std::string_view problem) {
 }
 
 std::string Errno() { return std::strerror(errno); }
-
-Status WriteAll(int fd, ByteSpan data, const std::string& path) {
-  size_t off = 0;
-  while (off < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return absl::InternalError(absl::StrCat("writing '", path, "': ", Errno()));
-    off += static_cast<size_t>(n);
-  }
-  return absl::OkStatus();
-}
 
 }  // namespace
 
@@ -196,33 +185,17 @@ Status Identity::Save(const std::string& path, bool force) const {
           "key file '", path, "' already exists; refusing to overwrite it without force"));
     }
   }
-  const std::string tmp = absl::StrCat(path, ".tmp.", ::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    return absl::InternalError(
-        absl::StrCat("key file '", path, "': cannot create '", tmp, "': ", Errno()));
-  }
   Bytes data = Serialize();
-  Status s = WriteAll(fd, data, tmp);
+  // replace = false links the new file into place, which never replaces:
+  // a file created since the check above is refused too.
+  Status s = WriteFileAtomic(path, ByteSpan(data), {.mode = 0600, .replace = force});
   SecureZero(data.data(), data.size());
-  if (s.ok() && ::fchmod(fd, 0600) != 0) s = absl::InternalError(absl::StrCat("chmod: ", Errno()));
-  if (s.ok() && ::fsync(fd) != 0) s = absl::InternalError(absl::StrCat("fsync: ", Errno()));
-  ::close(fd);
-  if (s.ok()) {
-    if (force) {
-      if (::rename(tmp.c_str(), path.c_str()) != 0)
-        s = absl::InternalError(absl::StrCat("key file '", path, "': rename: ", Errno()));
-    } else if (::link(tmp.c_str(), path.c_str()) != 0) {
-      // link() never replaces: an existing file (even one created since the
-      // check above) makes it fail with EEXIST.
-      s = errno == EEXIST
-              ? absl::AlreadyExistsError(absl::StrCat(
-                    "key file '", path, "' already exists; refusing to overwrite it without force"))
-              : absl::InternalError(absl::StrCat("key file '", path, "': link: ", Errno()));
-    }
+  if (s.code() == absl::StatusCode::kAlreadyExists) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "key file '", path, "' already exists; refusing to overwrite it without force"));
   }
-  ::unlink(tmp.c_str());  // after rename this fails harmlessly (ENOENT)
-  return s;
+  if (!s.ok()) return absl::Status(s.code(), absl::StrCat("key file: ", s.message()));
+  return absl::OkStatus();
 }
 
 }  // namespace swarm::crypto

@@ -1,10 +1,7 @@
 #include "evo/checkpoint.h"
 
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <cstdio>
-#include <fstream>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -190,39 +187,6 @@ StatusOr<EvolveCheckpoint> DecodeCheckpoint(std::string_view text) {
     SWARM_ASSIGN_OR_RETURN(IslandState s, ParseIsland((*islands)[i], absl::StrCat("body.islands[", i, "]")));
     c.state.islands.push_back(std::move(s));
   }
-  return c;
-}
-
-Status WriteCheckpointFile(const std::string& path, const EvolveCheckpoint& c) {
-  const std::string text = EncodeCheckpoint(c);
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return absl::PermissionDeniedError(absl::StrCat("checkpoint '", tmp, "': cannot create"));
-  size_t off = 0;
-  while (off < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + off, text.size() - off);
-    if (n <= 0) {
-      ::close(fd);
-      return absl::InternalError(absl::StrCat("checkpoint '", tmp, "': write failed"));
-    }
-    off += static_cast<size_t>(n);
-  }
-  const bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  if (!synced) return absl::InternalError(absl::StrCat("checkpoint '", tmp, "': fsync failed"));
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    return absl::InternalError(absl::StrCat("checkpoint: cannot rename ", tmp, " to ", path));
-  }
-  return absl::OkStatus();
-}
-
-StatusOr<EvolveCheckpoint> ReadCheckpointFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("checkpoint '", path, "': cannot open"));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  auto c = DecodeCheckpoint(ss.str());
-  if (!c.ok()) return absl::Status(c.status().code(), absl::StrCat(path, ": ", c.status().message()));
   return c;
 }
 

@@ -10,8 +10,7 @@
 // field's type and every genome (validating decoder); errors name the field.
 // It never throws or aborts. Whether the state fits the run (task, island
 // count, population size, shapes) is checked by the caller and by
-// Archipelago::Load. WriteCheckpointFile replaces the file atomically
-// (write to F.tmp, fsync, rename).
+// Archipelago::Load. Pure: the file I/O is evo_runtime/checkpoint_file.h.
 #pragma once
 
 #include <string>
@@ -32,8 +31,5 @@ struct EvolveCheckpoint {
 
 std::string EncodeCheckpoint(const EvolveCheckpoint& c);
 StatusOr<EvolveCheckpoint> DecodeCheckpoint(std::string_view text);
-
-Status WriteCheckpointFile(const std::string& path, const EvolveCheckpoint& c);
-StatusOr<EvolveCheckpoint> ReadCheckpointFile(const std::string& path);
 
 }  // namespace swarm::evo

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "absl/strings/str_format.h"
+#include "common/file.h"
 #include "crypto/hash.h"
 #include "fhe/keys.h"
 #include "fhe/serialize.h"
@@ -51,39 +52,6 @@ StatusOr<Bytes> ReadFileBytes(const std::string& path, size_t max_bytes) {
   }
   ::close(fd);
   return out;
-}
-
-// Writes via a temporary file + fsync + rename, with the given mode.
-Status WriteFileAtomic(const std::string& path, ByteSpan data, mode_t mode) {
-  std::string tmp = path + ".tmp";
-  ::unlink(tmp.c_str());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0) return absl::PermissionDeniedError(absl::StrCat("key set: cannot create ", tmp, ": ", Errno()));
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t w = ::write(fd, data.data() + done, data.size() - done);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) {
-      std::string e = Errno();
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return absl::ResourceExhaustedError(absl::StrCat("key set: writing ", tmp, " failed: ", e));
-    }
-    done += static_cast<size_t>(w);
-  }
-  if (::fchmod(fd, mode) != 0 || ::fsync(fd) != 0) {
-    std::string e = Errno();
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return absl::InternalError(absl::StrCat("key set: finishing ", tmp, " failed: ", e));
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::string e = Errno();
-    ::unlink(tmp.c_str());
-    return absl::InternalError(absl::StrCat("key set: renaming ", tmp, " to ", path, " failed: ", e));
-  }
-  return absl::OkStatus();
 }
 
 std::string DigestHex(ByteSpan data) {
@@ -226,7 +194,7 @@ Status WriteAll(const std::string& dir, const EvalKeys& keys, const SecretKey* s
   m.key_id_hex = KeyIdHex(keys.key_id);
   m.param_hash_hex = ToHex(ByteSpan(ctx.hash().data(), ctx.hash().size()));
   auto put = [&](const char* name, const Bytes& blob) -> Status {
-    SWARM_RETURN_IF_ERROR(WriteFileAtomic(PathOf(dir, name), blob, 0644));
+    SWARM_RETURN_IF_ERROR(swarm::WriteFileAtomic(PathOf(dir, name), ByteSpan(blob), {.mode = 0644}));
     m.files[name] = DigestHex(blob);
     return absl::OkStatus();
   };
@@ -247,13 +215,13 @@ Status WriteAll(const std::string& dir, const EvalKeys& keys, const SecretKey* s
   if (sk) {
     SWARM_RETURN_IF_ERROR(check_key("secret key", sk->id, sk->param_hash));
     Bytes blob = Serialize(ctx, *sk);
-    Status s = WriteFileAtomic(PathOf(dir, kSecretKeyFile), blob, 0600);
+    Status s = swarm::WriteFileAtomic(PathOf(dir, kSecretKeyFile), ByteSpan(blob), {.mode = 0600});
     SecureZero(blob.data(), blob.size());
     SWARM_RETURN_IF_ERROR(s);
   }
   // The manifest last: a crash before this leaves no (or the old) manifest.
   std::string text = FormatManifest(m);
-  return WriteFileAtomic(PathOf(dir, kManifestFile), AsBytes(text), 0644);
+  return swarm::WriteFileAtomic(PathOf(dir, kManifestFile), AsBytes(text), {.mode = 0644});
 }
 
 }  // namespace

@@ -3,10 +3,12 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <sstream>
 
 #include <torch/torch.h>
 
 #include "absl/strings/str_join.h"
+#include "common/file.h"
 #include "common/rng.h"
 #include "nn/expert.h"
 
@@ -77,11 +79,9 @@ class ExpertHost::Expert {
       net_->save(archive);
       opt_->save(archive);
       archive.write("steps_applied", torch::tensor(steps, torch::kInt64));
-      const std::string tmp = Path() + ".tmp";
-      archive.save_to(tmp);
-      std::filesystem::rename(tmp, Path(), ec);
-      if (ec) return absl::InternalError(absl::StrCat("rename to '", Path(), "': ", ec.message()));
-      return absl::OkStatus();
+      std::ostringstream bytes;
+      archive.save_to(bytes);
+      return WriteFileAtomic(Path(), bytes.view(), {.mode = 0644});
     });
   }
 

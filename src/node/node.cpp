@@ -9,6 +9,7 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include "common/file.h"
 #include "crypto/identity.h"
 #include "net/address.h"
 #include "net/dial.h"
@@ -424,15 +425,7 @@ Status Node::WriteNodeFile() {
                             {"http", http_address()},
                             {"pid", getpid()}};
   const std::string path = config_.data_dir + "/node.json";
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << j.dump() << "\n";
-    if (!out) return absl::InternalError(absl::StrCat("cannot write ", tmp));
-  }
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return absl::InternalError(absl::StrCat("cannot rename ", tmp, ": ", ec.message()));
-  return absl::OkStatus();
+  return WriteFileAtomic(path, j.dump() + "\n", {.mode = 0644});
 }
 
 void Node::Shutdown() {

@@ -1,5 +1,5 @@
 // Checkpoint file (evo/checkpoint.h) and Island/Archipelago Save/Load.
-#include "evo/checkpoint.h"
+#include "evo_runtime/checkpoint_file.h"
 
 #include <cstdio>
 #include <filesystem>

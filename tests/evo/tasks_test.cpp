@@ -5,6 +5,8 @@
 #include "common/rng.h"
 #include "evo/cart_pole.h"
 #include "evo/external_task.h"
+#include "evo/genome_codec.h"
+#include "evo_runtime/process_runner.h"
 #include "evo/operators.h"
 #include "evo/tasks.h"
 
@@ -89,7 +91,8 @@ ExternalTaskConfig Sh(const std::string& script, int64_t timeout_ms = 5000) {
 TEST(ExternalTask, ReadsFitnessFromChild) {
   Genome g = MinimalGenome(2, 1, true, true);
   // The child really reads the genome: it counts the connections it got.
-  ExternalProcessTask t(Sh("read line; echo \"$line\" | grep -o '\"innov\"' | wc -l"));
+  PosixProcessRunner runner;
+  ExternalProcessTask t(Sh("read line; echo \"$line\" | grep -o '\"innov\"' | wc -l"), &runner);
   auto f = t.Evaluate(g);
   ASSERT_TRUE(f.ok()) << f.status();
   EXPECT_EQ(*f, 3.0);
@@ -110,8 +113,9 @@ TEST(ExternalTask, FailuresHaveReasons) {
       {"exec sleep 5", "within 200 ms"},
       {"echo 1.0", ""},  // exits without reading stdin: fine
   };
+  PosixProcessRunner runner;
   for (const auto& c : cases) {
-    ExternalProcessTask t(Sh(c.script, 200));
+    ExternalProcessTask t(Sh(c.script, 200), &runner);
     auto f = t.Evaluate(g);
     if (c.reason.empty()) {
       EXPECT_TRUE(f.ok()) << c.script << ": " << f.status();
@@ -124,9 +128,44 @@ TEST(ExternalTask, FailuresHaveReasons) {
   ExternalTaskConfig missing;
   missing.argv = {"/nonexistent/fitness-program"};
   missing.inputs = 2;
-  EXPECT_FALSE(ExternalProcessTask(missing).Evaluate(g).ok());
+  EXPECT_FALSE(ExternalProcessTask(missing, &runner).Evaluate(g).ok());
   TaskEvaluator ev(nullptr);
   (void)ev;
+}
+
+// The pure half, with a runner that returns canned outputs: what a run's
+// output means, with no process at all.
+class CannedRunner final : public ProcessRunner {
+ public:
+  explicit CannedRunner(StatusOr<ProcessOutput> out) : out_(std::move(out)) {}
+  StatusOr<ProcessOutput> Run(const std::vector<std::string>& argv, const std::string& input, int64_t,
+                              size_t) const override {
+    last_input = input;
+    return out_;
+  }
+  mutable std::string last_input;
+
+ private:
+  StatusOr<ProcessOutput> out_;
+};
+
+TEST(ExternalTask, InterpretsTheRunnersOutputWithoutAProcess) {
+  Genome g = MinimalGenome(2, 1, true, true);
+  CannedRunner ok(ProcessOutput{.stdout_bytes = " 2.5 \nignored\n"});
+  ExternalProcessTask t(Sh("unused"), &ok);
+  auto f = t.Evaluate(g);
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(*f, 2.5);
+  EXPECT_EQ(ok.last_input, EncodeGenome(g) + "\n");
+  CannedRunner sig(ProcessOutput{.signaled = true, .signal = 9});
+  EXPECT_NE(std::string(ExternalProcessTask(Sh("x"), &sig).Evaluate(g).status().message()).find("signal 9"),
+            std::string::npos);
+  CannedRunner code(ProcessOutput{.exit_code = 4});
+  EXPECT_EQ(ExternalProcessTask(Sh("x"), &code).Evaluate(g).status().code(), absl::StatusCode::kAborted);
+  CannedRunner late(absl::DeadlineExceededError("late"));
+  EXPECT_EQ(ExternalProcessTask(Sh("x"), &late).Evaluate(g).status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(ExternalProcessTask(Sh("x"), nullptr).Evaluate(g).status().code(),
+            absl::StatusCode::kFailedPrecondition);
 }
 
 TEST(ExternalTask, ParseFitnessLine) {

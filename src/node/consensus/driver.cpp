@@ -1,14 +1,12 @@
 #include "node/consensus/driver.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 
 #include <spdlog/spdlog.h>
 
+#include "common/file.h"
 #include "swarm/v1/consensus.grpc.pb.h"
 
 namespace swarm::node {
@@ -33,37 +31,7 @@ ConsensusDriver::ConsensusDriver(ConsensusDriverOptions options, consensus::Auth
 ConsensusDriver::~ConsensusDriver() { Stop(); }
 
 Status ConsensusDriver::WriteFileSync(const std::string& path, ByteSpan bytes) {
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return absl::InternalError(absl::StrCat("cannot create ", tmp, ": ", strerror(errno)));
-  size_t off = 0;
-  while (off < bytes.size()) {
-    const ssize_t w = ::write(fd, bytes.data() + off, bytes.size() - off);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      const std::string err = strerror(errno);
-      ::close(fd);
-      return absl::InternalError(absl::StrCat("cannot write ", tmp, ": ", err));
-    }
-    off += static_cast<size_t>(w);
-  }
-  if (opts_.fsync && ::fdatasync(fd) != 0) {
-    const std::string err = strerror(errno);
-    ::close(fd);
-    return absl::InternalError(absl::StrCat("cannot fsync ", tmp, ": ", err));
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    return absl::InternalError(absl::StrCat("cannot rename ", tmp, ": ", strerror(errno)));
-  }
-  if (opts_.fsync) {
-    const int dfd = ::open(opts_.state_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-      ::fsync(dfd);
-      ::close(dfd);
-    }
-  }
-  return absl::OkStatus();
+  return WriteFileAtomic(path, bytes, {.mode = 0600, .sync = opts_.fsync});
 }
 
 Status ConsensusDriver::LoadDurable(std::optional<consensus::DurableState>& out) {

@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/file.h"
+
 namespace swarm::node {
 
 CommitteeKeys::CommitteeKeys(const crypto::Identity& self, std::vector<std::string> committee,
@@ -48,16 +50,9 @@ Status CommitteeKeys::SaveLocked() const {
                         {"peer_id", crypto::PeerIdHexOf(keys_[i]->scheme, keys_[i]->public_key)},
                         {"public_key", ToHex(keys_[i]->public_key)}};
   }
-  const std::string tmp = pin_file_ + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << j.dump(2) << "\n";
-    if (!out) return absl::InternalError(absl::StrCat("cannot write ", tmp));
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, pin_file_, ec);
-  if (ec) return absl::InternalError(absl::StrCat("cannot rename ", tmp, ": ", ec.message()));
-  return absl::OkStatus();
+  // Public keys only: readable by others (0644), and durable, since a pin
+  // lost in a crash would be re-learned on first use from whoever answers.
+  return WriteFileAtomic(pin_file_, j.dump(2) + "\n", {.mode = 0644});
 }
 
 Status CommitteeKeys::Pin(uint32_t index, crypto::SignatureScheme scheme, ByteSpan public_key) {

@@ -34,7 +34,7 @@
 #include "evo/genome_codec.h"
 #include "evo/island.h"
 #include "evo/task.h"
-#include "evo/worker_pool.h"
+#include "evo_runtime/worker_pool.h"
 #include "swarm/v1/evo.grpc.pb.h"
 
 namespace prometheus {

@@ -3,7 +3,9 @@
 #include <cstring>
 #include <filesystem>
 #include <mutex>
+#include <sstream>
 
+#include "common/file.h"
 #include "nn/moe_layer.h"
 
 namespace swarm::node {
@@ -145,9 +147,9 @@ Status TrainerModel::Save(const std::string& path) {
     ar.write("cursor", torch::tensor(static_cast<int64_t>(cursor_), torch::kInt64));
     std::error_code ec;
     std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-    ar.save_to(path + ".tmp");
-    std::filesystem::rename(path + ".tmp", path, ec);
-    if (ec) return absl::InternalError(absl::StrCat("checkpoint rename to '", path, "': ", ec.message()));
+    std::ostringstream bytes;
+    ar.save_to(bytes);
+    SWARM_RETURN_IF_ERROR(WriteFileAtomic(path, bytes.view(), {.mode = 0644}));
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("checkpoint save to '", path, "': ", e.what()));
   }

@@ -54,7 +54,7 @@ class TrainerModel {
   StatusOr<double> TestAccuracy();
 
   // Checkpoint: parameters (all), optimizer state, momentum, step. Written to
-  // path.tmp then renamed. Load fails with NotFound when `path` is absent and
+  // a durable atomic write (common/file.h). Load fails with NotFound when `path` is absent and
   // InvalidArgument when it does not match this model.
   Status Save(const std::string& path);
   Status Load(const std::string& path);

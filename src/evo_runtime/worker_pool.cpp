@@ -1,4 +1,4 @@
-#include "evo/worker_pool.h"
+#include "evo_runtime/worker_pool.h"
 
 #include <algorithm>
 
