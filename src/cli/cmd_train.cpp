@@ -56,6 +56,7 @@ namespace swarm::cli {
 namespace {
 
 struct TrainFlags {
+  bool rogue = false;  // an unadmitted process calls the expert hosts during the (attacked) run
   std::string config_file;
   std::vector<std::string> sets;
   bool print_config = false;
@@ -218,6 +219,7 @@ struct SwarmResult {
   std::string failure;
   std::string aggregator_summary;  // --secure-agg ckks: what the aggregator peer reported
   std::string committee_summary;   // --require-committed-root: what the committee reported
+  std::string rogue_summary;       // the unadmitted rogue process's calls and their outcomes
   std::string experts_summary;     // expert hosts: per-round robust updates and refusals
 };
 
@@ -650,7 +652,47 @@ StatusOr<SwarmResult> RunLocalSwarm(const TrainFlags& f, const train::Experiment
             << (hosts.empty() ? " (experts local to each trainer, averaged)" : "") << " + " << trainers.size()
             << " trainer peers (" << byzantine << " byzantine) on loopback; logs in " << dir << "/*/node.log"
             << std::endl;
+  // The outsider: a fresh valid key, no grant, calling Backward/Forward on every
+  // expert host for the whole run (swarm experts rogue). Only in the attacked run.
+  ChildGroup<Child> rogues(TrainReport());
+  const std::string rogue_report = dir + "/rogue/report.json";
+  if (f.rogue && byzantine > 0 && !hosts.empty()) {
+    std::filesystem::create_directories(dir + "/rogue");
+    std::vector<std::string> a = {self, "experts", "rogue", "--seconds", "100000", "--report", rogue_report,
+                                  "--experts", std::to_string(cfg.model.num_experts), "--d-model",
+                                  std::to_string(cfg.model.d_model)};
+    for (auto& h : hosts) {
+      a.push_back("--peer");
+      a.push_back(h.grpc);
+    }
+    auto& rc = rogues.Add(MakeChild("rogue", "", dir + "/rogue"));
+    rogues.Spawn(rc, a);
+    std::cout << label << ": rogue process (fresh valid key, no admission grant) calls the " << hosts.size()
+              << " expert hosts throughout the run" << std::endl;
+  }
   SwarmResult r = Watch(trainers, hosts, cfg.steps, f, label);
+  if (!rogues.empty()) {
+    rogues.StopAll();
+    std::ifstream in(rogue_report);
+    auto j = nlohmann::json::parse(in, nullptr, false);
+    if (j.is_object() && j.contains("outcomes") && j["outcomes"].is_object()) {
+      int64_t accepted = 0, refused = 0;
+      std::string reasons;
+      for (auto& [k, v] : j["outcomes"].items()) {
+        if (!v.is_number_integer()) continue;
+        if (k == "accepted") {
+          accepted += v.get<int64_t>();
+        } else {
+          refused += v.get<int64_t>();
+          reasons += absl::StrCat(reasons.empty() ? "" : ", ", k, " ", v.get<int64_t>());
+        }
+      }
+      r.rogue_summary = absl::StrCat(accepted + refused, " calls to the expert hosts, ", refused, " refused (",
+                                     reasons.empty() ? "none" : reasons, "), ", accepted, " accepted");
+    } else {
+      r.rogue_summary = "no report (see " + dir + "/rogue/node.log)";
+    }
+  }
   if (secure) r.aggregator_summary = AggregatorSummary(aggregators[0]);
   r.experts_summary = ExpertsSummary(hosts, trainers);
   if (!committee.empty()) {
@@ -690,6 +732,7 @@ void PrintSwarmSummary(const SwarmResult& r) {
   if (!r.aggregator_summary.empty()) std::cout << "secure aggregation: " << r.aggregator_summary << "\n";
   if (!r.committee_summary.empty()) std::cout << "committee: " << r.committee_summary << "\n";
   if (!r.experts_summary.empty()) std::cout << "experts: " << r.experts_summary << "\n";
+  if (!r.rogue_summary.empty()) std::cout << "rogue (valid key, no grant): " << r.rogue_summary << "\n";
 }
 
 int RunTrain(const TrainFlags& f) {
@@ -842,6 +885,9 @@ void AddTrainCommand(CLI::App& app) {
                   "Expert host peers to spawn; 0 = experts local to the trainers (default 3 when built)");
   cmd->add_option("--dir", f->dir, "State and logs of the local swarm (default a temp dir)");
   cmd->add_option("--kill-expert-host-at", f->kill_expert_host_at, "SIGKILL expert host e0 at this step");
+  cmd->add_flag("--rogue", f->rogue,
+                "During the attacked run, start an outsider process (a fresh valid key, no admission grant) "
+                "that calls Backward/Forward on every expert host; the summary counts its refused calls");
   cmd->add_option("--kill-trainer-at", f->kill_trainer_at, "SIGKILL the last trainer at this step");
   cmd->add_option("--round-deadline-ms", f->round_deadline_ms, "Averaging round deadline")->capture_default_str();
   cmd->add_option("--node-set", f->node_sets, "Extra config override for every spawned peer; repeatable");
