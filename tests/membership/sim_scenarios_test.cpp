@@ -8,7 +8,7 @@
 #include <iostream>
 #include <set>
 
-#include "membership/sim_cluster.h"
+#include "membership/support/sim_cluster.h"
 
 namespace swarm::membership {
 namespace {
@@ -70,7 +70,13 @@ TEST(SwimSim, JoinReachesEveryMemberWithinClog2nPeriods) {
               << " (gossip " << tot.sent[static_cast<int>(MessageType::kGossip)] << ")" << std::endl;
     EXPECT_EQ(knowing, 999u) << "seed=" << seed;
     EXPECT_LE(periods, bound) << "seed=" << seed;
-    EXPECT_EQ(cl.node(999)->Count(MemberState::kAlive), 1000u) << "seed=" << seed;
+    EXPECT_EQ(cl.node(999)->Count(MemberState::kAlive), 1000u)
+        << "seed=" << seed << " suspect=" << cl.node(999)->Count(MemberState::kSuspect)
+        << " dead=" << cl.node(999)->Count(MemberState::kDead) << " rejected at joiner=" << [&] {
+             std::string r;
+             for (const auto& [k, v] : cl.node(999)->counters().rejected) r += k + "=" + std::to_string(v) + " ";
+             return r;
+           }();
   }
 }
 
