@@ -272,7 +272,15 @@ Status Node::Start() {
                       std::chrono::system_clock::now().time_since_epoch())
                       .count()));
   if (config_.membership) {
-    membership_ = std::make_unique<MembershipDriver>(config_, *identity_, *sealer_, metrics_);
+    // Until the admission.* keys are loaded here (node/admission.h, engineer
+    // h3), membership runs in open mode: every member is admitted on its own
+    // signed key with self-declared facts; records stay signed, claims come
+    // only from members, envelopes name their recipient. With grants:
+    // MembershipAdmission{open, swarm_id, verifier, own_grant} from admission().
+    MembershipAdmission membership_admission;
+    membership_admission.open = true;
+    membership_ = std::make_unique<MembershipDriver>(config_, *identity_, *sealer_, metrics_,
+                                                     std::move(membership_admission));
   }
   std::vector<grpc::Service*> services = {node_service_.get(), transport_service_.get()};
   services.insert(services.end(), services_.begin(), services_.end());
