@@ -225,7 +225,12 @@ TEST(SwimSim, FalsePositivesAtFivePercentLoss100Seeds) {
   // of one test on this 2-core machine; reduced to 200 peers, 60 periods
   // (long enough for any suspicion to time out: min 9.2 s, max 55 s).
   auto r = CompareFalsePositives(200, 60, 100, false, {kAllOn, kAllOff}, "uniform");
-  // The adaptive parts must not make false deaths worse.
+  // docs/membership.md: 0 with everything on, 0 with Lifeguard and link
+  // weights off (the trust rules: a dead claim is a suspicion the accused is
+  // told about; relays of refuted claims get the refutation). Room for
+  // tuning: at most 10 either way, and the adaptive parts never worse.
+  EXPECT_LE(r[0].members_declared_dead, 10u);
+  EXPECT_LE(r[1].members_declared_dead, 10u);
   EXPECT_LE(r[0].members_declared_dead, r[1].members_declared_dead);
 }
 
@@ -236,7 +241,9 @@ TEST(SwimSim, FalsePositivesWithOverloadedPeersAblation20Seeds) {
                                  {kAllOn, {"Lifeguard only (weights OFF)", true, false},
                                   {"link weights only (Lifeguard OFF)", false, true}, kAllOff},
                                  "5% overloaded peers");
-  EXPECT_LE(r[0].members_declared_dead, r[3].members_declared_dead);
+  // docs/membership.md: 1 all on (an overloaded peer), 4 all off; at most 15.
+  for (const auto& v : r) EXPECT_LE(v.members_declared_dead, 15u);
+  EXPECT_LE(r[0].healthy_declared_dead, 5u);
 }
 
 TEST(SwimSim, PartitionThirtySeventyHealsAndViewsConverge) {
