@@ -40,6 +40,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_split.h"
+#include "net/dial.h"
 #include "cli/commands.h"
 #include "cli/spawn.h"
 #include "nn/moe_config.h"
@@ -211,12 +212,10 @@ std::optional<nlohmann::json> PeerStatus(const std::string& address, const std::
       // Peers are polled from before they listen: keep gRPC's reconnect
       // backoff short, or a channel that failed at start-up stays in backoff
       // (growing towards minutes) and every later poll fails fast.
-      grpc::ChannelArguments args;
-      args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-      args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
-      args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
-      s = swarm::v1::Node::NewStub(
-          grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+      net::DialOptions o;
+      o.reconnect_backoff_initial_ms = 100;
+      o.reconnect_backoff_max_ms = 500;
+      s = swarm::v1::Node::NewStub(net::DialOrUnavailable(address, o));
     }
     stub = s;
   }

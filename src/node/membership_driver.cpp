@@ -38,9 +38,11 @@ std::string DisplayName(const membership::MemberView& m, const std::string& addr
 }  // namespace
 
 MembershipDriver::MembershipDriver(const NodeConfig& config, const crypto::Identity& identity,
-                                   net::EnvelopeSealer& sealer, Metrics& metrics, MembershipAdmission admission)
+                                   net::EnvelopeSealer& sealer, Metrics& metrics, MembershipAdmission admission,
+                                   std::function<std::shared_ptr<grpc::Channel>(const std::string&)> channel_to)
     : config_(config), identity_(identity), metrics_(metrics), origin_(clock_.Now()),
       sealer_(sealer), admission_(std::move(admission)) {
+  channel_to_ = std::move(channel_to);
   swim_config_.sync_updates_per_message_max = kSyncUpdatesPerMessage;
   swim_config_.probe_interval = config.membership_probe_interval;
   swim_config_.probe_timeout = config.membership_probe_timeout;
@@ -200,13 +202,7 @@ void MembershipDriver::SendAll(std::vector<membership::Outgoing> out) {
     auto sealed = sealer_.Seal(kKind, payload);
     if (!sealed.ok()) continue;
     auto& channel = channels_[to];
-    if (!channel) {
-      grpc::ChannelArguments args;
-      args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-      args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-      args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
-      channel = grpc::CreateCustomChannel(to, grpc::InsecureChannelCredentials(), args);
-    }
+    if (!channel) channel = channel_to_(to);
     struct Call {
       grpc::ClientContext ctx;
       swarm::v1::DeliverRequest req;

@@ -26,6 +26,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "net/rpc.h"
+#include "node/call_guard.h"
 #include "node/config.h"
 #include "node/extension.h"
 #include "node/metrics.h"
@@ -80,8 +81,13 @@ class Node {
   // blocking. `done` (optional) runs on a gRPC thread with the outcome.
   void SendEnvelope(const std::string& address, const std::string& kind, ByteSpan payload,
                     std::function<void(const Status&)> done = {}, Nanos deadline = Seconds(2));
-  // A cached channel to `address` honouring net.message_size_bytes_max.
+  // A cached channel to `address` from net::Dial with DialOptionsFor(address).
   std::shared_ptr<grpc::Channel> ChannelTo(const std::string& address);
+  // What this peer dials with: [net]/[tls], its identity (every call signed)
+  // and its admission grant (valid after Start).
+  net::DialOptions DialOptionsFor(const std::string& address) const;
+  // The guard every service of this peer calls first (node/call_guard.h).
+  CallGuard& call_guard() { return *guard_; }
   // Members and ring owners as of the last membership step (empty when
   // membership is off).
   PlacementView Placement() const;
@@ -101,7 +107,9 @@ class Node {
   std::vector<grpc::Service*> services_;
   std::unique_ptr<NodeServiceImpl> node_service_;
   std::unique_ptr<TransportServiceImpl> transport_service_;
-  std::unique_ptr<crypto::Identity> identity_;
+  std::shared_ptr<crypto::Identity> identity_;
+  std::unique_ptr<CallGuard> guard_;
+  Bytes grant_;  // this peer's admission::SignedGrant encoding ("" = none)
   std::unique_ptr<net::EnvelopeOpener> opener_;
   std::unique_ptr<net::EnvelopeSealer> sealer_;
   std::vector<std::unique_ptr<Extension>> extensions_;

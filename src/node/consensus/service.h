@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "net/server_auth.h"
 #include "crypto/identity.h"
 #include "node/consensus/driver.h"
 #include "node/consensus/keys.h"
@@ -39,7 +40,7 @@ struct ConsensusCore {
   Nanos submit_wait_max = Seconds(60);
 };
 
-class PbftServiceImpl final : public swarm::v1::Pbft::Service {
+class PbftServiceImpl final : public swarm::v1::Pbft::Service, public net::GuardedService {
  public:
   using CoreFn = std::function<std::shared_ptr<ConsensusCore>()>;
   explicit PbftServiceImpl(CoreFn core) : core_(std::move(core)) {}

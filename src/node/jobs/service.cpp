@@ -14,16 +14,7 @@
 namespace swarm::node {
 namespace {
 
-grpc::Status ToGrpc(const Status& s) {
-  if (s.ok()) return grpc::Status::OK;
-  grpc::StatusCode code = grpc::StatusCode::INVALID_ARGUMENT;
-  if (absl::IsFailedPrecondition(s)) code = grpc::StatusCode::FAILED_PRECONDITION;
-  if (absl::IsOutOfRange(s)) code = grpc::StatusCode::FAILED_PRECONDITION;
-  if (absl::IsResourceExhausted(s)) code = grpc::StatusCode::RESOURCE_EXHAUSTED;
-  if (absl::IsNotFound(s)) code = grpc::StatusCode::NOT_FOUND;
-  if (absl::IsInternal(s) || absl::IsUnknown(s)) code = grpc::StatusCode::INTERNAL;
-  return grpc::Status(code, std::string(s.message()));
-}
+using net::ToGrpc;
 
 const char* StateName(jobs::JobState s) {
   switch (s) {
@@ -60,8 +51,9 @@ Nanos JobsService::Now() const {
 
 // ---------------------------------------------------------------- worker side
 
-grpc::Status JobsService::RunTask(grpc::ServerContext*, const swarm::v1::RunTaskRequest* req,
+grpc::Status JobsService::RunTask(grpc::ServerContext* ctx, const swarm::v1::RunTaskRequest* req,
                                   swarm::v1::RunTaskReply* reply) {
+  SWARM_GUARD(caller, guard_, ctx, "Jobs.RunTask", *req);
   if (!config_.worker) {
     ++tasks_refused_;
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "jobs: this peer is not a jobs worker (jobs.role)");
@@ -138,8 +130,9 @@ grpc::Status JobsService::RunTask(grpc::ServerContext*, const swarm::v1::RunTask
 
 // ----------------------------------------------------------------- queen side
 
-grpc::Status JobsService::SubmitJob(grpc::ServerContext*, const swarm::v1::SubmitJobRequest* req,
+grpc::Status JobsService::SubmitJob(grpc::ServerContext* ctx, const swarm::v1::SubmitJobRequest* req,
                                     swarm::v1::SubmitJobReply* reply) {
+  SWARM_GUARD(caller, guard_, ctx, "Jobs.SubmitJob", *req);
   if (!config_.queen) {
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "jobs: this peer is not a jobs queen (jobs.role)");
   }
@@ -192,8 +185,9 @@ grpc::Status JobsService::SubmitJob(grpc::ServerContext*, const swarm::v1::Submi
   return grpc::Status::OK;
 }
 
-grpc::Status JobsService::JobStatus(grpc::ServerContext*, const swarm::v1::JobStatusRequest* req,
+grpc::Status JobsService::JobStatus(grpc::ServerContext* ctx, const swarm::v1::JobStatusRequest* req,
                                     swarm::v1::JobStatusReply* reply) {
+  SWARM_GUARD(caller, guard_, ctx, "Jobs.JobStatus", *req);
   if (!config_.queen) {
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "jobs: this peer is not a jobs queen (jobs.role)");
   }

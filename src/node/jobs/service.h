@@ -31,6 +31,7 @@
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 
+#include "net/server_auth.h"
 #include "jobs/queen.h"
 #include "jobs/scout.h"
 #include "jobs/wire.h"
@@ -52,7 +53,7 @@ struct JobsConfig {
   bool lie = false;
 };
 
-class JobsService final : public swarm::v1::Jobs::Service {
+class JobsService final : public swarm::v1::Jobs::Service, public net::GuardedService {
  public:
   explicit JobsService(JobsConfig c);
   ~JobsService() override;
