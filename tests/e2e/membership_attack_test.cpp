@@ -25,6 +25,7 @@
 #include "crypto/identity.h"
 #include "e2e/process.h"
 #include "membership/codec.h"
+#include "net/dial.h"
 #include "net/envelope.h"
 #include "swarm/v1/transport.grpc.pb.h"
 
@@ -48,18 +49,36 @@ std::map<std::string, std::pair<std::string, uint64_t>> View(const json& s) {
   return v;
 }
 
-double Rejected(const std::string& http, const std::string& reason) {
+double Sum(const std::string& http, const std::string& metric, const std::string& label_part) {
   auto [code, body] = HttpGet(http, "/metrics");
   if (code != 200) return -1;
-  const std::string key = "swarm_rejected_messages_total{reason=\"" + reason + "\"} ";
-  const size_t at = body.find(key);
-  return at == std::string::npos ? 0 : std::stod(body.substr(at + key.size()));
+  double total = 0;
+  size_t at = 0;
+  while ((at = body.find(metric + "{", at)) != std::string::npos) {
+    const size_t end = body.find('\n', at);
+    const std::string line = body.substr(at, end - at);
+    at = end;
+    if (line.find(label_part) == std::string::npos) continue;
+    total += std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return total;
+}
+// Membership-level refusals by reason.
+double Rejected(const std::string& http, const std::string& reason) {
+  return Sum(http, "swarm_rejected_messages_total", "reason=\"" + reason + "\"");
+}
+// Refusals of Transport.Deliver by the RPC guard (when the swarm enforces
+// admission the outsider never gets past it).
+double GuardRefused(const std::string& http) {
+  return Sum(http, "swarm_rejected_calls_total", "Transport.Deliver");
 }
 
 class Outsider {
  public:
-  Outsider() : identity_(crypto::Identity::Generate().value()), sealer_(identity_) {
-    name_ = ToHex(ByteSpan(identity_.peer_id()));
+  Outsider()
+      : identity_(std::make_shared<const crypto::Identity>(crypto::Identity::Generate().value())),
+        sealer_(*identity_) {
+    name_ = ToHex(ByteSpan(identity_->peer_id()));
   }
   const std::string& name() const { return name_; }
   membership::PeerDirectory& dir() { return dir_; }
@@ -67,7 +86,7 @@ class Outsider {
   // A claim or record "signed" by the outsider (it can sign only as itself).
   membership::Update Signed(membership::Update u) {
     auto bytes = membership::RecordBytes(u, dir_, "");
-    u.signature = std::make_shared<const Bytes>(identity_.Sign(*bytes).value());
+    u.signature = std::make_shared<const Bytes>(identity_->Sign(*bytes).value());
     return u;
   }
   // Sends one membership payload in an envelope the outsider signs.
@@ -78,20 +97,28 @@ class Outsider {
     payload.insert(payload.end(), codec_bytes.begin(), codec_bytes.end());
     auto sealed = sealer_.Seal("membership", payload);
     if (!sealed.ok()) return false;
-    grpc::ChannelArguments args;
-    args.SetMaxSendMessageSize(8 << 20);
-    auto channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+    // Dialed like any peer: every call signed with the outsider's own key
+    // (it holds no grant).
+    net::DialOptions options;
+    options.identity = identity_;
+    options.net.message_size_bytes_max = 8 << 20;
+    auto channel = net::Dial(address, options);
+    if (!channel.ok()) return false;
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
     swarm::v1::DeliverRequest req;
     swarm::v1::DeliverReply reply;
     req.set_envelope(sealed->data(), sealed->size());
-    return swarm::v1::Transport::NewStub(channel)->Deliver(&ctx, req, &reply).ok();
+    const grpc::Status st = swarm::v1::Transport::NewStub(*channel)->Deliver(&ctx, req, &reply);
+    // OK (the envelope was taken and the membership driver refuses it) or the
+    // RPC guard's refusal when the swarm enforces admission; never a transport error.
+    return st.ok() || st.error_code() == grpc::StatusCode::PERMISSION_DENIED ||
+           st.error_code() == grpc::StatusCode::UNAUTHENTICATED;
   }
   Bytes Encode(const membership::Message& m) { return membership::Encode(m, dir_).value(); }
 
  private:
-  crypto::Identity identity_;
+  std::shared_ptr<const crypto::Identity> identity_;
   net::EnvelopeSealer sealer_;
   std::string name_;
   membership::PeerDirectory dir_;
@@ -149,6 +176,7 @@ TEST(E2eMembershipAttack, OutsiderEvictionGhostsReplaysAndHijacksAreRefusedCount
   std::map<std::string, double> other0;
   for (const char* r : {"unadmitted", "wrong_recipient", "name_hijack", "oversized"})
     other0[r] = Rejected(other_http, r);
+  const double victim_guard0 = GuardRefused(victim_http), other_guard0 = GuardRefused(other_http);
 
   Outsider o;
   const auto self = o.Id(o.name()), v = o.Id(victim), w = o.Id(other);
@@ -182,8 +210,10 @@ TEST(E2eMembershipAttack, OutsiderEvictionGhostsReplaysAndHijacksAreRefusedCount
   // 5. Oversized.
   EXPECT_TRUE(o.Send(other_addr, o.name(), Bytes(1100 * 1024, 0x0a)));
 
-  // Refused and counted where they arrived.
+  // Refused and counted where they arrived: by the membership rules, or (when
+  // the swarm enforces admission) all of them by the RPC guard.
   EXPECT_TRUE(Eventually(10, [&] {
+    if (GuardRefused(victim_http) >= victim_guard0 + 1 && GuardRefused(other_http) >= other_guard0 + 5) return true;
     return Rejected(victim_http, "unadmitted") >= victim_unadmitted0 + 1 &&
            Rejected(other_http, "unadmitted") >= other0["unadmitted"] + 2 &&
            Rejected(other_http, "wrong_recipient") >= other0["wrong_recipient"] + 1 &&
