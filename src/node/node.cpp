@@ -184,6 +184,46 @@ Status Node::LoadIdentity() {
   return absl::OkStatus();
 }
 
+Status Node::LoadAdmissionState() {
+  const uint64_t now_ms = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count());
+  SWARM_ASSIGN_OR_RETURN(admission_,
+                         LoadAdmission(config_.admission, *identity_, config_.grpc_listen, now_ms));
+  // Every outbound call (net::Dial via DialOptionsFor) carries this peer's grant.
+  // The guard still runs open (constructor): enforcing needs every caller,
+  // including the CLI's status polls, to dial with an identity and a grant.
+  grant_ = admission_.own_grant;
+  return absl::OkStatus();
+}
+
+// After the server is up (a start that fails says one line, its error).
+void Node::LogAdmission() const {
+  const uint64_t now_ms = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count());
+  if (admission_.open) {
+    spdlog::warn("peer {}: ADMISSION IS OPEN (admission.open = true, dev mode): calls from peers "
+                 "without a grant are accepted. Never run a real swarm like this.",
+                 config_.id);
+  } else if (admission_.RefusesAll()) {
+    spdlog::warn("peer {}: no grant issuer configured (admission.issuer_key_files) and "
+                 "admission.open = false: every peer call will be refused",
+                 config_.id);
+  }
+  if (admission_.own) {
+    spdlog::info("peer {}: admitted to swarm '{}' as {} (issuer {}, expires in {:.1f} h)", config_.id,
+                 admission_.swarm_id, admission::RoleSetNames(admission_.own->roles),
+                 ToHex(ByteSpan(admission_.own->issuer).first(8)),
+                 (static_cast<double>(admission_.own->expires_unix_ms) - static_cast<double>(now_ms)) / 3.6e6);
+  } else if (admission_.verifier) {
+    spdlog::warn("peer {}: no admission.grant_file: other peers will refuse this peer's calls",
+                 config_.id);
+  }
+}
+
 void Node::ExportMembershipMetrics() {
   if (!membership_) return;
   static const char* kStates[] = {"alive", "suspect", "dead", "left"};
@@ -259,6 +299,7 @@ nlohmann::json Node::StatusJson() {
                       {"uptime_seconds", uptime_seconds()},
                       {"healthy", healthy()}};
   if (identity_) j["peer_id"] = identity_->PeerIdHex();
+  if (identity_) j["admission"] = admission_.StatusJson();
   if (membership_) {
     const nlohmann::json m = membership_->StatusJson();
     for (auto& [k, v] : m.items()) j[k] = v;
@@ -273,6 +314,7 @@ Status Node::Start() {
   SWARM_ASSERT(!started_);
   started_at_ = clock_.Now();
   SWARM_RETURN_IF_ERROR(LoadIdentity());
+  SWARM_RETURN_IF_ERROR(LoadAdmissionState());
   // A restarted peer keeps its key but restarts its sequence numbers; a new
   // epoch per start (wall-clock ms) makes receivers open a fresh replay window
   // for it instead of dropping its messages as replays.
@@ -281,13 +323,15 @@ Status Node::Start() {
                       std::chrono::system_clock::now().time_since_epoch())
                       .count()));
   if (config_.membership) {
-    // Until the admission.* keys are loaded here (node/admission.h, engineer
-    // h3), membership runs in open mode: every member is admitted on its own
-    // signed key with self-declared facts; records stay signed, claims come
-    // only from members, envelopes name their recipient. With grants:
-    // MembershipAdmission{open, swarm_id, verifier, own_grant} from admission().
+    // Membership admits exactly whom the swarm admits (node/admission.h):
+    // with issuers, members are grant holders and their facts come from the
+    // grants; admission.open (dev) admits self-keyed members; closed admits
+    // nobody (this peer cannot even build its own credential: Start fails).
     MembershipAdmission membership_admission;
-    membership_admission.open = true;
+    membership_admission.open = admission_.open;
+    membership_admission.swarm_id = admission_.swarm_id;
+    membership_admission.verifier = admission_.verifier;
+    membership_admission.own_grant = admission_.own_grant;
     membership_ = std::make_unique<MembershipDriver>(config_, *identity_, *sealer_, metrics_,
                                                      std::move(membership_admission),
                                                      [this](const std::string& a) { return ChannelTo(a); });
@@ -329,6 +373,7 @@ Status Node::Start() {
     }
   }
   SWARM_RETURN_IF_ERROR(WriteNodeFile());
+  LogAdmission();
   spdlog::info("peer {} serving gRPC on {} and HTTP on http://{}", config_.id, grpc_address(),
                http_address());
   return absl::OkStatus();

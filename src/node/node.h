@@ -26,6 +26,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "net/rpc.h"
+#include "node/admission.h"
 #include "node/call_guard.h"
 #include "node/config.h"
 #include "node/extension.h"
@@ -74,6 +75,11 @@ class Node {
   nlohmann::json StatusJson();
   // The peer's identity (valid after Start).
   const crypto::Identity& identity() const { return *identity_; }
+  // Admission as loaded at Start from admission.* (node/admission.h): the mode
+  // (granted/open/closed), the GrantVerifier for callers' grants (nullptr when
+  // no issuer is configured) and this peer's own grant (bytes to attach to its
+  // outbound calls, and the decoded Grant). Valid after Start; immutable.
+  const AdmissionView& admission() const { return admission_; }
 
   // For extensions (valid after Start, thread-safe):
   // Seals `payload` as a signed envelope of `kind` with this peer's identity
@@ -96,6 +102,8 @@ class Node {
   class NodeServiceImpl;
   class TransportServiceImpl;
   Status LoadIdentity();
+  Status LoadAdmissionState();
+  void LogAdmission() const;
   void ExportMembershipMetrics();
   Status StartHttp();
   Status WriteNodeFile();
@@ -108,6 +116,7 @@ class Node {
   std::unique_ptr<NodeServiceImpl> node_service_;
   std::unique_ptr<TransportServiceImpl> transport_service_;
   std::shared_ptr<crypto::Identity> identity_;
+  AdmissionView admission_;
   std::unique_ptr<CallGuard> guard_;
   Bytes grant_;  // this peer's admission::SignedGrant encoding ("" = none)
   std::unique_ptr<net::EnvelopeOpener> opener_;
