@@ -70,13 +70,16 @@ Status MembershipDriver::Start(const std::string& self_address) {
                                      std::chrono::system_clock::now().time_since_epoch())
                                      .count());
   });
-  SWARM_ASSIGN_OR_RETURN(membership::SharedBytes credential,
-                         authority_->OwnCredential(meta.capacity, meta.region, self_address));
-  swim_ = std::make_unique<membership::Swim>(self, meta, credential, swim_config_,
-                                             std::hash<std::string>{}(self_address) ^ origin_, authority_.get());
-  if (!swim_->SelfAdmission().ok())
-    return absl::FailedPreconditionError(absl::StrCat("membership: this peer's own credential is refused: ",
-                                                      swim_->SelfAdmission().status().message()));
+  // A closed swarm (no issuer, not open) admits nobody, this peer included:
+  // membership then runs inert (others refuse us, we refuse them), as every
+  // other peer call is refused; the node itself still starts (node/admission.h).
+  auto credential = authority_->OwnCredential(meta.capacity, meta.region, self_address);
+  if (!credential.ok()) spdlog::warn("membership: {}; no peer will admit this one", std::string(credential.status().message()));
+  swim_ = std::make_unique<membership::Swim>(
+      self, meta, credential.ok() ? *credential : std::make_shared<const Bytes>(), swim_config_,
+      std::hash<std::string>{}(self_address) ^ origin_, authority_.get());
+  if (credential.ok() && !swim_->SelfAdmission().ok())
+    spdlog::warn("membership: this peer's own credential is refused: {}", std::string(swim_->SelfAdmission().status().message()));
   std::vector<membership::MemberId> seeds;
   for (const auto& s : config_.seeds) {
     if (s == self_address) continue;
