@@ -7,7 +7,7 @@
 #include <chrono>
 
 #include "bench_util.h"
-#include "membership/sim_cluster.h"
+#include "membership/support/sim_cluster.h"
 
 using namespace swarm;
 using namespace swarm::membership;

@@ -6,7 +6,7 @@
 #include <queue>
 
 #include "bench_util.h"
-#include "membership/sim_cluster.h"
+#include "membership/support/sim_cluster.h"
 #include "sim/simulator.h"
 
 using namespace swarm;

@@ -18,6 +18,18 @@ using namespace swarm::membership;
 namespace {
 
 uint64_t accepted = 0, rejected = 0;
+
+// Admits credential "grant" for any member and takes signature "sig" from any
+// admitted origin, so that decoded updates reach the state rules too.
+class FuzzAuthority : public Authority {
+ public:
+  SharedBytes Sign(const Update&) override { return std::make_shared<const Bytes>(Bytes{'s', 'i', 'g'}); }
+  StatusOr<AdmissionPtr> Admit(MemberId, const SharedBytes& c) override {
+    if (!c || *c != Bytes{'g', 'r', 'a', 'n', 't'}) return absl::PermissionDeniedError("not_admitted: fuzz");
+    return std::make_shared<const Admission>();
+  }
+  bool Verify(const Update& r) override { return r.signature && *r.signature == Bytes{'s', 'i', 'g'}; }
+};
 struct Report {
   ~Report() { std::printf("decoded %llu, rejected %llu\n", (unsigned long long)accepted, (unsigned long long)rejected); }
 } report;
@@ -33,6 +45,7 @@ Bytes Structured(const uint8_t* data, size_t size) {
   m.seq = static_cast<uint32_t>(rng.Next());
   m.target = static_cast<MemberId>(rng.Uniform(8));
   m.join = rng.Bernoulli(0.5);
+  m.recipient = rng.Bernoulli(0.8) ? 0 : static_cast<MemberId>(rng.Uniform(8));
   const auto n = rng.Uniform(12);
   for (uint64_t i = 0; i < n; ++i) {
     Update u;
@@ -45,6 +58,8 @@ Bytes Structured(const uint8_t* data, size_t size) {
     meta->region = std::string(rng.Uniform(80), 'r');
     meta->roles.assign(rng.Uniform(20), "role");
     u.meta = meta;
+    if (rng.Bernoulli(0.7)) u.credential = std::make_shared<const Bytes>(Bytes{'g', 'r', 'a', 'n', 't'});
+    if (rng.Bernoulli(0.7)) u.signature = std::make_shared<const Bytes>(Bytes{'s', 'i', 'g'});
     m.updates.push_back(u);
   }
   Bytes out = Encode(m, dir).value();
@@ -75,7 +90,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   SWARM_ASSERT(again.ok());
   Config cfg;
   cfg.members_max = 64;
-  Swim swim(0, Metadata{}, cfg, 1);
+  FuzzAuthority authority;
+  Swim swim(0, Metadata{}, std::make_shared<const Bytes>(Bytes{'g', 'r', 'a', 'n', 't'}), cfg, 1, &authority);
   const MemberId from = dir.size() > 1 ? 1 : 0;
   swim.OnMessage(from, *msg, 1000);
   swim.OnTick(Seconds(100));

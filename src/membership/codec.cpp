@@ -1,6 +1,7 @@
 #include "membership/codec.h"
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "absl/container/flat_hash_set.h"
@@ -80,6 +81,44 @@ Status ValidateMetadata(const Metadata& m, const CodecLimits& limits) {
   return CheckMetadata(p, limits, 0, nullptr);
 }
 
+StatusOr<Bytes> RecordBytes(const Update& u, const PeerDirectory& dir, std::string_view domain) {
+  if (u.member >= dir.size() || u.origin >= dir.size())
+    return absl::InternalError(absl::StrCat("record: member ", u.member, " or origin ", u.origin,
+                                            " is not in the peer directory"));
+  Bytes out;
+  auto put = [&](std::string_view s) { out.insert(out.end(), s.begin(), s.end()); };
+  auto u16 = [&](size_t v) {
+    out.push_back(static_cast<uint8_t>(v >> 8));
+    out.push_back(static_cast<uint8_t>(v));
+  };
+  auto str = [&](std::string_view s) {
+    const size_t n = std::min<size_t>(s.size(), 0xFFFF);
+    u16(n);
+    put(s.substr(0, n));
+  };
+  auto u32 = [&](uint32_t v) {
+    for (int i = 3; i >= 0; --i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
+  };
+  put("swarm/membership-record/v1");
+  out.push_back(0);
+  str(domain);
+  out.push_back(static_cast<uint8_t>(u.state));
+  str(dir.Name(u.member));
+  u32(u.incarnation);
+  str(dir.Name(u.origin));
+  if (u.state == MemberState::kAlive && u.meta) {
+    for (int i = 7; i >= 0; --i) out.push_back(static_cast<uint8_t>(u.meta->hosted_version >> (8 * i)));
+    uint32_t cap_bits;
+    std::memcpy(&cap_bits, &u.meta->capacity, 4);
+    u32(cap_bits);
+    str(u.meta->region);
+    str(u.meta->address);
+    u16(std::min<size_t>(u.meta->roles.size(), 0xFFFF));
+    for (const auto& r : u.meta->roles) str(r);
+  }
+  return out;
+}
+
 StatusOr<Bytes> Encode(const Message& msg, const PeerDirectory& dir) {
   auto name = [&](MemberId id) -> StatusOr<std::string> {
     if (id >= dir.size())
@@ -91,6 +130,10 @@ StatusOr<Bytes> Encode(const Message& msg, const PeerDirectory& dir) {
   p.set_seq(msg.seq);
   SWARM_ASSIGN_OR_RETURN(std::string target, name(msg.target));
   p.set_target(target);
+  if (msg.recipient != kAnyRecipient) {
+    SWARM_ASSIGN_OR_RETURN(std::string recipient, name(msg.recipient));
+    p.set_recipient(recipient);
+  }
   p.set_join(msg.join);
   for (const Update& u : msg.updates) {
     pb::MemberUpdate* pu = p.add_updates();
@@ -100,6 +143,8 @@ StatusOr<Bytes> Encode(const Message& msg, const PeerDirectory& dir) {
     pu->set_member(member);
     pu->set_origin(origin);
     pu->set_incarnation(u.incarnation);
+    if (u.credential) pu->set_credential(u.credential->data(), u.credential->size());
+    if (u.signature) pu->set_signature(u.signature->data(), u.signature->size());
     if (u.meta && u.state == MemberState::kAlive) {
       pb::MemberMetadata* m = pu->mutable_meta();
       m->set_capacity(u.meta->capacity);
@@ -133,6 +178,10 @@ StatusOr<Message> Decode(ByteSpan bytes, PeerDirectory& dir, std::string* reason
   SWARM_RETURN_IF_ERROR(CheckName(p.target(), "target", reason));
   absl::flat_hash_set<std::string_view> fresh;  // distinct names not yet in dir
   if (!dir.Find(p.target())) fresh.insert(p.target());
+  if (!p.recipient().empty()) {
+    SWARM_RETURN_IF_ERROR(CheckName(p.recipient(), "recipient", reason));
+    if (!dir.Find(p.recipient())) fresh.insert(p.recipient());
+  }
   for (int i = 0; i < p.updates_size(); ++i) {
     const pb::MemberUpdate& u = p.updates(i);
     const std::string at = absl::StrCat("updates[", i, "]");
@@ -143,6 +192,14 @@ StatusOr<Message> Decode(ByteSpan bytes, PeerDirectory& dir, std::string* reason
     if (u.incarnation() > std::numeric_limits<uint32_t>::max())
       return Fail(reason, "bad_incarnation",
                   absl::StrCat(at, ".incarnation=", u.incarnation(), " exceeds 4294967295"));
+    if (u.credential().size() > limits.credential_bytes_max)
+      return Fail(reason, "bad_credential", absl::StrCat(at, ".credential of ", u.credential().size(),
+                                                        " bytes exceeds credential_bytes_max=",
+                                                        limits.credential_bytes_max));
+    if (u.signature().size() > limits.signature_bytes_max)
+      return Fail(reason, "bad_signature", absl::StrCat(at, ".signature of ", u.signature().size(),
+                                                       " bytes exceeds signature_bytes_max=",
+                                                       limits.signature_bytes_max));
     if (u.state() == pb::MEMBER_STATE_ALIVE) {
       if (!u.has_meta()) return Fail(reason, "missing_metadata", absl::StrCat(at, ": alive update without meta"));
       SWARM_RETURN_IF_ERROR(CheckMetadata(u.meta(), limits, static_cast<size_t>(i), reason));
@@ -162,6 +219,7 @@ StatusOr<Message> Decode(ByteSpan bytes, PeerDirectory& dir, std::string* reason
   m.seq = p.seq();
   m.target = intern(p.target());
   m.join = p.join();
+  m.recipient = p.recipient().empty() ? kAnyRecipient : intern(p.recipient());
   m.updates.reserve(static_cast<size_t>(p.updates_size()));
   for (const pb::MemberUpdate& u : p.updates()) {
     Update out;
@@ -169,6 +227,10 @@ StatusOr<Message> Decode(ByteSpan bytes, PeerDirectory& dir, std::string* reason
     out.member = intern(u.member());
     out.origin = intern(u.origin());
     out.incarnation = static_cast<uint32_t>(u.incarnation());
+    if (!u.credential().empty())
+      out.credential = std::make_shared<const Bytes>(u.credential().begin(), u.credential().end());
+    if (!u.signature().empty())
+      out.signature = std::make_shared<const Bytes>(u.signature().begin(), u.signature().end());
     if (out.state == MemberState::kAlive) {
       auto meta = std::make_shared<Metadata>();
       meta->capacity = u.meta().capacity();

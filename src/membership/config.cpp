@@ -41,8 +41,8 @@ Status Config::Validate() const {
   if (join_retry_interval <= 0) return Bad("join_retry_interval_ns", join_retry_interval, "must be > 0");
   if (join_timeout <= 0) return Bad("join_timeout_ns", join_timeout, "must be > 0");
   if (leave_timeout <= 0) return Bad("leave_timeout_ns", leave_timeout, "must be > 0");
-  if (sync_updates_per_message_max < 1 || sync_updates_per_message_max > 4096)
-    return Bad("sync_updates_per_message_max", sync_updates_per_message_max, "must be in [1,4096]");
+  if (sync_updates_per_message_max < 3 || sync_updates_per_message_max > 4096)
+    return Bad("sync_updates_per_message_max", sync_updates_per_message_max, "must be in [3,4096] (own record + a record + its claim)");
   if (!(peer_messages_per_second_max > 0)) return Bad("peer_messages_per_second_max", peer_messages_per_second_max, "must be > 0");
   if (!(peer_messages_burst >= 1)) return Bad("peer_messages_burst", peer_messages_burst, "must be >= 1");
   if (members_max < 2 || members_max > (1u << 24)) return Bad("members_max", members_max, "must be in [2,16777216]");

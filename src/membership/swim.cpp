@@ -9,17 +9,38 @@
 
 namespace swarm::membership {
 
-Swim::Swim(MemberId self, Metadata meta, const Config& cfg, uint64_t seed)
-    : self_(self), cfg_(cfg), rng_(seed), queue_(cfg.broadcast_queue_max), fanout_(cfg.fanout_min) {
+Swim::Swim(MemberId self, Metadata meta, SharedBytes credential, const Config& cfg, uint64_t seed,
+           Authority* authority)
+    : self_(self), cfg_(cfg), authority_(authority), self_admission_(AdmissionPtr{}), rng_(seed),
+      queue_(cfg.broadcast_queue_max), fanout_(cfg.fanout_min) {
   const Status st = cfg_.Validate();
   if (!st.ok()) std::fprintf(stderr, "swarm: %s\n", std::string(st.message()).c_str());
   SWARM_ASSERT(st.ok());
-  SWARM_ASSERT(self < cfg_.members_max);
+  SWARM_ASSERT(self < cfg_.members_max && self != kAnyRecipient);
+  SWARM_ASSERT(authority_ != nullptr);
   Slot& s = SlotFor(self);
   s.meta = std::make_shared<const Metadata>(std::move(meta));
+  s.credential = credential ? std::move(credential) : std::make_shared<const Bytes>();
   s.state = MemberState::kAlive;
   s.weight_q = 65535;
+  self_admission_ = authority_->Admit(self_, s.credential);
+  if (self_admission_.ok()) s.adm = *self_admission_;
+  s.record_sig = authority_->Sign(SignedSelf(MemberState::kAlive));
   counts_[static_cast<int>(MemberState::kAlive)] = 1;
+}
+
+Update Swim::SignedSelf(MemberState state) {
+  const Slot& s = slots_[self_];
+  Update u{state, self_, incarnation_, self_, state == MemberState::kAlive ? s.meta : nullptr, s.credential,
+           nullptr};
+  if (state == MemberState::kLeft) u.meta = s.meta;  // kept for display; not signed as alive
+  return u;
+}
+
+Update Swim::SelfRecord() const {
+  const Slot& s = slots_[self_];
+  const MemberState st = leaving_ ? MemberState::kLeft : MemberState::kAlive;
+  return Update{st, self_, incarnation_, self_, s.meta, s.credential, s.record_sig};
 }
 
 Swim::Slot& Swim::SlotFor(MemberId id) {
@@ -41,18 +62,19 @@ void Swim::EnsureStarted(Nanos now) {
   next_bucket_prune_ = now + Seconds(10);
 }
 
-void Swim::AddKnownMember(MemberId id, MetadataPtr meta, uint32_t incarnation) {
-  SWARM_ASSERT(id < cfg_.members_max && meta != nullptr);
-  if (id == self_) return;
-  Slot& s = SlotFor(id);
-  if (s.meta) {
-    counts_[static_cast<int>(s.state)]--;
-  }
-  s.meta = std::move(meta);
-  s.incarnation = incarnation;
-  s.state = MemberState::kAlive;
-  if (s.weight_q == 0) s.weight_q = static_cast<uint16_t>(cfg_.weight_initial * 65535);
-  counts_[static_cast<int>(MemberState::kAlive)]++;
+Status Swim::AddKnownMember(const Update& record) {
+  if (record.member >= cfg_.members_max || record.member == self_ || record.origin != record.member ||
+      record.state != MemberState::kAlive || !record.meta)
+    return absl::InvalidArgumentError(absl::StrCat("add member ", record.member,
+                                                   ": not another member's own alive record"));
+  const uint64_t before = counters_.rejected_total;
+  bootstrapping_ = true;  // known from a list, not news: nothing to gossip
+  ApplyRecord(record, 0);
+  bootstrapping_ = false;
+  if (counters_.rejected_total != before || !IsAdmittedMember(record.member))
+    return absl::PermissionDeniedError(
+        absl::StrCat("add member ", record.member, ": record refused (see counters().rejected)"));
+  return absl::OkStatus();
 }
 
 uint32_t Swim::RetransmitLimit() const {
@@ -71,10 +93,15 @@ Nanos Swim::PushPullInterval() const {
 
 void Swim::Send(MemberId to, Message msg, bool piggyback) {
   if (piggyback) {
+    // Until `to` has answered us, our own record rides along: a member that
+    // has not heard of us yet admits us from it instead of refusing us.
+    const bool intro = leaving_ || (to < slots_.size() && !slots_[to].heard);
     const size_t before = msg.updates.size();
-    queue_.Take(cfg_.piggyback_updates_max, RetransmitLimit(), &msg.updates);
+    queue_.Take(cfg_.piggyback_updates_max - (intro ? 1 : 0), RetransmitLimit(), &msg.updates);
     counters_.updates_sent += msg.updates.size() - before;
+    if (intro) msg.updates.push_back(SelfRecord());
   }
+  msg.recipient = to;
   counters_.sent[static_cast<int>(msg.type)]++;
   counters_.messages_sent++;
   outbox_.push_back(Outgoing{to, std::move(msg)});
@@ -86,16 +113,30 @@ void Swim::SendState(MemberId to, MessageType type, bool join) {
   m.target = to;
   m.join = join;
   const uint32_t chunk = cfg_.sync_updates_per_message_max;
-  for (MemberId id = 0; id < slots_.size(); ++id) {
-    const Slot& s = slots_[id];
-    if (!s.meta) continue;
-    m.updates.push_back(Update{s.state, id, s.incarnation, self_, s.meta});
-    if (m.updates.size() == chunk) {
+  // Each member's own signed record, then (suspect/dead) the claim against it.
+  // Every chunk starts with our own record, so that a chunk arriving first
+  // (reordered) still introduces us to a peer that does not know us yet.
+  m.updates.push_back(SelfRecord());
+  auto flush = [&](size_t room) {
+    if (m.updates.size() + room > chunk && m.updates.size() > 1) {
       Send(to, m, /*piggyback=*/false);
       m.updates.clear();
+      m.updates.push_back(SelfRecord());
     }
+  };
+  for (MemberId id = 0; id < slots_.size(); ++id) {
+    if (id == self_) continue;
+    const Slot& s = slots_[id];
+    if (!s.meta || !s.adm) continue;
+    const bool claim = (s.state == MemberState::kSuspect || s.state == MemberState::kDead) && s.claim_sig;
+    flush(claim ? 2 : 1);
+    m.updates.push_back(Update{s.record_left ? MemberState::kLeft : MemberState::kAlive, id, s.incarnation, id,
+                               s.meta, s.credential, s.record_sig});
+    if (claim)
+      m.updates.push_back(Update{s.claim_dead ? MemberState::kDead : MemberState::kSuspect, id, s.claim_inc,
+                                 s.claim_origin, nullptr, nullptr, s.claim_sig});
   }
-  if (!m.updates.empty()) Send(to, std::move(m), false);
+  Send(to, std::move(m), false);
 }
 
 // ---------------------------------------------------------------- peer selection
@@ -239,9 +280,8 @@ void Swim::FinishProbe(bool acked, Nanos now) {
       if (std::find(probe_.nacked.begin(), probe_.nacked.end(), h) == probe_.nacked.end()) DecayWeight(h);
   }
   const Slot& s = slots_[probe_.target];
-  if (s.meta && (s.state == MemberState::kAlive || s.state == MemberState::kSuspect)) {
-    ApplyUpdate(Update{MemberState::kSuspect, probe_.target, s.incarnation, self_, nullptr}, false, now);
-  }
+  if (s.meta && (s.state == MemberState::kAlive || s.state == MemberState::kSuspect))
+    RaiseClaim(probe_.target, MemberState::kSuspect, now);
 }
 
 void Swim::HandleAck(MemberId from, const Message& msg, Nanos now) {
@@ -308,6 +348,9 @@ Status Swim::Join(std::span<const MemberId> seeds, Nanos now) {
                      " given); at least one other reachable peer is needed"));
   joining_ = true;
   join_started_ = now;
+  // Our own record rides on our first messages, so that members who have not
+  // heard of us yet can admit us before they answer.
+  queue_.Push(SelfRecord());
   join_status_ = absl::UnavailableError("join: waiting for a seed to answer");
   for (MemberId s : join_seeds_) SendState(s, MessageType::kSync, true);
   next_join_at_ = now + cfg_.join_retry_interval;
@@ -322,7 +365,9 @@ void Swim::Leave(Nanos now) {
   probe_.active = false;
   Slot& s = slots_[self_];
   SetState(self_, MemberState::kLeft, incarnation_, now);
-  queue_.Push(Update{MemberState::kLeft, self_, incarnation_, self_, s.meta});
+  s.record_left = true;
+  s.record_sig = authority_->Sign(SignedSelf(MemberState::kLeft));
+  queue_.Push(SelfRecord());
 }
 
 bool Swim::LeaveDone(Nanos now) const {
@@ -335,7 +380,8 @@ void Swim::UpdateMetadata(Metadata meta) {
   Slot& s = slots_[self_];
   s.meta = std::make_shared<const Metadata>(std::move(meta));
   s.incarnation = incarnation_;
-  queue_.Push(Update{MemberState::kAlive, self_, incarnation_, self_, s.meta});
+  s.record_sig = authority_->Sign(SignedSelf(MemberState::kAlive));
+  queue_.Push(SelfRecord());
   NoteNewUpdate();
 }
 
@@ -358,11 +404,21 @@ bool Swim::Admit(MemberId from, Nanos now) {
   return true;
 }
 
+void Swim::RejectStatus(const Status& st) {
+  const std::string m(st.message());
+  const std::string reason = m.substr(0, std::min(m.find(':'), size_t{32}));
+  counters_.rejected_total++;
+  counters_.rejected[reason.empty() ? "not_admitted" : reason]++;
+}
+
 void Swim::OnMessage(MemberId from, const Message& msg, Nanos now) {
   EnsureStarted(now);
   if (from == self_) return Reject("from_self");
   if (from >= cfg_.members_max || msg.target >= cfg_.members_max) return Reject("member_out_of_range");
   if (static_cast<int>(msg.type) >= kMessageTypeCount) return Reject("bad_type");
+  if (msg.recipient != self_ &&
+      !(msg.recipient == kAnyRecipient && msg.type == MessageType::kSync && msg.join))
+    return Reject("wrong_recipient");
   const bool sync = msg.type == MessageType::kSync || msg.type == MessageType::kSyncReply;
   const size_t limit = sync ? cfg_.sync_updates_per_message_max : cfg_.piggyback_updates_max;
   if (msg.updates.size() > limit) return Reject("too_many_updates");
@@ -377,15 +433,40 @@ void Swim::OnMessage(MemberId from, const Message& msg, Nanos now) {
 
   const bool from_dead_reconnect =
       msg.type == MessageType::kSyncReply && reconnect_target_ == from;
-  for (const Update& u : msg.updates) ApplyUpdate(u, sync, now);
-  if (!sync && (from >= slots_.size() || !slots_[from].meta)) {
-    // A peer we never heard of talks to us (its join news did not reach us):
-    // ask for its state; the reply carries its alive entry.
-    Message m;
-    m.type = MessageType::kSync;
-    m.target = from;
-    m.updates.push_back(Update{MemberState::kAlive, self_, incarnation_, self_, slots_[self_].meta});
-    Send(from, std::move(m), false);
+  if (!IsAdmittedMember(from)) {
+    // A sender we do not hold as a member may only present its own record
+    // (a joiner, or news of it that has not reached us); nothing else it
+    // says is read, so an outsider costs at most one credential check.
+    for (const Update& u : msg.updates)
+      if (u.member == from && u.origin == from && u.state == MemberState::kAlive) {
+        ApplyUpdate(u, now);
+        break;
+      }
+    if (!IsAdmittedMember(from)) {
+      stale_.clear();
+      return Reject("unadmitted");
+    }
+    for (const Update& u : msg.updates)
+      if (!(u.member == from && u.origin == from)) ApplyUpdate(u, now);
+  } else {
+    for (const Update& u : msg.updates) ApplyUpdate(u, now);
+  }
+  slots_[from].heard = true;
+  if (!stale_.empty()) {
+    // The sender relayed claims we know were refuted: send it the refutations.
+    Message fix;
+    fix.type = MessageType::kGossip;
+    for (MemberId m : stale_) {
+      if (m == self_) {
+        fix.updates.push_back(SelfRecord());
+        continue;
+      }
+      const Slot& s = slots_[m];
+      if (fix.updates.size() >= cfg_.piggyback_updates_max || s.record_left) continue;
+      fix.updates.push_back(Update{MemberState::kAlive, m, s.incarnation, m, s.meta, s.credential, s.record_sig});
+    }
+    stale_.clear();
+    if (!fix.updates.empty()) Send(from, std::move(fix), /*piggyback=*/false);
   }
 
   switch (msg.type) {
@@ -498,7 +579,7 @@ void Swim::OnTick(Nanos now) {
         Message m;
         m.type = MessageType::kSync;
         m.target = *peer;
-        m.updates.push_back(Update{MemberState::kAlive, self_, incarnation_, self_, slots_[self_].meta});
+        m.updates.push_back(SelfRecord());
         reconnect_target_ = *peer;
         Send(*peer, std::move(m), false);
       }
@@ -533,7 +614,7 @@ Nanos Swim::NextDeadline() const {
 std::optional<MemberView> Swim::Get(MemberId id) const {
   if (id >= slots_.size() || !slots_[id].meta) return std::nullopt;
   const Slot& s = slots_[id];
-  return MemberView{id, s.state, s.incarnation, s.meta, s.weight_q / 65535.0};
+  return MemberView{id, s.state, s.incarnation, s.meta, s.adm, s.weight_q / 65535.0};
 }
 
 std::vector<MemberView> Swim::Members() const {

@@ -1,5 +1,6 @@
 // membership::Swim — a sans-I/O SWIM failure detector and membership protocol
-// with Lifeguard extensions and adaptive dissemination.
+// with Lifeguard extensions, adaptive dissemination, and admission-gated,
+// signed membership records (docs/membership.md "Trust rules").
 //
 // The caller (node/ over gRPC, or the simulator) drives it:
 //   - OnMessage(from, msg, now) for every membership message received
@@ -7,7 +8,8 @@
 //   - OnTick(now) whenever now >= NextDeadline() (calling it earlier or more
 //     often is harmless);
 //   - after either call, TakeOutbox() and send each (to, Message).
-// Nothing inside reads a clock, opens a socket or starts a thread.
+// Nothing inside reads a clock, opens a socket or starts a thread; keys and
+// grants are behind the Authority (types.h) the caller supplies.
 //
 // Protocol (see docs/membership.md): every probe period T·(1+health) one member,
 // chosen round-robin over a random permutation, gets a Ping; without an Ack
@@ -21,6 +23,23 @@
 // plus dedicated Gossip rounds to `fanout` weighted targets while news is
 // pending. Push-pull syncs (join, periodic anti-entropy, reconnect to dead
 // members) exchange full state.
+//
+// Trust rules (each refusal counted in counters().rejected[reason]):
+//   - a member exists only through its own signed alive record carrying a
+//     credential the Authority admits (`not_admitted`, `expired`, `forged`):
+//     gossip about a member that never signed anything is never believed;
+//   - alive/left records are signed by the member (`bad_origin` otherwise);
+//     suspect/dead claims are signed by their accuser, who must be an admitted
+//     member (`unadmitted`, `forged`);
+//   - a claim never moves an incarnation: one above the member's latest signed
+//     incarnation counts as a claim on that incarnation, and a refutation is
+//     always own+1, so nobody can push another's incarnation; a member's own
+//     signed record at a higher incarnation always wins over claims about it;
+//   - a dead claim from another member is a suspicion (one confirmation): a
+//     member becomes dead in this view only when this peer's own suspicion
+//     timer expires, which the member can always refute in time;
+//   - messages name their recipient (`wrong_recipient`); a sender that is not
+//     an admitted member may only present its own record (`unadmitted`).
 //
 // Thread-safety: none; one thread owns a Swim. Errors: a message that breaks
 // a rule is ignored and counted in counters().rejected[reason]; nothing a peer
@@ -53,7 +72,8 @@ struct MemberView {
   MemberId id;
   MemberState state;
   uint32_t incarnation;
-  MetadataPtr meta;
+  MetadataPtr meta;        // what the member signed about itself
+  AdmissionPtr admission;  // what its grant says (null only for self when not admitted)
   double link_weight;  // this member's view of the link to `id`, in [weight_min, 1]
 };
 
@@ -83,11 +103,18 @@ class Observer {
 class Swim {
  public:
   // `cfg` must pass Validate() (asserted). `seed` drives every random choice.
-  Swim(MemberId self, Metadata meta, const Config& cfg, uint64_t seed);
+  // `authority` (not owned, outlives the Swim) signs this peer's records and
+  // verifies everyone else's; `credential` is this peer's grant, carried by
+  // its alive record. SelfAdmission() says whether the authority admits it.
+  Swim(MemberId self, Metadata meta, SharedBytes credential, const Config& cfg, uint64_t seed,
+       Authority* authority);
 
-  // Adds a member as alive without any message (bootstrap from a known list,
-  // e.g. cluster.json or a simulation). Not for peers' input.
-  void AddKnownMember(MemberId id, MetadataPtr meta, uint32_t incarnation = 0);
+  // Adds a member from its signed record (bootstrap from a known list or a
+  // simulation); the record is verified like one received. Error names why.
+  Status AddKnownMember(const Update& record);
+  // This peer's current signed record (alive, or left after Leave).
+  Update SelfRecord() const;
+  const StatusOr<AdmissionPtr>& SelfAdmission() const { return self_admission_; }
 
   // Starts joining through `seeds` (sends Sync{join} now and every
   // join_retry_interval). InvalidArgument if `seeds` is empty or holds only
@@ -130,10 +157,19 @@ class Swim {
   const Config& config() const { return cfg_; }
 
  private:
-  struct Slot {  // 24 bytes: one per known member, indexed by id
+  struct Slot {  // one per known member, indexed by id
     MetadataPtr meta;  // null = unknown member
-    uint32_t incarnation = 0;
+    AdmissionPtr adm;
+    SharedBytes credential;
+    SharedBytes record_sig;  // member's signature of its record at `incarnation`
+    SharedBytes claim_sig;   // accuser's signature of the claim (suspect/dead)
+    uint32_t incarnation = 0;  // of the member's latest signed record
+    uint32_t claim_inc = 0;    // incarnation named by the claim (may be above)
+    MemberId claim_origin = 0;
     MemberState state = MemberState::kAlive;
+    bool record_left = false;  // the latest signed record is `left`
+    bool claim_dead = false;   // the stored claim said dead
+    bool heard = false;        // it sent us a message we accepted (so it admits us)
     uint16_t weight_q = 0;  // link weight · 65535
   };
   struct Probe {
@@ -190,19 +226,29 @@ class Swim {
   void AdjustHealth(int delta);
   void NoteNewUpdate();
   // swim_state.cpp
-  void ApplyUpdate(const Update& u, bool from_sync, Nanos now);
-  void ApplyAlive(const Update& u, Nanos now);
-  void ApplySuspect(const Update& u, Nanos now);
-  void ApplyDead(const Update& u, Nanos now);
-  void AddMember(const Update& u, Nanos now);
-  void Refute(uint32_t claimed, Nanos now);
+  void ApplyUpdate(const Update& u, Nanos now);
+  void ApplyRecord(const Update& u, Nanos now);
+  void ApplyClaim(const Update& u, Nanos now);
+  void ApplyOwnRecord(const Update& u, Nanos now);
+  void AddMember(const Update& u, AdmissionPtr adm, Nanos now);
+  void Refute(Nanos now);
+  Update SignedSelf(MemberState state);
+  void RaiseClaim(MemberId m, MemberState state, Nanos now);
+  void TellAccused(const Update& claim);
+  bool IsAdmittedMember(MemberId id) const {
+    return id < slots_.size() && slots_[id].meta && slots_[id].adm;
+  }
+  void RejectStatus(const Status& st);
   void StartSuspicion(MemberId m, uint32_t inc, MemberId origin, Nanos now);
+  bool Confirm(MemberId m, MemberId origin);
   void SetState(MemberId m, MemberState s, uint32_t inc, Nanos now);
   void ExpireSuspicions(Nanos now);
   Slot& SlotFor(MemberId id);
 
   MemberId self_;
   Config cfg_;
+  Authority* authority_;
+  StatusOr<AdmissionPtr> self_admission_;
   Rng rng_;
   Observer* observer_ = nullptr;
   std::vector<Slot> slots_;
@@ -230,6 +276,7 @@ class Swim {
   Nanos rate_sampled_at_ = 0;
 
   bool started_ = false;
+  bool bootstrapping_ = false;
   Nanos next_push_pull_at_ = 0;
   Nanos next_reconnect_at_ = 0;
   std::optional<MemberId> reconnect_target_;
@@ -247,6 +294,7 @@ class Swim {
   Nanos next_bucket_prune_ = 0;
 
   std::vector<Outgoing> outbox_;
+  std::vector<MemberId> stale_;  // members the current sender holds refuted claims about
   Counters counters_;
 };
 

@@ -1,10 +1,16 @@
-// Swim: the rules that move a member between alive, suspect, dead and left,
-// ordered by incarnation number (SWIM §4.2, memberlist's precedence).
-//   alive(i)   overrides suspect(j)/dead(j)/left(j) if i > j, alive(j) if i > j
-//   suspect(i) overrides alive(j) if i >= j, suspect(j) if i > j
-//   dead(i)    overrides alive(j)/suspect(j) if i >= j
-//   left(i)    like dead; also replaces dead(j) if i >= j
-// News about this peer itself is refuted with a higher incarnation.
+// Swim: the rules that move a member between alive, suspect, dead and left.
+// Every update is a signed record (types.h):
+//   - alive(i)/left(i), signed by the member, replace what we hold at an
+//     incarnation below i; left(i) also replaces alive/suspect/dead at i.
+//   - suspect(i)/dead(i), signed by an admitted accuser, are claims on the
+//     member's latest signed incarnation k: i < k is stale, i > k counts as k
+//     (a claim never moves an incarnation). Both start or confirm a suspicion;
+//     only this peer's own suspicion timer makes a member dead here.
+//   - claims about this peer are refuted with own incarnation + 1; this peer's
+//     own signed record seen at a higher incarnation (an earlier life) is
+//     adopted, then refuted above it.
+// A record is verified only when it would change something (stale and
+// duplicate updates cost nothing), and a credential only when it is new.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -42,120 +48,219 @@ void Swim::SetState(MemberId m, MemberState s, uint32_t inc, Nanos now) {
   if (observer_) observer_->OnMemberChange(self_, m, before, s, inc, now);
 }
 
-void Swim::AddMember(const Update& u, Nanos now) {
+void Swim::AddMember(const Update& u, AdmissionPtr adm, Nanos now) {
   Slot& s = SlotFor(u.member);
   s.meta = u.meta;
+  s.adm = std::move(adm);
+  s.credential = u.credential;
+  s.record_sig = u.signature;
+  s.claim_sig.reset();
   s.incarnation = u.incarnation;
+  s.record_left = false;
   s.state = MemberState::kAlive;
   s.weight_q = static_cast<uint16_t>(cfg_.weight_initial * 65535);
   counts_[static_cast<int>(MemberState::kAlive)]++;
   if (observer_) observer_->OnMemberChange(self_, u.member, std::nullopt, MemberState::kAlive, u.incarnation, now);
 }
 
-void Swim::ApplyUpdate(const Update& u, bool from_sync, Nanos now) {
-  const uint64_t known = u.member == self_ ? incarnation_
-                         : (u.member < slots_.size() && slots_[u.member].meta) ? slots_[u.member].incarnation
-                                                                                 : 0;
-  if (static_cast<uint64_t>(u.incarnation) > known + cfg_.incarnation_jump_max) {
-    Reject("incarnation_jump");
-    return;
-  }
-  if (u.member == self_) {
-    if (leaving_) return;
-    if (u.state == MemberState::kAlive ? u.incarnation > incarnation_ : u.incarnation >= incarnation_)
-      Refute(u.incarnation, now);
-    return;
-  }
-  switch (u.state) {
-    case MemberState::kAlive:
-      ApplyAlive(u, now);
-      break;
-    case MemberState::kSuspect:
-      ApplySuspect(u, now);
-      break;
-    case MemberState::kDead:
-      if (from_sync) {
-        // A full-state sync saying "dead" is only a suspicion here: the member
-        // gets the chance to refute (it may be alive on our side of a split).
-        Update s = u;
-        s.state = MemberState::kSuspect;
-        ApplySuspect(s, now);
-      } else {
-        ApplyDead(u, now);
-      }
-      break;
-    case MemberState::kLeft:
-      ApplyDead(u, now);
-      break;
+void Swim::ApplyUpdate(const Update& u, Nanos now) {
+  if (u.state == MemberState::kAlive || u.state == MemberState::kLeft) {
+    ApplyRecord(u, now);
+  } else {
+    ApplyClaim(u, now);
   }
 }
 
-void Swim::ApplyAlive(const Update& u, Nanos now) {
-  if (u.member >= slots_.size() || !slots_[u.member].meta) {
-    AddMember(u, now);
-    queue_.Push(u);
-    NoteNewUpdate();
+namespace {
+bool SameBytes(const SharedBytes& a, const SharedBytes& b) {
+  if (a == b) return true;
+  if (!a || !b) return false;
+  return *a == *b;
+}
+}  // namespace
+
+void Swim::ApplyOwnRecord(const Update& u, Nanos now) {
+  // Our own signed record coming back: normally one we already hold. One at a
+  // higher incarnation (or `left` at ours while we are not leaving) is from an
+  // earlier life of this peer: adopt its incarnation and refute above it.
+  if (leaving_) return;
+  const bool newer = u.incarnation > incarnation_;
+  const bool left_now = u.incarnation == incarnation_ && u.state == MemberState::kLeft;
+  if (!newer && !left_now) return;
+  if (!u.signature || !authority_->Verify(u)) return Reject("forged");
+  incarnation_ = std::max(incarnation_, u.incarnation);
+  Refute(now);
+}
+
+void Swim::ApplyRecord(const Update& u, Nanos now) {
+  if (u.origin != u.member) return Reject("bad_origin");
+  if (u.member == kAnyRecipient) return Reject("member_out_of_range");
+  if (u.member == self_) return ApplyOwnRecord(u, now);
+  if (!u.credential || u.credential->empty()) return Reject("missing_credential");
+  if (!u.signature || u.signature->empty()) return Reject("missing_signature");
+  const bool known = u.member < slots_.size() && slots_[u.member].meta && slots_[u.member].adm;
+  if (known) {
+    const Slot& s = slots_[u.member];
+    if (u.incarnation < s.incarnation) return;  // stale
+    if (u.incarnation == s.incarnation) {
+      // A member signs one record per incarnation; only `left` may follow
+      // alive (or a claim) at the same incarnation.
+      if (u.state != MemberState::kLeft || s.record_left) return;
+    }
+    if (static_cast<uint64_t>(u.incarnation) > static_cast<uint64_t>(s.incarnation) + cfg_.incarnation_jump_max)
+      return Reject("incarnation_jump");
+  } else if (u.state == MemberState::kLeft) {
+    return;  // news that someone we never knew left: nothing to do
+  } else if (u.member < slots_.size() && slots_[u.member].meta) {
+    return;  // (unreachable: every known slot is admitted)
+  }
+  AdmissionPtr adm;
+  if (known && SameBytes(slots_[u.member].credential, u.credential)) {
+    adm = slots_[u.member].adm;
+  } else {
+    auto a = authority_->Admit(u.member, u.credential);
+    if (!a.ok()) return RejectStatus(a.status());
+    adm = *a;
+  }
+  if (!authority_->Verify(u)) return Reject("forged");
+  if (!known) {
+    AddMember(u, std::move(adm), now);
+    if (!bootstrapping_) {
+      queue_.Push(u);
+      NoteNewUpdate();
+    }
     return;
   }
   Slot& s = slots_[u.member];
-  if (u.incarnation <= s.incarnation) return;
-  s.meta = u.meta;
+  if (u.state == MemberState::kAlive) s.meta = u.meta;
+  s.adm = std::move(adm);
+  s.credential = u.credential;
+  s.record_sig = u.signature;
+  s.claim_sig.reset();
+  s.record_left = u.state == MemberState::kLeft;
   suspicions_.erase(u.member);
-  SetState(u.member, MemberState::kAlive, u.incarnation, now);
+  SetState(u.member, u.state, u.incarnation, now);
   queue_.Push(u);
   NoteNewUpdate();
 }
 
-void Swim::ApplySuspect(const Update& u, Nanos now) {
-  if (u.member >= slots_.size() || !slots_[u.member].meta) return;
+void Swim::ApplyClaim(const Update& u, Nanos now) {
+  if (u.origin == self_) return;  // our own claims: we hold them already
+  if (!IsAdmittedMember(u.origin)) return Reject("unadmitted");
+  if (!u.signature || u.signature->empty()) return Reject("missing_signature");
+  {
+    const MemberState os = slots_[u.origin].state;
+    if (os == MemberState::kDead || os == MemberState::kLeft) return;  // not a member now
+  }
+  if (u.member == self_) {
+    if (leaving_) return;
+    if (u.incarnation < incarnation_) {  // refuted already: the sender gets our record
+      if (std::find(stale_.begin(), stale_.end(), self_) == stale_.end()) stale_.push_back(self_);
+      return;
+    }
+    if (!authority_->Verify(u)) return Reject("forged");
+    Refute(now);  // own + 1, whatever incarnation the claim named
+    return;
+  }
+  if (u.member >= slots_.size() || !slots_[u.member].meta || !slots_[u.member].adm) return;  // ghost
   Slot& s = slots_[u.member];
   if (s.state == MemberState::kDead || s.state == MemberState::kLeft) return;
-  if (u.incarnation < s.incarnation) return;
-  if (s.state == MemberState::kSuspect && u.incarnation == s.incarnation) {
-    if (!cfg_.lifeguard) return;
+  if (u.incarnation < s.incarnation) {
+    // Refuted already, but the sender still relays the claim: it missed the
+    // refutation, so it gets the member's newer record (OnMessage sends it).
+    if (std::find(stale_.begin(), stale_.end(), u.member) == stale_.end()) stale_.push_back(u.member);
+    return;
+  }
+  if (s.state == MemberState::kSuspect) {
+    // A confirmation, if independent and about the same incarnation (a claim
+    // ahead of our record means the member refuted since: not a confirmation).
+    if (!cfg_.lifeguard || u.incarnation != s.incarnation) return;
     auto it = suspicions_.find(u.member);
     if (it == suspicions_.end()) return;
     auto& c = it->second.confirmers;
     if (c.size() > it->second.needed || std::find(c.begin(), c.end(), u.origin) != c.end()) return;
-    c.push_back(u.origin);  // an independent confirmation shortens the timeout
-    it->second.deadline = it->second.ComputeDeadline();
-    suspicion_heap_.push({it->second.deadline, u.member});
+    if (!authority_->Verify(u)) return Reject("forged");
+    Confirm(u.member, u.origin);
     queue_.Push(u);
     return;
   }
-  SetState(u.member, MemberState::kSuspect, u.incarnation, now);
-  StartSuspicion(u.member, u.incarnation, u.origin, now);
+  if (!authority_->Verify(u)) return Reject("forged");
+  SetState(u.member, MemberState::kSuspect, s.incarnation, now);
+  s.claim_sig = u.signature;
+  s.claim_inc = u.incarnation;
+  s.claim_origin = u.origin;
+  s.claim_dead = u.state == MemberState::kDead;
+  StartSuspicion(u.member, s.incarnation, u.origin, now);
   counters_.suspicions++;
   Update fwd = u;
   fwd.meta = nullptr;
+  fwd.credential = nullptr;
   queue_.Push(fwd);
+  NoteNewUpdate();
+  TellAccused(fwd);
+}
+
+void Swim::TellAccused(const Update& claim) {
+  // The accused hears of every suspicion directly from each peer that starts
+  // one, so its refutation never depends on gossip happening to reach it.
+  Message m;
+  m.type = MessageType::kGossip;
+  m.updates.push_back(claim);
+  Send(claim.member, std::move(m), /*piggyback=*/false);
+}
+
+bool Swim::Confirm(MemberId m, MemberId origin) {
+  auto it = suspicions_.find(m);
+  if (it == suspicions_.end()) return false;
+  it->second.confirmers.push_back(origin);  // an independent confirmation shortens the timeout
+  it->second.deadline = it->second.ComputeDeadline();
+  suspicion_heap_.push({it->second.deadline, m});
+  return true;
+}
+
+void Swim::RaiseClaim(MemberId m, MemberState state, Nanos now) {
+  Slot& s = slots_[m];
+  Update u{state, m, s.incarnation, self_, nullptr, nullptr, nullptr};
+  u.signature = authority_->Sign(u);
+  s.claim_sig = u.signature;
+  s.claim_inc = u.incarnation;
+  s.claim_origin = self_;
+  s.claim_dead = state == MemberState::kDead;
+  if (state == MemberState::kSuspect) {
+    if (s.state == MemberState::kSuspect) {
+      // Already suspected on another's word: our failed probe confirms it.
+      if (cfg_.lifeguard) {
+        auto it = suspicions_.find(m);
+        if (it != suspicions_.end()) {
+          auto& c = it->second.confirmers;
+          if (c.size() <= it->second.needed && std::find(c.begin(), c.end(), self_) == c.end()) Confirm(m, self_);
+        }
+      }
+      queue_.Push(u);
+      return;
+    }
+    SetState(m, MemberState::kSuspect, s.incarnation, now);
+    StartSuspicion(m, s.incarnation, self_, now);
+    counters_.suspicions++;
+    TellAccused(u);
+  } else {
+    suspicions_.erase(m);
+    SetState(m, state, s.incarnation, now);
+  }
+  queue_.Push(u);
   NoteNewUpdate();
 }
 
-void Swim::ApplyDead(const Update& u, Nanos now) {
-  if (u.member >= slots_.size() || !slots_[u.member].meta) return;
-  Slot& s = slots_[u.member];
-  if (u.incarnation < s.incarnation) return;
-  if (s.state == MemberState::kLeft) return;
-  if (s.state == MemberState::kDead && u.state == MemberState::kDead) return;
-  suspicions_.erase(u.member);
-  SetState(u.member, u.state, u.incarnation, now);
-  Update fwd = u;
-  fwd.meta = nullptr;
-  queue_.Push(fwd);
-  NoteNewUpdate();
-}
-
-void Swim::Refute(uint32_t claimed, Nanos now) {
-  const uint32_t top = std::max(incarnation_, claimed);
-  if (top == std::numeric_limits<uint32_t>::max()) {
-    Reject("incarnation_exhausted");  // cannot go higher; unreachable given incarnation_jump_max
+void Swim::Refute(Nanos now) {
+  if (incarnation_ == std::numeric_limits<uint32_t>::max()) {
+    Reject("incarnation_exhausted");  // unreachable: only this peer raises its incarnation, by one
     return;
   }
-  incarnation_ = top + 1;
+  incarnation_ += 1;
   Slot& s = slots_[self_];
   s.incarnation = incarnation_;
-  queue_.Push(Update{MemberState::kAlive, self_, incarnation_, self_, s.meta});
+  s.record_sig = authority_->Sign(SignedSelf(MemberState::kAlive));
+  queue_.Push(SelfRecord());
   NoteNewUpdate();
   counters_.refutations++;
   AdjustHealth(1);
@@ -189,11 +294,9 @@ void Swim::ExpireSuspicions(Nanos now) {
     suspicion_heap_.pop();
     const uint32_t inc = suspicions_[id].incarnation;
     suspicions_.erase(id);
-    if (slots_[id].state != MemberState::kSuspect) continue;
-    SetState(id, MemberState::kDead, inc, now);
+    if (slots_[id].state != MemberState::kSuspect || slots_[id].incarnation != inc) continue;
     counters_.deaths++;
-    queue_.Push(Update{MemberState::kDead, id, inc, self_, nullptr});
-    NoteNewUpdate();
+    RaiseClaim(id, MemberState::kDead, now);
   }
 }
 

@@ -7,6 +7,7 @@
 
 #include "membership/codec.h"
 #include "membership/peer_directory.h"
+#include "placement/experts.h"
 #include "placement/ring.h"
 #include "placement/view.h"
 #include "swarm/v1/transport.grpc.pb.h"
@@ -16,6 +17,10 @@ namespace {
 
 constexpr char kKind[] = "membership";
 constexpr char kNameRolePrefix[] = "name:";
+constexpr char kSeedPrefix[] = "seed:";  // directory names of seed addresses (not members)
+// Real records carry ML-DSA signatures and grants (~9 KB each): keep a sync
+// chunk well under the codec's 1 MiB message limit.
+constexpr uint32_t kSyncUpdatesPerMessage = 48;
 constexpr size_t kInboundQueueMax = 4096;
 constexpr Nanos kSendDeadline = Millis(1000);
 constexpr Nanos kIdleWait = Millis(100);
@@ -33,11 +38,12 @@ std::string DisplayName(const membership::MemberView& m, const std::string& addr
 }  // namespace
 
 MembershipDriver::MembershipDriver(const NodeConfig& config, const crypto::Identity& identity,
-                                   net::EnvelopeSealer& sealer, Metrics& metrics,
+                                   net::EnvelopeSealer& sealer, Metrics& metrics, MembershipAdmission admission,
                                    std::function<std::shared_ptr<grpc::Channel>(const std::string&)> channel_to)
     : config_(config), identity_(identity), metrics_(metrics), origin_(clock_.Now()),
-      sealer_(sealer) {
+      sealer_(sealer), admission_(std::move(admission)) {
   channel_to_ = std::move(channel_to);
+  swim_config_.sync_updates_per_message_max = kSyncUpdatesPerMessage;
   swim_config_.probe_interval = config.membership_probe_interval;
   swim_config_.probe_timeout = config.membership_probe_timeout;
   swim_config_.suspicion_mult = config.membership_suspicion_mult;
@@ -51,20 +57,35 @@ Status MembershipDriver::Start(const std::string& self_address) {
   self_address_ = self_address;
   SWARM_RETURN_IF_ERROR(swim_config_.Validate());
   dir_ = std::make_unique<membership::PeerDirectory>();
-  SWARM_ASSIGN_OR_RETURN(membership::MemberId self, dir_->Intern(self_address));
+  SWARM_ASSIGN_OR_RETURN(membership::MemberId self,
+                         dir_->Intern(MembershipAuthority::NameOf(identity_.peer_id())));
   membership::Metadata meta;
   meta.capacity = static_cast<float>(config_.capacity);
   meta.region = config_.region;
   meta.address = self_address;
   meta.roles = {std::string(kNameRolePrefix) + config_.id};
   SWARM_RETURN_IF_ERROR(membership::ValidateMetadata(meta));
-  swim_ = std::make_unique<membership::Swim>(self, meta, swim_config_,
-                                             std::hash<std::string>{}(self_address) ^ origin_);
+  authority_ = std::make_unique<MembershipAuthority>(identity_, *dir_, admission_, [] {
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
+  });
+  // A closed swarm (no issuer, not open) admits nobody, this peer included:
+  // membership then runs inert (others refuse us, we refuse them), as every
+  // other peer call is refused; the node itself still starts (node/admission.h).
+  auto credential = authority_->OwnCredential(meta.capacity, meta.region, self_address);
+  if (!credential.ok()) spdlog::warn("membership: {}; no peer will admit this one", std::string(credential.status().message()));
+  swim_ = std::make_unique<membership::Swim>(
+      self, meta, credential.ok() ? *credential : std::make_shared<const Bytes>(), swim_config_,
+      std::hash<std::string>{}(self_address) ^ origin_, authority_.get());
+  if (credential.ok() && !swim_->SelfAdmission().ok())
+    spdlog::warn("membership: this peer's own credential is refused: {}", std::string(swim_->SelfAdmission().status().message()));
   std::vector<membership::MemberId> seeds;
   for (const auto& s : config_.seeds) {
     if (s == self_address) continue;
-    SWARM_ASSIGN_OR_RETURN(membership::MemberId id, dir_->Intern(s));
-    seeds.push_back(id);
+    auto id = dir_->Intern(kSeedPrefix + s);
+    if (!id.ok()) return absl::InvalidArgumentError(absl::StrCat("membership: seed '", s, "': ", id.status().message()));
+    seeds.push_back(*id);
   }
   if (!seeds.empty()) SWARM_RETURN_IF_ERROR(swim_->Join(seeds, Now()));
   Step(Now());
@@ -82,24 +103,25 @@ void MembershipDriver::Stop() {
   thread_.join();
 }
 
+void MembershipDriver::Count(const std::string& reason) {
+  metrics_.rejected_messages.Add({{"reason", reason}}).Increment();
+  std::lock_guard<std::mutex> lock(mu_);
+  ++rejected_[reason];
+}
+
 void MembershipDriver::Deliver(const net::OpenedEnvelope& env) {
   const Bytes& p = env.payload;
-  auto reject = [&](const char* reason) {
-    std::lock_guard<std::mutex> lock(mu_);
-    ++rejected_[reason];
-  };
-  if (p.empty() || p.size() < 1u + p[0]) return reject("malformed");
+  const membership::CodecLimits limits;
+  if (p.size() > limits.message_bytes_max + 256) return Count("oversized");
+  if (p.empty() || p.size() < 1u + p[0]) return Count("malformed");
   std::string name(p.begin() + 1, p.begin() + 1 + p[0]);
-  if (!membership::PeerDirectory::ValidateName(name).ok()) return reject("bad_peer_id");
-  std::lock_guard<std::mutex> lock(mu_);
-  auto [it, inserted] = bound_names_.emplace(name, env.sender);
-  if (!inserted && it->second != env.sender) {
-    ++rejected_["name_hijack"];
-    return;
-  }
+  if (!membership::PeerDirectory::ValidateName(name).ok()) return Count("bad_peer_id");
+  // A member speaks only as itself: the name is the envelope signer's peer id.
+  if (name != MembershipAuthority::NameOf(env.sender)) return Count("name_hijack");
+  std::unique_lock<std::mutex> lock(mu_);
   if (inbound_.size() >= kInboundQueueMax) {
-    ++rejected_["queue_full"];
-    return;
+    lock.unlock();
+    return Count("queue_full");
   }
   inbound_.push_back({std::move(name), Bytes(p.begin() + 1 + p[0], p.end())});
   cv_.notify_one();
@@ -120,12 +142,14 @@ void MembershipDriver::Loop() {
       std::string reason;
       auto msg = membership::Decode(in.bytes, *dir_, &reason);
       if (!msg.ok()) {
-        std::lock_guard<std::mutex> lock(mu_);
-        ++rejected_[reason.empty() ? "malformed" : reason];
+        Count(reason.empty() ? "malformed" : reason);
         continue;
       }
       auto from = dir_->Intern(in.name);
-      if (!from.ok()) continue;
+      if (!from.ok()) {
+        Count("directory_full");
+        continue;
+      }
       swim_->OnMessage(*from, *msg, now);
     }
     Step(now);
@@ -142,21 +166,44 @@ void MembershipDriver::Loop() {
 void MembershipDriver::Step(Nanos now) {
   swim_->OnTick(now);
   SendAll(swim_->TakeOutbox());
+  ExportRejections();
   RefreshSnapshot(now);
 }
 
+void MembershipDriver::ExportRejections() {
+  for (const auto& [reason, n] : swim_->counters().rejected) {
+    uint64_t& done = exported_[reason];
+    if (n > done) {
+      metrics_.rejected_messages.Add({{"reason", reason}}).Increment(static_cast<double>(n - done));
+      std::lock_guard<std::mutex> lock(mu_);
+      rejected_[reason] += n - done;
+      done = n;
+    }
+  }
+}
+
+std::string MembershipDriver::AddressOf(membership::MemberId id) const {
+  const std::string& name = dir_->Name(id);
+  if (name.rfind(kSeedPrefix, 0) == 0) return name.substr(sizeof(kSeedPrefix) - 1);
+  auto it = addresses_.find(id);
+  return it == addresses_.end() ? "" : it->second;
+}
+
 void MembershipDriver::SendAll(std::vector<membership::Outgoing> out) {
+  const std::string self_name = dir_->Name(swim_->self());
   for (auto& o : out) {
+    const std::string to = AddressOf(o.to);
+    if (to.empty()) continue;  // a member without a known address
+    if (dir_->Name(o.to).rfind(kSeedPrefix, 0) == 0) o.msg.recipient = membership::kAnyRecipient;
     auto bytes = membership::Encode(o.msg, *dir_);
     if (!bytes.ok()) continue;
     Bytes payload;
-    payload.reserve(1 + self_address_.size() + bytes->size());
-    payload.push_back(static_cast<uint8_t>(self_address_.size()));
-    payload.insert(payload.end(), self_address_.begin(), self_address_.end());
+    payload.reserve(1 + self_name.size() + bytes->size());
+    payload.push_back(static_cast<uint8_t>(self_name.size()));
+    payload.insert(payload.end(), self_name.begin(), self_name.end());
     payload.insert(payload.end(), bytes->begin(), bytes->end());
     auto sealed = sealer_.Seal(kKind, payload);
     if (!sealed.ok()) continue;
-    const std::string& to = dir_->Name(o.to);
     auto& channel = channels_[to];
     if (!channel) channel = channel_to_(to);
     struct Call {
@@ -174,7 +221,14 @@ void MembershipDriver::SendAll(std::vector<membership::Outgoing> out) {
 
 void MembershipDriver::RefreshSnapshot(Nanos now) {
   const auto members = swim_->Members();
-  // The ring follows the live view; count how many expert slots change owner.
+  for (const auto& m : members) {
+    std::string addr = m.admission && !m.admission->address.empty() ? m.admission->address
+                                                                     : (m.meta ? m.meta->address : "");
+    if (m.id == swim_->self()) addr = self_address_;
+    addresses_[m.id] = addr;
+  }
+  // The ring follows the live view of admitted expert hosts, weighted by
+  // granted capacity; PlaceExperts caps what any identity and operator owns.
   auto peers = placement::PeersFromView(members, *dir_);
   std::vector<std::string> names;
   for (const auto& p : peers) names.push_back(p.id);
@@ -186,11 +240,13 @@ void MembershipDriver::RefreshSnapshot(Nanos now) {
     auto ring = placement::Ring::Build(peers, rc);
     if (ring.ok()) {
       std::map<uint32_t, std::vector<std::string>> owners;
-      std::vector<uint32_t> idx;
-      for (uint32_t e = 0; e < static_cast<uint32_t>(config_.ring_experts); ++e) {
-        ring->Owners(placement::KeyHash(static_cast<uint64_t>(e)), &idx);
-        for (uint32_t i : idx) owners[e].push_back(ring->peers()[i].id);
-      }
+      const auto place = placement::PlaceExperts(*ring, static_cast<uint32_t>(config_.ring_experts));
+      for (uint32_t e = 0; e < place.owners.size(); ++e)
+        for (uint32_t i : place.owners[e]) {
+          auto id = dir_->Find(ring->peers()[i].id);
+          const std::string addr = id ? AddressOf(*id) : "";
+          if (!addr.empty()) owners[e].push_back(addr);
+        }
       for (const auto& [e, o] : owners) {
         auto old = expert_owners_.find(e);
         if (old != expert_owners_.end() && !old->second.empty() && !o.empty() &&
@@ -207,19 +263,22 @@ void MembershipDriver::RefreshSnapshot(Nanos now) {
   view.owners = expert_owners_;
   view.ring_moves = ring_moves_;
   for (const auto& m : members) {
-    const std::string& addr = dir_->Name(m.id);
+    const std::string addr = AddressOf(m.id);
     const std::string name = DisplayName(m, addr);
     display[addr] = name;
     view.members.push_back({name, addr, std::string(membership::MemberStateName(m.state)),
-                            m.meta ? m.meta->region : "", m.meta ? m.meta->capacity : 0.0,
+                            m.admission ? m.admission->region : "",
+                            m.admission ? static_cast<double>(m.admission->capacity) : 0.0,
                             m.incarnation, m.id == swim_->self()});
     jm.push_back({{"id", name},
                   {"address", addr},
                   {"state", membership::MemberStateName(m.state)},
                   {"incarnation", m.incarnation},
-                  {"region", m.meta ? m.meta->region : ""},
-                  {"capacity", m.meta ? m.meta->capacity : 0.0f},
+                  {"region", m.admission ? m.admission->region : ""},
+                  {"capacity", m.admission ? m.admission->capacity : 0.0f},
                   {"link_weight", m.link_weight},
+                  {"peer_id", dir_->Name(m.id)},
+                  {"operator", m.admission ? m.admission->operator_name : ""},
                   {"self", m.id == swim_->self()}});
   }
   nlohmann::json owners = nlohmann::json::object();

@@ -7,10 +7,14 @@
 //
 // Wire: a membership message is `[u8 name length][sender name][codec bytes]`
 // inside a SignedEnvelope of kind "membership", sent by Transport.Deliver.
-// Sender names are gRPC addresses ("127.0.0.1:47100"). The first verified
-// envelope for a name binds it to the signer's peer id (trust on first use);
-// a later envelope claiming that name under another peer id is rejected
-// ("name_hijack"), so a Byzantine peer cannot speak for another.
+// Member names are full hex peer ids; the sender name must be the envelope
+// signer's (else "name_hijack"), and the codec message names its recipient
+// (Swim refuses another's: "wrong_recipient"). Records are signed and
+// admitted through MembershipAuthority (grants, or open mode): addresses come
+// from grants (else from the member's own signed record), never from first
+// use. Seeds are addresses: a join sync to a seed names no recipient.
+// Every drop — envelope payload, codec, binding and every Swim refusal — is
+// counted in swarm_rejected_messages_total{reason}.
 #pragma once
 
 #include <atomic>
@@ -32,6 +36,7 @@
 #include "membership/swim.h"
 #include "net/envelope.h"
 #include "node/config.h"
+#include "node/membership_authority.h"
 #include "node/metrics.h"
 #include "node/view.h"
 
@@ -48,7 +53,7 @@ class MembershipDriver {
   // `channel_to` gives the channel to a member's address (Node::ChannelTo: the
   // one dialer, signed calls); called from the driver's thread.
   MembershipDriver(const NodeConfig& config, const crypto::Identity& identity,
-                   net::EnvelopeSealer& sealer, Metrics& metrics,
+                   net::EnvelopeSealer& sealer, Metrics& metrics, MembershipAdmission admission,
                    std::function<std::shared_ptr<grpc::Channel>(const std::string&)> channel_to);
   ~MembershipDriver();
 
@@ -74,6 +79,9 @@ class MembershipDriver {
   void Step(Nanos now);
   void SendAll(std::vector<membership::Outgoing> out);
   void RefreshSnapshot(Nanos now);
+  void Count(const std::string& reason);
+  void ExportRejections();
+  std::string AddressOf(membership::MemberId id) const;
   Nanos Now() const { return clock_.Now() - origin_; }
 
   NodeConfig config_;
@@ -84,10 +92,14 @@ class MembershipDriver {
   Nanos origin_;
   std::string self_address_;
   net::EnvelopeSealer& sealer_;
+  MembershipAdmission admission_;
 
   // Driver-thread state.
   std::unique_ptr<membership::PeerDirectory> dir_;
+  std::unique_ptr<MembershipAuthority> authority_;
   std::unique_ptr<membership::Swim> swim_;
+  std::map<membership::MemberId, std::string> addresses_;  // member -> gRPC address
+  std::map<std::string, uint64_t> exported_;               // Swim rejections already counted
   std::vector<std::string> ring_peers_;  // live peer names the ring was built from
   uint64_t ring_moves_ = 0;
   std::map<uint32_t, std::vector<std::string>> expert_owners_;
@@ -98,7 +110,6 @@ class MembershipDriver {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Inbound> inbound_;
-  std::map<std::string, crypto::PeerIdBytes> bound_names_;
   bool stop_ = false;
   nlohmann::json snapshot_;
   PlacementView placement_;

@@ -328,7 +328,17 @@ Status Node::Start() {
                       std::chrono::system_clock::now().time_since_epoch())
                       .count()));
   if (config_.membership) {
+    // Membership admits exactly whom the swarm admits (node/admission.h):
+    // with issuers, members are grant holders and their facts come from the
+    // grants; admission.open (dev) admits self-keyed members; closed admits
+    // nobody (this peer cannot even build its own credential: Start fails).
+    MembershipAdmission membership_admission;
+    membership_admission.open = admission_.open;
+    membership_admission.swarm_id = admission_.swarm_id;
+    membership_admission.verifier = admission_.verifier;
+    membership_admission.own_grant = admission_.own_grant;
     membership_ = std::make_unique<MembershipDriver>(config_, *identity_, *sealer_, metrics_,
+                                                     std::move(membership_admission),
                                                      [this](const std::string& a) { return ChannelTo(a); });
   }
   std::vector<grpc::Service*> services = {node_service_.get(), transport_service_.get()};

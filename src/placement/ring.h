@@ -29,6 +29,7 @@ struct PeerInfo {
   std::string id;
   double capacity = 1.0;
   std::string region;
+  std::string operator_name;  // from the grant; "" = the peer is its own operator
   bool operator==(const PeerInfo&) const = default;
 };
 

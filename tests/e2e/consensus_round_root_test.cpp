@@ -47,15 +47,6 @@ struct StopOnExit {
   }
 };
 
-template <typename Pred>
-bool Eventually(double seconds, Pred pred) {
-  const auto until = Clock::now() + std::chrono::duration<double>(seconds);
-  while (Clock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  }
-  return pred();
-}
 
 std::vector<std::string> TrainArgs(const std::string& dir, int steps, const std::string& committee,
                                    int round_deadline_ms) {

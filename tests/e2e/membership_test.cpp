@@ -98,12 +98,24 @@ TEST(E2eMembership, EightPeersSeeAKilledPeerDeadWithinTheBoundAndItRejoins) {
     for (const auto& o : owners) EXPECT_NE(o, victim_id) << "expert " << expert;
   }
 
-  // Restart it with the same state directory: it rejoins with a higher incarnation.
-  const pid_t again = Spawn({SwarmBinary(), "node", "--id", victim_id, "--grpc-listen", victim["grpc"],
-                             "--data-dir", dir + "/" + victim_id, "--seed", nodes[0]["grpc"],
-                             "--log-level", "warn", "--set", "membership.probe_interval_ms=500",
-                             "--set", "membership.probe_timeout_ms=200"},
-                            dir + "/restart.log");
+  // Restart it with the same state directory and the admission keys `swarm up`
+  // gave it (membership admits grant holders only): it rejoins with a higher incarnation.
+  std::vector<std::string> args = {SwarmBinary(), "node", "--id", victim_id, "--grpc-listen", victim["grpc"],
+                                   "--data-dir", dir + "/" + victim_id, "--seed", nodes[0]["grpc"],
+                                   "--log-level", "warn", "--set", "membership.probe_interval_ms=500",
+                                   "--set", "membership.probe_timeout_ms=200"};
+  const json up_status = StatusOf(nodes[0]["grpc"]);
+  if (up_status.contains("admission") && !up_status["admission"].value("swarm_id", "").empty()) {
+    for (const std::string& kv :
+         {"node.key_file=" + dir + "/" + victim_id + "/node.key",
+          "admission.swarm_id=" + up_status["admission"].value("swarm_id", ""),
+          "admission.issuer_key_files=[\"" + dir + "/admission/issuer.pub\"]",
+          "admission.grant_file=" + dir + "/" + victim_id + "/admission.grant"}) {
+      args.push_back("--set");
+      args.push_back(kv);
+    }
+  }
+  const pid_t again = Spawn(args, dir + "/restart.log");
   bool rejoined = false;
   const auto rejoin_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (!rejoined && std::chrono::steady_clock::now() < rejoin_deadline) {

@@ -3,7 +3,9 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace swarm::e2e {
@@ -29,5 +31,17 @@ bool ProcessExists(pid_t pid);  // alive and not a zombie
 std::string ReadFile(const std::string& path);
 // GET http://host:port/path; returns status (0 if unreachable) and body.
 std::pair<int, std::string> HttpGet(const std::string& host_port, const std::string& path);
+
+// Polls `pred` every 300 ms until it holds or `seconds` passed; the last
+// answer after the deadline decides (the one bounded wait of e2e tests).
+template <typename Pred>
+bool Eventually(double seconds, Pred pred) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < until) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  return pred();
+}
 
 }  // namespace swarm::e2e

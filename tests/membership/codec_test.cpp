@@ -41,7 +41,9 @@ TEST(Codec, RoundTripAllTypesAndFields) {
     meta->roles = {"expert-host", "trainer"};
     meta->hosted_version = 42;
     meta->address = "127.0.0.1:7001";
-    m.updates.push_back(Update{MemberState::kAlive, 2, 9, 0, meta});
+    m.recipient = 2;
+    m.updates.push_back(Update{MemberState::kAlive, 2, 9, 0, meta,
+                               std::make_shared<const Bytes>(Bytes{1, 2, 3}), std::make_shared<const Bytes>(Bytes{9})});
     m.updates.push_back(Update{MemberState::kSuspect, 1, 4, 2, nullptr});
     m.updates.push_back(Update{MemberState::kDead, 0, 4294967295u, 1, nullptr});
     m.updates.push_back(Update{MemberState::kLeft, 2, 0, 2, nullptr});
@@ -56,6 +58,10 @@ TEST(Codec, RoundTripAllTypesAndFields) {
     EXPECT_EQ(back->seq, m.seq);
     EXPECT_EQ(other.Name(back->target), "n1");
     EXPECT_EQ(back->join, m.join);
+    EXPECT_EQ(other.Name(back->recipient), "peer-2.eu:7001");
+    ASSERT_TRUE(back->updates[0].credential && back->updates[0].signature);
+    EXPECT_EQ(*back->updates[0].credential, (Bytes{1, 2, 3}));
+    EXPECT_EQ(*back->updates[0].signature, (Bytes{9}));
     ASSERT_EQ(back->updates.size(), 4u);
     for (size_t i = 0; i < 4; ++i) {
       EXPECT_EQ(back->updates[i].state, m.updates[i].state);

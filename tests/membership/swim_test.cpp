@@ -3,23 +3,51 @@
 // deterministic simulated clusters.
 #include <gtest/gtest.h>
 
-#include "membership/sim_cluster.h"
+#include "membership/support/sim_cluster.h"
 #include "membership/swim.h"
 
 namespace swarm::membership {
 namespace {
 
-MetadataPtr Meta(const std::string& region = "r0") {
-  auto m = std::make_shared<Metadata>();
-  m->region = region;
-  return m;
-}
+// Members 0..99 hold grants; 100+ do not (outsiders with valid keys).
+constexpr MemberId kOutsider = 150;
 
-std::unique_ptr<Swim> Peer(MemberId self, uint32_t n, Config cfg = {}) {
-  auto s = std::make_unique<Swim>(self, Metadata{}, cfg, 100 + self);
-  for (MemberId j = 0; j < n; ++j)
-    if (j != self) s->AddKnownMember(j, Meta());
-  return s;
+struct World {
+  SimAuthority auth{77};
+  std::vector<SharedBytes> cred;
+  World() {
+    for (MemberId i = 0; i < 100; ++i)
+      cred.push_back(auth.Issue(i, Admission{1.0f, "r0", "op" + std::to_string(i), "", kRoleExpertHost}));
+  }
+  // Member m's own signed record.
+  Update Rec(MemberId m, uint32_t inc, MemberState st = MemberState::kAlive, MetadataPtr meta = nullptr) {
+    if (!meta) meta = std::make_shared<Metadata>();
+    Update u{st, m, inc, m, meta, m < 100 ? cred[m] : auth.Bogus(m, 1), nullptr};
+    u.signature = auth.SignAs(m, u);
+    return u;
+  }
+  // A claim by `by` about m.
+  Update Claim(MemberState st, MemberId m, uint32_t inc, MemberId by) {
+    Update u{st, m, inc, by, nullptr, nullptr, nullptr};
+    u.signature = auth.SignAs(by, u);
+    return u;
+  }
+  std::unique_ptr<Swim> Peer(MemberId self, uint32_t n, Config cfg = {}) {
+    auto s = std::make_unique<Swim>(self, Metadata{}, cred[self], cfg, 100 + self, &auth);
+    for (MemberId j = 0; j < n; ++j)
+      if (j != self) {
+        EXPECT_TRUE(s->AddKnownMember(Rec(j, 0)).ok());
+      }
+    return s;
+  }
+};
+
+Message Gossip(MemberId to, std::vector<Update> updates) {
+  Message g;
+  g.type = MessageType::kGossip;
+  g.recipient = to;
+  g.updates = std::move(updates);
+  return g;
 }
 
 const Outgoing* Find(const std::vector<Outgoing>& out, MessageType t) {
@@ -28,101 +56,210 @@ const Outgoing* Find(const std::vector<Outgoing>& out, MessageType t) {
   return nullptr;
 }
 
-TEST(Swim, PingIsAnsweredWithAck) {
-  auto s = Peer(0, 5);
+uint64_t Rejected(const Swim& s, const std::string& reason) {
+  auto it = s.counters().rejected.find(reason);
+  return it == s.counters().rejected.end() ? 0 : it->second;
+}
+
+TEST(Swim, PingIsAnsweredWithAckNamingTheRecipient) {
+  World w;
+  auto s = w.Peer(0, 5);
   Message ping;
   ping.type = MessageType::kPing;
   ping.seq = 42;
   ping.target = 0;
+  ping.recipient = 0;
   s->OnMessage(3, ping, Seconds(1));
   auto out = s->TakeOutbox();
   const Outgoing* ack = Find(out, MessageType::kAck);
   ASSERT_NE(ack, nullptr);
   EXPECT_EQ(ack->to, 3u);
   EXPECT_EQ(ack->msg.seq, 42u);
+  EXPECT_EQ(ack->msg.recipient, 3u);
 }
 
-TEST(Swim, SuspicionAboutSelfIsRefutedWithHigherIncarnation) {
-  auto s = Peer(0, 5);
-  Message g;
-  g.type = MessageType::kGossip;
-  g.updates.push_back(Update{MemberState::kSuspect, 0, 0, 2, nullptr});
-  s->OnMessage(2, g, Seconds(1));
+TEST(Swim, EnvelopeForAnotherPeerIsRefused) {
+  World w;
+  auto s = w.Peer(0, 5);
+  Message ping;
+  ping.type = MessageType::kPing;
+  ping.target = 0;
+  ping.recipient = 4;  // captured on its way to peer 4, replayed here
+  s->OnMessage(3, ping, Seconds(1));
+  EXPECT_EQ(Rejected(*s, "wrong_recipient"), 1u);
+  EXPECT_EQ(Find(s->TakeOutbox(), MessageType::kAck), nullptr);
+  // "Any recipient" is only for a join sync to a seed.
+  ping.recipient = kAnyRecipient;
+  s->OnMessage(3, ping, Seconds(1));
+  EXPECT_EQ(Rejected(*s, "wrong_recipient"), 2u);
+}
+
+TEST(Swim, SuspicionAboutSelfIsRefutedAtOwnIncarnationPlusOne) {
+  World w;
+  auto s = w.Peer(0, 5);
+  s->OnMessage(2, Gossip(0, {w.Claim(MemberState::kSuspect, 0, 0, 2)}), Seconds(1));
   EXPECT_EQ(s->incarnation(), 1u);
   EXPECT_EQ(s->counters().refutations, 1u);
   s->OnTick(Seconds(1));  // gossip round carries the refutation
   bool refuted = false;
   for (const auto& o : s->TakeOutbox())
     for (const auto& u : o.msg.updates)
-      if (u.member == 0 && u.state == MemberState::kAlive && u.incarnation == 1) refuted = true;
-  EXPECT_TRUE(refuted);
-  // A dead claim at a higher incarnation is refuted above it.
-  g.updates[0] = Update{MemberState::kDead, 0, 7, 2, nullptr};
-  s->OnMessage(2, g, Seconds(2));
-  EXPECT_EQ(s->incarnation(), 8u);
+      if (u.member == 0 && u.state == MemberState::kAlive && u.incarnation == 1 && w.auth.Verify(u)) refuted = true;
+  EXPECT_TRUE(refuted) << "the refutation is signed by the member";
+  // A claim far above is refuted at own + 1: a claim never moves an incarnation.
+  s->OnMessage(2, Gossip(0, {w.Claim(MemberState::kDead, 0, 65536, 2)}), Seconds(2));
+  EXPECT_EQ(s->incarnation(), 2u);
+  // A stale claim is ignored.
+  s->OnMessage(2, Gossip(0, {w.Claim(MemberState::kSuspect, 0, 1, 2)}), Seconds(3));
+  EXPECT_EQ(s->incarnation(), 2u);
 }
 
-TEST(Swim, ForgedIncarnationJumpsAreIgnored) {
-  auto s = Peer(0, 5);
-  Message g;
-  g.type = MessageType::kGossip;
-  g.updates = {Update{MemberState::kDead, 0, 4294967295u, 2, nullptr}};
-  s->OnMessage(2, g, Seconds(1));
-  g.updates = {Update{MemberState::kAlive, 3, 3000000000u, 3, Meta()}};
-  s->OnMessage(2, g, Seconds(1));
-  EXPECT_EQ(s->incarnation(), 0u);
-  EXPECT_EQ(s->Get(3)->incarnation, 0u);
-  EXPECT_EQ(s->counters().rejected.at("incarnation_jump"), 2u);
-  // A restarted peer's old incarnation (a small jump) is still refuted above.
-  g.updates = {Update{MemberState::kDead, 0, 40, 2, nullptr}};
-  s->OnMessage(2, g, Seconds(2));
-  EXPECT_EQ(s->incarnation(), 41u);
+TEST(Swim, TwoEnvelopeEvictionFails) {
+  // Issue 14: "you are suspect at incarnation 65536" to the victim, then
+  // "victim dead at incarnation 0" to another peer.
+  World w;
+  auto victim = w.Peer(1, 5);
+  auto other = w.Peer(3, 5);
+  // (a) From an outsider with valid keys but no grant: refused at both.
+  Update s1 = w.Claim(MemberState::kSuspect, 1, 65536, kOutsider);
+  Update d1 = w.Claim(MemberState::kDead, 1, 0, kOutsider);
+  victim->OnMessage(kOutsider, Gossip(1, {w.Rec(kOutsider, 0), s1}), Seconds(1));
+  other->OnMessage(kOutsider, Gossip(3, {w.Rec(kOutsider, 0), d1}), Seconds(1));
+  EXPECT_EQ(victim->incarnation(), 0u);
+  EXPECT_EQ(other->StateOf(1), MemberState::kAlive);
+  EXPECT_GE(Rejected(*victim, "not_admitted") + Rejected(*victim, "unadmitted"), 1u);
+  EXPECT_GE(Rejected(*other, "not_admitted") + Rejected(*other, "unadmitted"), 1u);
+  // Relayed by an admitted member (claims carry their accuser): still refused.
+  other->OnMessage(2, Gossip(3, {d1}), Seconds(1));
+  EXPECT_EQ(other->StateOf(1), MemberState::kAlive);
+  EXPECT_GE(Rejected(*other, "unadmitted"), 2u);
+  // A claim naming an admitted accuser who did not sign it: forged.
+  Update forged = d1;
+  forged.origin = 4;
+  other->OnMessage(2, Gossip(3, {forged}), Seconds(1));
+  EXPECT_EQ(Rejected(*other, "forged"), 1u);
+  EXPECT_EQ(other->StateOf(1), MemberState::kAlive);
+
+  // (b) From a Byzantine admitted member (peer 2): the victim refutes at 1,
+  // the other peer holds only a suspicion, and the refutation wins.
+  victim->OnMessage(2, Gossip(1, {w.Claim(MemberState::kSuspect, 1, 65536, 2)}), Seconds(2));
+  EXPECT_EQ(victim->incarnation(), 1u);
+  other->OnMessage(2, Gossip(3, {w.Claim(MemberState::kDead, 1, 0, 2)}), Seconds(2));
+  EXPECT_EQ(other->StateOf(1), MemberState::kSuspect) << "one accuser's dead claim is only a suspicion";
+  other->OnMessage(1, Gossip(3, {victim->SelfRecord()}), Seconds(3));
+  EXPECT_EQ(other->StateOf(1), MemberState::kAlive);
+  EXPECT_EQ(other->Get(1)->incarnation, 1u);
+}
+
+TEST(Swim, GhostsAreNeverBelieved) {
+  World w;
+  auto s = w.Peer(0, 5);
+  auto meta = std::make_shared<Metadata>();
+  Update no_cred{MemberState::kAlive, 60, 0, 60, meta, nullptr, nullptr};
+  Update bogus = w.Rec(kOutsider + 1, 0);            // signed, but no grant
+  Update unsigned_ghost = w.Rec(60, 0);
+  unsigned_ghost.signature = nullptr;
+  Update bad_sig = w.Rec(61, 0);
+  bad_sig.signature = w.auth.SignAs(2, bad_sig);     // relayer 2 signs for 61
+  Update other_origin = w.Rec(62, 0);
+  other_origin.origin = 2;                           // 2 speaks for 62
+  s->OnMessage(2, Gossip(0, {no_cred, bogus, unsigned_ghost, bad_sig, other_origin}), Seconds(1));
+  for (MemberId g : {60u, 61u, 62u, kOutsider + 1}) EXPECT_FALSE(s->StateOf(g).has_value()) << g;
+  EXPECT_EQ(Rejected(*s, "missing_credential"), 1u);
+  EXPECT_EQ(Rejected(*s, "not_admitted"), 1u);
+  EXPECT_EQ(Rejected(*s, "missing_signature"), 1u);
+  EXPECT_EQ(Rejected(*s, "forged"), 1u);
+  EXPECT_EQ(Rejected(*s, "bad_origin"), 1u);
+  // Claims about unknown members create nothing.
+  s->OnMessage(2, Gossip(0, {w.Claim(MemberState::kSuspect, 63, 0, 2)}), Seconds(1));
+  EXPECT_FALSE(s->StateOf(63).has_value());
+  // The member's own record, relayed by anyone, is believed.
+  s->OnMessage(2, Gossip(0, {w.Rec(64, 0)}), Seconds(1));
+  EXPECT_EQ(s->StateOf(64), MemberState::kAlive);
+  EXPECT_EQ(s->Get(64)->admission->operator_name, "op64");
+}
+
+TEST(Swim, UnadmittedSenderMayOnlyPresentItself) {
+  World w;
+  auto s = w.Peer(0, 5);
+  Message sync;
+  sync.type = MessageType::kSync;
+  sync.recipient = 0;
+  sync.updates = {w.Rec(kOutsider, 0), w.Rec(70, 0), w.Claim(MemberState::kDead, 1, 0, kOutsider)};
+  s->OnMessage(kOutsider, sync, Seconds(1));
+  EXPECT_FALSE(s->StateOf(kOutsider).has_value());
+  EXPECT_FALSE(s->StateOf(70).has_value()) << "nothing else an outsider says is read";
+  EXPECT_EQ(Rejected(*s, "unadmitted"), 1u);
+  EXPECT_EQ(Find(s->TakeOutbox(), MessageType::kSyncReply), nullptr);
+  // An admitted joiner's sync is answered.
+  sync.updates = {w.Rec(71, 0)};
+  sync.join = true;
+  sync.recipient = kAnyRecipient;
+  s->OnMessage(71, sync, Seconds(1));
+  EXPECT_EQ(s->StateOf(71), MemberState::kAlive);
+  EXPECT_NE(Find(s->TakeOutbox(), MessageType::kSyncReply), nullptr);
+}
+
+TEST(Swim, RestartedPeerAdoptsItsOwnSignedIncarnation) {
+  World w;
+  auto s = w.Peer(0, 5);
+  // Another member still holds our record from an earlier life at 5, dead.
+  Message reply;
+  reply.type = MessageType::kSyncReply;
+  reply.recipient = 0;
+  reply.updates = {w.Rec(0, 5), w.Claim(MemberState::kDead, 0, 5, 2)};
+  s->OnMessage(2, reply, Seconds(1));
+  EXPECT_EQ(s->incarnation(), 6u);
+  // Our "own" record at a higher incarnation not signed by us: forged.
+  Update fake = w.Rec(0, 1000);
+  fake.signature = w.auth.SignAs(2, fake);
+  s->OnMessage(2, Gossip(0, {fake}), Seconds(2));
+  EXPECT_EQ(s->incarnation(), 6u);
+  EXPECT_EQ(Rejected(*s, "forged"), 1u);
 }
 
 TEST(Swim, IncarnationPrecedence) {
-  auto s = Peer(0, 5);
-  Message g;
-  g.type = MessageType::kGossip;
-  auto send = [&](Update u) {
-    g.updates = {u};
-    s->OnMessage(4, g, Seconds(1));
-  };
-  send(Update{MemberState::kSuspect, 1, 0, 4, nullptr});
+  World w;
+  auto s = w.Peer(0, 5);
+  auto send = [&](Update u) { s->OnMessage(4, Gossip(0, {u}), Seconds(1)); };
+  send(w.Claim(MemberState::kSuspect, 1, 0, 4));
   EXPECT_EQ(s->StateOf(1), MemberState::kSuspect);
-  send(Update{MemberState::kAlive, 1, 0, 1, Meta()});  // same incarnation: ignored
+  send(w.Rec(1, 0));  // same incarnation: ignored
   EXPECT_EQ(s->StateOf(1), MemberState::kSuspect);
-  send(Update{MemberState::kAlive, 1, 1, 1, Meta()});  // refutation
+  send(w.Rec(1, 1));  // refutation
   EXPECT_EQ(s->StateOf(1), MemberState::kAlive);
-  send(Update{MemberState::kSuspect, 1, 0, 4, nullptr});  // stale suspicion
+  send(w.Claim(MemberState::kSuspect, 1, 0, 4));  // stale suspicion
   EXPECT_EQ(s->StateOf(1), MemberState::kAlive);
-  send(Update{MemberState::kDead, 1, 1, 4, nullptr});
-  EXPECT_EQ(s->StateOf(1), MemberState::kDead);
-  send(Update{MemberState::kSuspect, 1, 5, 4, nullptr});  // dead is not undone by suspect
-  EXPECT_EQ(s->StateOf(1), MemberState::kDead);
-  send(Update{MemberState::kAlive, 1, 2, 1, Meta("r9")});  // rejoin with higher incarnation
+  send(w.Claim(MemberState::kSuspect, 1, 9, 4));  // ahead of the record: a claim on 1
+  EXPECT_EQ(s->StateOf(1), MemberState::kSuspect);
+  EXPECT_EQ(s->Get(1)->incarnation, 1u);
+  send(w.Rec(1, 2, MemberState::kAlive, std::make_shared<Metadata>(Metadata{1.0f, "r9", {}, 0, ""})));
   EXPECT_EQ(s->StateOf(1), MemberState::kAlive);
   EXPECT_EQ(s->Get(1)->meta->region, "r9");
-  send(Update{MemberState::kLeft, 1, 2, 1, nullptr});
+  send(w.Rec(1, 2, MemberState::kLeft));  // left at the same incarnation wins
   EXPECT_EQ(s->StateOf(1), MemberState::kLeft);
-  send(Update{MemberState::kAlive, 9, 0, 9, Meta()});  // unknown member learned
+  send(w.Claim(MemberState::kSuspect, 1, 5, 4));  // left is not undone by claims
+  EXPECT_EQ(s->StateOf(1), MemberState::kLeft);
+  send(w.Rec(1, 3));  // rejoin with a higher incarnation
+  EXPECT_EQ(s->StateOf(1), MemberState::kAlive);
+  send(w.Rec(9, 0));  // unknown member learned from its own record
   EXPECT_EQ(s->StateOf(9), MemberState::kAlive);
-  send(Update{MemberState::kDead, 12, 0, 9, nullptr});  // unknown + dead: ignored
+  send(w.Claim(MemberState::kDead, 12, 0, 9));  // unknown + dead: ignored
   EXPECT_FALSE(s->StateOf(12).has_value());
+  send(w.Rec(9, 0u + (1u << 16) + 1));  // a jump above incarnation_jump_max
+  EXPECT_EQ(s->Get(9)->incarnation, 0u);
+  EXPECT_EQ(Rejected(*s, "incarnation_jump"), 1u);
 }
 
-Nanos TimeToDeath(uint32_t confirmations, bool lifeguard) {
+Nanos TimeToDeath(uint32_t confirmations, bool lifeguard, bool dead_claims = false) {
+  World w;
   Config cfg;
   cfg.lifeguard = lifeguard;
   cfg.rate_limit = false;
-  auto s = Peer(0, 100, cfg);
-  Message g;
-  g.type = MessageType::kGossip;
-  g.updates = {Update{MemberState::kSuspect, 5, 0, 1, nullptr}};
-  s->OnMessage(1, g, 0);
-  for (uint32_t c = 0; c < confirmations; ++c) {
-    g.updates = {Update{MemberState::kSuspect, 5, 0, 10 + c, nullptr}};
-    s->OnMessage(10 + c, g, 0);
-  }
+  auto s = w.Peer(0, 100, cfg);
+  const MemberState st = dead_claims ? MemberState::kDead : MemberState::kSuspect;
+  s->OnMessage(1, Gossip(0, {w.Claim(st, 5, 0, 1)}), 0);
+  for (uint32_t c = 0; c < confirmations; ++c) s->OnMessage(10 + c, Gossip(0, {w.Claim(st, 5, 0, 10 + c)}), 0);
   for (Nanos t = 0; t < Seconds(600); t += Millis(100)) {
     s->OnTick(t);
     s->TakeOutbox();
@@ -142,30 +279,36 @@ TEST(Swim, SuspicionTimeoutScalesAndShrinksWithConfirmations) {
   EXPECT_LT(one, none);
   EXPECT_GT(one, all);
   EXPECT_NEAR(ToSeconds(fixed), 8.0, 0.2);
+  // Dead claims of others are confirmations, never an immediate death.
+  EXPECT_NEAR(ToSeconds(TimeToDeath(0, true, true)), 48.0, 0.2);
+  EXPECT_NEAR(ToSeconds(TimeToDeath(3, true, true)), 8.0, 0.2);
 }
 
 TEST(Swim, RejectsBadMessagesAndCountsReasons) {
+  World w;
   Config cfg;
   cfg.peer_messages_burst = 5;
   cfg.peer_messages_per_second_max = 1;
-  auto s = Peer(0, 5, cfg);
+  auto s = w.Peer(0, 5, cfg);
   Message ping;
   ping.type = MessageType::kPing;
   ping.target = 3;  // not us
+  ping.recipient = 0;
   s->OnMessage(1, ping, 0);
-  s->OnMessage(0, Message{}, 0);
-  Message g;
-  g.type = MessageType::kGossip;
-  g.updates.resize(cfg.piggyback_updates_max + 1, Update{MemberState::kDead, 1, 0, 1, nullptr});
+  s->OnMessage(0, Gossip(0, {}), 0);
+  Message g = Gossip(0, {});
+  g.updates.resize(cfg.piggyback_updates_max + 1, w.Claim(MemberState::kDead, 1, 0, 1));
   s->OnMessage(1, g, 0);
-  g.updates = {Update{MemberState::kAlive, 2, 5, 2, nullptr}};
+  Update no_meta = w.Rec(2, 5);
+  no_meta.meta = nullptr;
+  s->OnMessage(1, Gossip(0, {no_meta}), 0);
+  s->OnMessage(1, Gossip(0, {w.Rec(2, 0)}), 0);
+  g.updates = {Update{MemberState::kAlive, cfg.members_max, 5, 2, std::make_shared<Metadata>()}};
   s->OnMessage(1, g, 0);
-  g.updates = {Update{MemberState::kAlive, cfg.members_max, 5, 2, Meta()}};
-  s->OnMessage(1, g, 0);
-  Message bad;
+  Message bad = Gossip(0, {});
   bad.type = static_cast<MessageType>(50);
   s->OnMessage(1, bad, 0);
-  for (int i = 0; i < 10; ++i) s->OnMessage(2, Message{}, 0);
+  for (int i = 0; i < 10; ++i) s->OnMessage(2, Gossip(0, {}), 0);
   const auto& r = s->counters().rejected;
   EXPECT_EQ(r.at("ping_target_mismatch"), 1u);
   EXPECT_EQ(r.at("from_self"), 1u);
@@ -176,12 +319,14 @@ TEST(Swim, RejectsBadMessagesAndCountsReasons) {
   EXPECT_EQ(r.at("rate_limited"), 5u);
   EXPECT_EQ(s->StateOf(1), MemberState::kAlive) << "rejected updates must not apply";
   // Tokens come back with time.
-  s->OnMessage(2, Message{}, Seconds(3));
+  s->OnMessage(2, Gossip(0, {}), Seconds(3));
   EXPECT_EQ(r.at("rate_limited"), 5u);
 }
 
 TEST(Swim, JoinErrors) {
-  Swim s(0, Metadata{}, Config{}, 1);
+  World w;
+  Swim s(0, Metadata{}, w.cred[0], Config{}, 1, &w.auth);
+  EXPECT_TRUE(s.SelfAdmission().ok());
   std::vector<MemberId> none;
   Status st = s.Join(none, 0);
   EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
@@ -198,6 +343,8 @@ TEST(Swim, JoinErrors) {
   EXPECT_EQ(s.JoinStatus().code(), absl::StatusCode::kDeadlineExceeded) << s.JoinStatus();
   EXPECT_NE(s.JoinStatus().message().find("join_timeout=10s"), std::string::npos) << s.JoinStatus();
   EXPECT_GE(syncs, 2 * 10);  // retried to both seeds every second
+  Swim sybil(1, Metadata{}, w.auth.Bogus(1, 9), Config{}, 1, &w.auth);
+  EXPECT_FALSE(sybil.SelfAdmission().ok());
 }
 
 TEST(Swim, ConfigValidateNamesField) {
@@ -288,7 +435,9 @@ TEST(SimCluster, ByzantineForgedDeathsAreRefuted) {
   uint64_t forged = 0;
   c.sim().SetByzantine(0, [&](sim::NodeId, sim::NodeId&, Message& m) {
     const MemberId victim = 1 + static_cast<MemberId>(forged++ % 39);
-    m.updates.push_back(Update{MemberState::kDead, victim, 0, 0, nullptr});
+    Update u{MemberState::kDead, victim, 0, 0, nullptr, nullptr, nullptr};
+    u.signature = c.authority().SignAs(0, u);
+    if (m.updates.size() < c.node(1)->config().piggyback_updates_max) m.updates.push_back(u);
     return sim::Simulator<Message>::HookAction::kDeliver;
   });
   c.RunUntil(Seconds(30));
@@ -296,8 +445,9 @@ TEST(SimCluster, ByzantineForgedDeathsAreRefuted) {
   c.RunUntil(Seconds(60));
   EXPECT_GT(forged, 0u);
   EXPECT_GT(c.TotalCounters().refutations, 0u);
-  for (uint32_t i = 0; i < o.nodes; ++i)
+  for (uint32_t i = 0; i < o.nodes; ++i) {
     EXPECT_EQ(c.node(i)->Count(MemberState::kAlive), o.nodes) << "peer " << i;
+  }
 }
 
 TEST(SimCluster, FloodingPeerIsRateLimited) {
@@ -310,6 +460,7 @@ TEST(SimCluster, FloodingPeerIsRateLimited) {
     c.sim().At(Seconds(1) + i * Millis(1) / 2, [&c] {
       Message m;
       m.type = MessageType::kGossip;
+      m.recipient = 1;
       c.sim().Inject(0, 1, std::move(m));
     });
   }

@@ -12,9 +12,41 @@
 namespace swarm::membership {
 namespace {
 
+// Signs the canonical RecordBytes with a keyed hash of the author's name, as
+// the node signs them with its identity: indices differ per peer, names not.
+class NamedAuthority : public Authority {
+ public:
+  explicit NamedAuthority(const PeerDirectory* dir) : dir_(dir) {}
+  SharedBytes Sign(const Update& r) override { return Tag(r); }
+  StatusOr<AdmissionPtr> Admit(MemberId m, const SharedBytes& c) override {
+    const std::string want = "grant:" + dir_->Name(m);
+    if (!c || std::string(c->begin(), c->end()) != want) return absl::PermissionDeniedError("not_admitted: no grant");
+    return std::make_shared<const Admission>(Admission{1, "r", "op-" + dir_->Name(m), "", kRoleExpertHost});
+  }
+  bool Verify(const Update& r) override { return r.signature && Tag(r) && *Tag(r) == *r.signature; }
+  static SharedBytes Grant(const std::string& name) {
+    const std::string g = "grant:" + name;
+    return std::make_shared<const Bytes>(g.begin(), g.end());
+  }
+
+ private:
+  SharedBytes Tag(const Update& r) const {
+    auto bytes = RecordBytes(r, *dir_, "wire-test");
+    if (!bytes.ok()) return nullptr;
+    uint64_t h = 1469598103934665603ULL;
+    for (char c : dir_->Name(r.origin)) h = (h ^ static_cast<uint8_t>(c)) * 1099511628211ULL;
+    for (uint8_t b : *bytes) h = (h ^ b) * 1099511628211ULL;
+    Bytes out(8);
+    for (int i = 0; i < 8; ++i) out[i] = static_cast<uint8_t>(h >> (8 * i));
+    return std::make_shared<const Bytes>(std::move(out));
+  }
+  const PeerDirectory* dir_;
+};
+
 struct Peer {
   std::string name;
   PeerDirectory dir;
+  std::unique_ptr<NamedAuthority> auth;
   std::unique_ptr<Swim> swim;
   bool up = true;
   std::map<std::string, uint64_t> rejected;
@@ -36,7 +68,9 @@ TEST(WireCluster, JoinDetectAndRejectOverTheCodec) {
     Metadata m;
     m.region = "r" + std::to_string(i);
     m.address = "127.0.0.1:700" + std::to_string(i);
-    p->swim = std::make_unique<Swim>(p->dir.Find(p->name).value(), m, Config{}, 50 + i);
+    p->auth = std::make_unique<NamedAuthority>(&p->dir);
+    p->swim = std::make_unique<Swim>(p->dir.Find(p->name).value(), m, NamedAuthority::Grant(p->name), Config{},
+                                     50 + i, p->auth.get());
     peers.push_back(std::move(p));
   }
   auto by_name = [&](const std::string& n) -> Peer& {

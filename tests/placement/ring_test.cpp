@@ -105,23 +105,26 @@ TEST(Ring, KeyHashIsStable) {
   EXPECT_EQ(KeyHash(std::string_view("")), 0xa7ffc6f8bf1ed766ULL);
 }
 
-TEST(Ring, PeersFromViewUsesNamesAndSkipsDead) {
+TEST(Ring, PeersFromViewTakesGrantedFactsOfAdmittedExpertHostsOnly) {
   membership::PeerDirectory dir;
-  ASSERT_TRUE(dir.Intern("b").ok());
-  ASSERT_TRUE(dir.Intern("a").ok());
-  ASSERT_TRUE(dir.Intern("c").ok());
+  for (const char* n : {"b", "a", "c", "d", "e"}) ASSERT_TRUE(dir.Intern(n).ok());
   auto meta = std::make_shared<membership::Metadata>();
-  meta->capacity = 2;
-  meta->region = "eu";
+  meta->capacity = 100;  // self-declared: never used
+  meta->region = "self-claimed";
+  auto host = std::make_shared<const membership::Admission>(
+      membership::Admission{2, "eu", "acme", "", membership::kRoleExpertHost});
+  auto trainer = std::make_shared<const membership::Admission>(membership::Admission{4, "eu", "acme", "", 1u});
   std::vector<membership::MemberView> v = {
-      {0, membership::MemberState::kAlive, 0, meta, 1},
-      {1, membership::MemberState::kSuspect, 0, meta, 1},
-      {2, membership::MemberState::kDead, 0, meta, 1},
+      {0, membership::MemberState::kAlive, 0, meta, host, 1},
+      {1, membership::MemberState::kSuspect, 0, meta, host, 1},
+      {2, membership::MemberState::kDead, 0, meta, host, 1},
+      {3, membership::MemberState::kAlive, 0, meta, trainer, 1},  // not an expert host
+      {4, membership::MemberState::kAlive, 0, meta, nullptr, 1},  // not admitted
   };
   auto peers = PeersFromView(v, dir);
   ASSERT_EQ(peers.size(), 2u);
-  EXPECT_EQ(peers[0], (PeerInfo{"b", 2, "eu"}));
-  EXPECT_EQ(peers[1], (PeerInfo{"a", 2, "eu"}));
+  EXPECT_EQ(peers[0], (PeerInfo{"b", 2, "eu", "acme"}));
+  EXPECT_EQ(peers[1], (PeerInfo{"a", 2, "eu", "acme"}));
 }
 
 }  // namespace

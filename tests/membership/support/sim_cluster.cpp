@@ -1,6 +1,8 @@
-#include "membership/sim_cluster.h"
+#include "membership/support/sim_cluster.h"
 
 #include <limits>
+
+#include "absl/strings/str_cat.h"
 
 namespace swarm::membership {
 namespace {
@@ -15,7 +17,7 @@ uint64_t Mix(uint64_t a, uint64_t b, uint64_t c) {
 }  // namespace
 
 SimCluster::SimCluster(const ClusterOptions& opt)
-    : opt_(opt), sim_(opt.seed, opt.nodes, this), scheduled_(opt.nodes, kNever),
+    : opt_(opt), authority_(Mix(opt.seed, 0x5157, 0)), sim_(opt.seed, opt.nodes, this), scheduled_(opt.nodes, kNever),
       timer_gen_(opt.nodes, 0), restarts_(opt.nodes, 0) {
   const Status st = opt.link.Validate();
   SWARM_ASSERT(st.ok());
@@ -30,17 +32,26 @@ SimCluster::SimCluster(const ClusterOptions& opt)
       m.address = absl::StrCat("sim:", i);
     }
     metas_.push_back(std::make_shared<const Metadata>(std::move(m)));
+    std::optional<Admission> a;
+    if (opt.admission) {
+      a = opt.admission(i);
+    } else {
+      a = Admission{1.0f, absl::StrCat("r", i % 3), absl::StrCat("op", i), absl::StrCat("sim:", i),
+                    kRoleExpertHost};
+    }
+    admitted_.push_back(a.has_value());
+    credentials_.push_back(a ? authority_.Issue(i, *a) : authority_.Bogus(i, Mix(opt.seed, i, 7)));
   }
   nodes_.resize(opt.nodes);
   if (opt.bootstrap_full) {
     SWARM_ASSERT(opt.late_joiners < opt.nodes);
     const uint32_t initial = opt.nodes - opt.late_joiners;
+    for (uint32_t i = 0; i < initial; ++i) nodes_[i] = MakeNode(i);
     for (uint32_t i = 0; i < initial; ++i) {
-      nodes_[i] = MakeNode(i);
       for (uint32_t j = 0; j < initial; ++j)
-        if (j != i) nodes_[i]->AddKnownMember(j, metas_[j]);
-      Flush(i);
+        if (j != i && admitted_[j]) SWARM_ASSERT(nodes_[i]->AddKnownMember(nodes_[j]->SelfRecord()).ok());
     }
+    for (uint32_t i = 0; i < initial; ++i) Flush(i);
   } else if (opt.nodes > 0) {
     nodes_[0] = MakeNode(0);
     Flush(0);
@@ -48,7 +59,8 @@ SimCluster::SimCluster(const ClusterOptions& opt)
 }
 
 std::unique_ptr<Swim> SimCluster::MakeNode(uint32_t i) {
-  auto s = std::make_unique<Swim>(i, *metas_[i], opt_.config, Mix(opt_.seed, i, restarts_[i]));
+  auto s = std::make_unique<Swim>(i, *metas_[i], credentials_[i], opt_.config, Mix(opt_.seed, i, restarts_[i]),
+                                  &authority_);
   s->SetObserver(observer_);
   return s;
 }
@@ -84,6 +96,7 @@ void SimCluster::Flush(uint32_t i) {
 void SimCluster::OnDeliver(sim::NodeId to, sim::NodeId from, Message&& msg) {
   Swim* s = nodes_[to].get();
   if (!s) return;
+  if (tap_) tap_(to, from, msg);
   s->OnMessage(from, msg, sim_.now());
   Flush(to);
 }

@@ -1,7 +1,9 @@
-// SimCluster — many Swim peers driven by sim::Simulator in virtual time.
+// SimCluster — many Swim peers driven by sim::Simulator in virtual time
+// (test and benchmark support; library swarm_membership_sim, not a core).
 //
-// Used by the simulation tests and benchmarks (and usable by any later module
-// that needs a simulated membership layer). Each peer's timer is scheduled at
+// Every peer signs its records through one SimAuthority (keyed hashes); peer
+// i is admitted with ClusterOptions::admission(i), or is a Sybil without a
+// grant when that returns nullopt. Each peer's timer is scheduled at
 // its Swim::NextDeadline(); every outbox is sent through the simulator's link
 // model, partitions and Byzantine hooks. Peer i's randomness is derived from
 // (seed, i, restarts), so one seed replays the whole run.
@@ -14,6 +16,7 @@
 #include <memory>
 #include <vector>
 
+#include "membership/support/sim_authority.h"
 #include "membership/swim.h"
 #include "sim/simulator.h"
 
@@ -32,6 +35,9 @@ struct ClusterOptions {
   uint32_t late_joiners = 0;
   // Metadata of peer i (default: capacity 1, region "r<i%3>").
   std::function<Metadata(uint32_t)> metadata;
+  // Grant of peer i (default: expert host, capacity 1, region "r<i%3>",
+  // operator "op<i>"); nullopt = no grant (a Sybil: its records never verify).
+  std::function<std::optional<Admission>(uint32_t)> admission;
 };
 
 class SimCluster : public sim::Simulator<Message>::Handler {
@@ -39,6 +45,9 @@ class SimCluster : public sim::Simulator<Message>::Handler {
   explicit SimCluster(const ClusterOptions& opt);
 
   sim::Simulator<Message>& sim() { return sim_; }
+  SimAuthority& authority() { return authority_; }
+  // Whether peer i holds a grant.
+  bool admitted(uint32_t i) const { return admitted_[i] != 0; }
   Nanos now() const { return sim_.now(); }
   uint32_t size() const { return static_cast<uint32_t>(nodes_.size()); }
   // Null while the peer is crashed.
@@ -48,6 +57,11 @@ class SimCluster : public sim::Simulator<Message>::Handler {
   void RunUntil(Nanos t) { sim_.RunUntil(t); }
   // Restarted peers join through these (default: the first three up peers).
   void SetRestartSeeds(std::vector<MemberId> seeds) { restart_seeds_ = std::move(seeds); }
+  // Called with every message delivered to an up peer, before the peer sees
+  // it (Byzantine tests capture messages to replay them).
+  void SetDeliverTap(std::function<void(uint32_t to, uint32_t from, const Message&)> tap) {
+    tap_ = std::move(tap);
+  }
   // Applied to every peer, including restarted ones.
   void SetObserver(Observer* o);
   // Starts peer i (used when bootstrap_full is false) and joins it via `seeds`.
@@ -69,14 +83,18 @@ class SimCluster : public sim::Simulator<Message>::Handler {
   static void Add(Counters& into, const Counters& c);
 
   ClusterOptions opt_;
+  SimAuthority authority_;
   sim::Simulator<Message> sim_;
   std::vector<MetadataPtr> metas_;
+  std::vector<SharedBytes> credentials_;
+  std::vector<uint8_t> admitted_;
   std::vector<std::unique_ptr<Swim>> nodes_;
   std::vector<Nanos> scheduled_;
   std::vector<uint32_t> timer_gen_;
   std::vector<uint32_t> restarts_;
   std::vector<MemberId> restart_seeds_;
   Observer* observer_ = nullptr;
+  std::function<void(uint32_t, uint32_t, const Message&)> tap_;
   Counters retired_;
 };
 
