@@ -269,6 +269,36 @@ TEST(PbftGrpcCommittee, HonestAppendsCommitDuringAWrongSignatureFlood) {
   EXPECT_GT(rate_limited, 0u);
 }
 
+// LedgerHead(verify) walks the whole chain: callers share one cached report
+// per head instead of each making the member re-verify.
+TEST(PbftGrpcCommittee, LedgerHeadVerifyIsCachedPerHeadAndRateLimited) {
+  const std::string root = TempRoot("verify");
+  auto c = MakeCommittee(root);
+  auto signer = std::move(testing::MlDsaRecordSigner::Generate()).value();
+  for (uint64_t i = 1; i <= 3; ++i) ASSERT_TRUE(AppendVia(c->addresses()[1], *signer, i).ok());
+  auto stub = swarm::v1::Pbft::NewStub(grpc::CreateChannel(c->addresses()[1], grpc::InsecureChannelCredentials()));
+  auto verify = [&] {
+    grpc::ClientContext ctx;
+    swarm::v1::LedgerHeadRequest req;
+    req.set_verify(true);
+    swarm::v1::LedgerHeadReply reply;
+    EXPECT_TRUE(stub->LedgerHead(&ctx, req, &reply).ok());
+    return reply;
+  };
+  for (int i = 0; i < 20; ++i) {
+    const auto r = verify();
+    EXPECT_TRUE(r.verified()) << r.verify_report();
+  }
+  EXPECT_EQ(c->service(1)->verifications(), 1u);
+  // A new head within the interval: the cached report, marked as such.
+  ASSERT_TRUE(AppendVia(c->addresses()[1], *signer, 4).ok());
+  const auto r = verify();
+  EXPECT_NE(r.verify_report().find("verified at ledger size 3; verification is rate-limited"), std::string::npos)
+      << r.verify_report();
+  EXPECT_EQ(c->service(1)->verifications(), 1u);
+  std::filesystem::remove_all(root);
+}
+
 TEST(PbftGrpcCommittee, MalformedBatchIsRefusedAndCounted) {
   auto c = MakeCommittee("");
   auto stub = swarm::v1::Pbft::NewStub(grpc::CreateChannel(c->addresses()[1], grpc::InsecureChannelCredentials()));
