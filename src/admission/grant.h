@@ -64,6 +64,12 @@ inline constexpr size_t kRegionBytesMax = 64;
 inline constexpr size_t kAddressBytesMax = 256;
 inline constexpr size_t kGrantBytesMax = 16 * 1024;
 inline constexpr float kCapacityMax = 64.0f;
+// Longest signature any scheme makes (ml-dsa-87: 4627 bytes) with room to spare.
+inline constexpr size_t kGrantSignatureBytesMax = 8 * 1024;
+// Verified grants a GrantVerifier remembers (one entry ~ one admitted peer).
+inline constexpr size_t kGrantCacheEntriesMax = 4096;
+// The signed message is kGrantSignatureDomain || 0x00 || body.
+inline constexpr std::string_view kGrantSignatureDomain = "swarm/grant/v1";
 
 struct Grant {
   uint8_t version = 1;
@@ -87,46 +93,83 @@ struct SignedGrant {
   Bytes signature;  // issuer's signature, see above
 };
 
+// Grant body (big-endian; every field present, in this order; no trailing bytes):
+//   version u8 (=1) | swarm_id u8 len + bytes (1..64, printable ASCII, no space)
+//   | issuer 32 | subject_scheme u8 | subject_public_key u16 len + bytes (the
+//   scheme's exact key length) | subject 32 | roles u32 (non-zero, known bits)
+//   | capacity f32 bits (finite, (0, kCapacityMax]) | operator u8 len + bytes
+//   (1..64, printable ASCII) | region u8 len + bytes (0..64, printable ASCII)
+//   | address u16 len + bytes (0..256; "" or host:port, port 1..65535)
+//   | not_before u64 | expires u64 (> not_before) | serial u64
+// A grant that decodes re-encodes to the same bytes (the encoding is canonical).
 Bytes EncodeGrant(const Grant& grant);
 // Checks lengths, ranges, subject == PeerIdOf(scheme, key), not_before < expires.
+// Errors are InvalidArgument "grant field '<name>': <value> <problem>".
 StatusOr<Grant> DecodeGrant(ByteSpan body);
+// The same checks on an in-memory grant (what IssueGrant refuses to sign).
+Status ValidateGrant(const Grant& grant);
+// SignedGrant (big-endian): magic "SWGR" | version u8 (=1) | body u32 len +
+// bytes (<= kGrantBytesMax) | signature u16 len + bytes (1..kGrantSignatureBytesMax);
+// the whole encoding is at most kGrantBytesMax. DecodeSignedGrant checks the
+// framing only (not the body, not the signature): use GrantVerifier.
 Bytes EncodeSignedGrant(const SignedGrant& signed_grant);
 StatusOr<SignedGrant> DecodeSignedGrant(ByteSpan bytes);
+// kGrantSignatureDomain || 0x00 || body: the bytes the issuer signs.
+Bytes GrantSigningMessage(ByteSpan body);
 
-// Signs `grant` (its issuer field is set from `issuer`).
+// Signs `grant` (its issuer field is set from `issuer`). Refuses (InvalidArgument,
+// field named) a grant ValidateGrant refuses.
 StatusOr<SignedGrant> IssueGrant(const crypto::Identity& issuer, Grant grant);
+// Multi-line human-readable form (for `swarm admission show` and logs).
+std::string DescribeGrant(const Grant& grant);
 
 // Grant files: the SignedGrant encoding, written with common's durable write.
 Status SaveGrant(const std::string& path, const SignedGrant& grant);
 StatusOr<SignedGrant> LoadGrant(const std::string& path);
-// Issuer public-key files ("swarm admission issuer" writes one): scheme + key.
+// Issuer public-key files ("swarm admission issuer-keygen" writes one): one
+// text line "swarm-issuer/v1 <scheme name> <public key hex>\n". The issuer's
+// secret key is an ordinary identity key file (crypto/identity.h).
 struct IssuerKey {
   crypto::SignatureScheme scheme = crypto::kDefaultSignatureScheme;
   Bytes public_key;
   crypto::PeerIdBytes id{};
 };
+IssuerKey IssuerKeyOf(const crypto::Identity& issuer);
+std::string FormatIssuerKey(const IssuerKey& key);
+// Parses FormatIssuerKey's line; `source` names the file in errors.
+StatusOr<IssuerKey> ParseIssuerKey(std::string_view text, const std::string& source = "<memory>");
 Status SaveIssuerKey(const std::string& path, const IssuerKey& key);
 StatusOr<IssuerKey> LoadIssuerKey(const std::string& path);
 
 // Verifies signed grants against the trusted issuers of one swarm and caches
 // the result by SHA3-256 of the signed bytes (one signature check per grant).
-// Errors start with the refusal reason used in swarm_rejected_calls_total:
+// Errors are PermissionDenied and their message starts with the refusal reason
+// used in swarm_rejected_calls_total:
 //   "not_admitted: ..."  bad signature, unknown issuer, other swarm, malformed
 //   "expired: ..."       now outside [not_before, expires)
 //   "excluded: ..."      the subject was excluded by a committed record
+// Only grants whose signature verified are cached (so the cache cannot be
+// filled by an outsider); the time window and exclusions are checked on every
+// call. When the cache holds cache_entries_max grants, the entry with the
+// smallest key (a hash: an arbitrary one) is dropped. Thread-safe; the
+// signature check runs outside the lock.
 class GrantVerifier {
  public:
-  GrantVerifier(std::string swarm_id, std::vector<IssuerKey> trusted_issuers);
+  GrantVerifier(std::string swarm_id, std::vector<IssuerKey> trusted_issuers,
+                size_t cache_entries_max = kGrantCacheEntriesMax);
   StatusOr<Grant> Verify(ByteSpan signed_grant_bytes, uint64_t now_unix_ms);
   void Exclude(const crypto::PeerIdBytes& peer, std::string reason);
   bool IsExcluded(const crypto::PeerIdBytes& peer) const;
   const std::string& swarm_id() const { return swarm_id_; }
+  const std::vector<IssuerKey>& issuers() const { return issuers_; }
+  size_t cached_grants() const;
 
  private:
   std::string swarm_id_;
   std::vector<IssuerKey> issuers_;
+  size_t cache_entries_max_;
   mutable std::mutex mu_;
-  std::map<std::array<uint8_t, 32>, Grant> cache_;  // bounded; see .cpp
+  std::map<std::array<uint8_t, 32>, Grant> cache_;  // bounded by cache_entries_max_
   std::map<crypto::PeerIdBytes, std::string> excluded_;
 };
 
