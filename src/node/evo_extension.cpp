@@ -29,6 +29,10 @@ class EvoExtension final : public Extension {
                          .Register(node.metrics().registry())
                          .Add({});
     service_->SetMetrics(&evaluations, &failures);
+    auto& rejected = node.metrics().rejected_calls;
+    service_->SetOnRefused([&rejected](const std::string& reason) {
+      rejected.Add({{"service", "evo"}, {"reason", reason}}).Increment();
+    });
     const auto& c = service_->config();
     spdlog::info("evo: evaluator '{}' with capacity {}{}{}", c.evaluator_id, c.capacity,
                  c.latency > 0 ? fmt::format(", simulated latency {} ms", c.latency / 1'000'000) : "",

@@ -127,6 +127,7 @@ grpc::Status EvoEvaluatorService::IslandStepFor(const crypto::PeerIdBytes& calle
   ++counters_.requests;
   auto bad = [this](const std::string& msg) {
     ++counters_.rejected_requests;
+    if (on_refused_) on_refused_("invalid_argument");
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, msg);
   };
   constexpr size_t kRunIdBytesMax = 64, kOverridesMax = 64, kEmigrantsMax = 1000;
@@ -193,6 +194,7 @@ grpc::Status EvoEvaluatorService::IslandStepFor(const crypto::PeerIdBytes& calle
         });
         if (idle == islands_.end()) {
           ++counters_.rejected_requests;
+          if (on_refused_) on_refused_("rate_limited");
           return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                               absl::StrCat("islands_max = ", cfg_.islands_max,
                                            " islands are hosted and none is idle; other callers' islands are not evicted"));

@@ -32,6 +32,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <memory>
@@ -81,6 +82,9 @@ class EvoEvaluatorService final : public swarm::v1::EvoEvaluator::Service {
 
   // Optional Prometheus counters incremented as evaluations happen (not owned).
   void SetMetrics(prometheus::Counter* evaluations, prometheus::Counter* failures);
+  // Runs with the reason of each refused IslandStep (invalid_argument,
+  // rate_limited): swarm_rejected_calls_total{service="evo",reason}.
+  void SetOnRefused(std::function<void(const std::string&)> fn) { on_refused_ = std::move(fn); }
 
   grpc::Status Register(grpc::ServerContext*, const swarm::v1::EvoRegisterRequest*,
                         swarm::v1::EvoRegisterReply*) override;
@@ -115,6 +119,7 @@ class EvoEvaluatorService final : public swarm::v1::EvoEvaluator::Service {
   EvoServiceCounters counters_;
   prometheus::Counter* evaluations_metric_ = nullptr;
   prometheus::Counter* failures_metric_ = nullptr;
+  std::function<void(const std::string&)> on_refused_;
 };
 
 }  // namespace swarm::node
