@@ -1,5 +1,5 @@
 // PBFT over real gRPC on loopback: n committee members in one process
-// (node/consensus_local.h), each with its own gRPC server, driver thread and
+// (consensus/local_committee.h), each with its own gRPC server, driver thread and
 // replica. Closed loop at the primary: B requests submitted together, the
 // next B once all executed at the primary. Every configuration runs with
 // ML-DSA-65 signatures and with the HMAC-SHA3 keyed-hash authenticator in the
@@ -23,7 +23,7 @@
 #include "bench_util.h"
 #include "consensus/ml_dsa_authenticator.h"
 #include "crypto/signer.h"
-#include "node/consensus_local.h"
+#include "consensus/local_committee.h"
 
 namespace swarm::node {
 namespace {

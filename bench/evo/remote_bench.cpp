@@ -1,5 +1,5 @@
-// Remote fitness evaluation over gRPC on loopback (node/evo_pool.h against
-// evaluator processes serving node/evo_service.h):
+// Remote fitness evaluation over gRPC on loopback (client/evo_pool.h against
+// evaluator processes serving node/evo/service.h):
 //   * CPU-bound task: evaluations/s with 1, 2, 4 evaluator processes
 //     (capacity 1 each), as parallel efficiency = speedup over 1 evaluator /
 //     min(evaluators, cores). Anchor: the same genomes evaluated in this
@@ -31,8 +31,8 @@
 #include "evo/presets.h"
 #include "evo/tasks.h"
 #include "net/rpc.h"
-#include "node/evo_pool.h"
-#include "node/evo_service.h"
+#include "client/evo_pool.h"
+#include "node/evo/service.h"
 
 namespace {
 

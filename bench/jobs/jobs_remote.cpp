@@ -32,7 +32,7 @@
 #include "fhe/ckks.h"
 #include "fhe/encryptor.h"
 #include "fhe/serialize.h"
-#include "jobs/client.h"
+#include "client/jobs_client.h"
 #include "jobs_bench.h"
 
 namespace swarm::benchjobs {

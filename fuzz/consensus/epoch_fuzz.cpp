@@ -1,5 +1,5 @@
 // Fuzz target for the epoch-record decoders a PBFT member runs on bytes from
-// peers and clients (node/consensus_epoch.h): the request envelope, the
+// peers and clients (consensus/epoch.h): the request envelope, the
 // membership and placement bodies, and the ledger state machine applying an
 // epoch request. Properties: no crash; whatever a body parser accepts
 // re-encodes to exactly the same bytes (one canonical form); an envelope that
@@ -13,8 +13,8 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "node/consensus_epoch.h"
-#include "node/consensus_ledger.h"
+#include "consensus/epoch.h"
+#include "consensus/ledger_machine.h"
 #include "store/signers.h"
 
 namespace {

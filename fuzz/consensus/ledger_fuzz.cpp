@@ -13,7 +13,7 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "node/consensus_ledger.h"
+#include "consensus/ledger_machine.h"
 #include "store/signers.h"
 
 namespace {

@@ -1,12 +1,12 @@
 // `swarm evolve`: a NEAT run (islands + migration, evo/archipelago.h) whose
 // fitness evaluations are spread over remote evaluator peers
-// (node/evo_pool.h; peers run `swarm node --set evo.evaluator=true`) with a
+// (client/evo_pool.h; peers run `swarm node --set evo.evaluator=true`) with a
 // local fall-back, spot checks and exclusion of lying evaluators.
 //
 // What runs where: by default every island lives in this coordinator process
 // (migration between them along the topology) and only the fitness
 // evaluations go to the peers. With --remote-islands the islands live on the
-// peers (node/evo_remote_islands.h) and this process steps them, migrates
+// peers (client/evo_remote_islands.h) and this process steps them, migrates
 // between them and re-checks claimed solutions. Either way the champions are
 // kept in one CRDT archive replica per island, synchronised by Merkle
 // anti-entropy in-process.
@@ -39,9 +39,9 @@
 #include "evo/presets.h"
 #include "evo/worker_pool.h"
 #include "net/address.h"
+#include "client/evo_pool.h"
+#include "client/evo_remote_islands.h"
 #include "net/http_server.h"
-#include "node/evo_pool.h"
-#include "node/evo_remote_islands.h"
 #include "node/metrics.h"
 
 namespace swarm::cli {

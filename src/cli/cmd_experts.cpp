@@ -1,5 +1,5 @@
 // `swarm experts drive|info`: exercise and inspect experts hosted by peers
-// (node/experts_extension.h). Compiled in when the experts extension is
+// (node/experts/extension.h). Compiled in when the experts extension is
 // (SWARM_HAVE_NODE_EXPERTS); torch-free itself (nn/expert_drive.h).
 #if defined(SWARM_HAVE_NODE_EXPERTS)
 

@@ -18,7 +18,7 @@
 #include "fhe/keyset.h"
 #include "fhe/serialize.h"
 #include "jobs/circuit.h"
-#include "jobs/client.h"
+#include "client/jobs_client.h"
 
 namespace swarm::cli {
 namespace {

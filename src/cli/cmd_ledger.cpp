@@ -1,11 +1,11 @@
 // `swarm ledger append|show|verify --db FILE` (a local ledger file) and
 // `swarm ledger append|verify --peer ADDR` (the PBFT-replicated ledger of a
-// committee, node/consensus_extension.h).
+// committee, node/consensus/extension.h).
 //
 // `swarm ledger show --peer ADDR` lists a member's replicated ledger; epoch
-// records (node/consensus_epoch.h) come with their member list / table.
+// records (consensus/epoch.h) come with their member list / table.
 //
-// Remote append (node/consensus_client.h): read the member's head, sign a record on top of it, submit it
+// Remote append (client/consensus_client.h): read the member's head, sign a record on top of it, submit it
 // through that member (a backup relays it to the primary), re-sign and retry
 // when another append won the race ("stale head"), fail over to the other
 // committee members when the member does not answer, then wait until f+1
@@ -31,8 +31,8 @@
 #include "store/signers.h"
 #include "swarm/v1/consensus.grpc.pb.h"
 #if SWARM_NODE_HAVE_CONSENSUS
-#include "node/consensus_client.h"
-#include "node/consensus_epoch.h"
+#include "client/consensus_client.h"
+#include "consensus/epoch.h"
 #endif
 
 namespace swarm::cli {
@@ -143,7 +143,7 @@ int RunShow(const LedgerFlags& f) {
     auto r = ledger->Get(i);
     if (!r.ok()) Fail("ledger show", r.status(), kExitRuntime);
     auto j = RecordJson(*r);
-    // A replicated ledger keeps epoch bodies beside it (node/consensus_ledger.h).
+    // A replicated ledger keeps epoch bodies beside it (consensus/ledger_machine.h).
     if (r->kind.rfind("epoch.", 0) == 0) {
       const auto path = std::filesystem::path(f.db).parent_path() / "epochs" / (ToHex(r->payload_root) + ".body");
       std::ifstream in(path, std::ios::binary);

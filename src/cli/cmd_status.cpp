@@ -102,7 +102,7 @@ void PrintPeer(const nlohmann::json& s) {
     for (const auto& [k, v] : ext.items()) rows.push_back({k, Cell(v)});
     std::cout << "\n" << name << "\n" << FormatTable({"field", "value"}, rows);
   }
-  // The committed epochs (node/consensus_extension.h), one row per kind.
+  // The committed epochs (node/consensus/extension.h), one row per kind.
   if (s.contains("consensus") && s["consensus"].is_object() && s["consensus"].contains("epochs")) {
     std::vector<std::vector<std::string>> rows;
     for (const auto& [kind, e] : s["consensus"]["epochs"].items()) {

@@ -4,7 +4,7 @@
 // Three ways to run it:
 //  - default: a local swarm on loopback. This process spawns expert hosts
 //    (`swarm node` with [experts], when the binary has them) and n trainer
-//    peers (`swarm node` with [trainer], node/trainer_extension.h), which
+//    peers (`swarm node` with [trainer], node/trainer/extension.h), which
 //    average over signed envelopes; it shows their progress and stops them at
 //    the end. Children get PR_SET_PDEATHSIG so nothing outlives this process.
 //  - --peers A,B,..: watch trainer peers that are already running.
@@ -15,7 +15,7 @@
 // contributions, train::SecureAggParams) into <dir>/fhe-keys, copies the
 // public files to <dir>/fhe-public, and spawns one more peer, the aggregator
 // (trainer.role = "aggregator"), given only the public files; the trainers
-// get the whole key set (node/trainer_extension.h).
+// get the whole key set (node/trainer/extension.h).
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>

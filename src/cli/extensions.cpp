@@ -1,27 +1,27 @@
 // Registers the node extensions (node/extension.h) of the modules this binary
 // was built with. Each extension's factory lives beside its code:
-//   consensus  node/consensus_extension.h  ConsensusExtensionFactory()  [consensus]
-//   evo        node/evo_extension.h        EvoExtensionFactory()        [evo]
-//   jobs       node/jobs_extension.h       JobsExtensionFactory()       [jobs]
-//   experts    node/experts_extension.h    ExpertsExtensionFactory()    [experts]
-//   trainer    node/trainer_extension.h    TrainerExtensionFactory()    [trainer]
+//   consensus  node/consensus/extension.h  ConsensusExtensionFactory()  [consensus]
+//   evo        node/evo/extension.h        EvoExtensionFactory()        [evo]
+//   jobs       node/jobs/extension.h       JobsExtensionFactory()       [jobs]
+//   experts    node/experts/extension.h    ExpertsExtensionFactory()    [experts]
+//   trainer    node/trainer/extension.h    TrainerExtensionFactory()    [trainer]
 #include "cli/commands.h"
 #include "node/extension.h"
 
 #if SWARM_NODE_HAVE_CONSENSUS
-#include "node/consensus_extension.h"
+#include "node/consensus/extension.h"
 #endif
 #if SWARM_NODE_HAVE_EVO
-#include "node/evo_extension.h"
+#include "node/evo/extension.h"
 #endif
 #if SWARM_NODE_HAVE_JOBS
-#include "node/jobs_extension.h"
+#include "node/jobs/extension.h"
 #endif
 #if SWARM_HAVE_NODE_EXPERTS
-#include "node/experts_extension.h"
+#include "node/experts/extension.h"
 #endif
 #if SWARM_HAVE_NODE_TRAINER
-#include "node/trainer_extension.h"
+#include "node/trainer/extension.h"
 #endif
 
 namespace swarm::cli {

@@ -1,6 +1,6 @@
 // Dispatch policy for remote fitness evaluation, as a sans-I/O state machine.
 //
-// The driver (node/evo_pool.h over gRPC, or a test) owns the transport, the
+// The driver (client/evo_pool.h over gRPC, or a test) owns the transport, the
 // clock and the local evaluation threads:
 //
 //   Dispatcher d(cfg, seed);

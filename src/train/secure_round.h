@@ -36,7 +36,7 @@
 // that gave up on a round moved on); at most one per sender per round. A kept
 // one also starts the current round's clock if it has none yet, so a round
 // nobody contributes to any more closes (failed) at give_up_after instead of
-// stalling the ones behind it. Trainers (node/trainer_extension.cpp) skip a
+// stalling the ones behind it. Trainers (node/trainer/extension.cpp) skip a
 // round whose sum has not come once a later round's sum arrives.
 // Liveness as train::Averager: a trainer that missed missed_rounds_max rounds
 // in a row is no longer waited for until it contributes again.

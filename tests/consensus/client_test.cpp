@@ -1,5 +1,5 @@
-// The committee client (node/consensus_client.h) against 4 ConsensusDrivers
-// over loopback gRPC (node/consensus_local.h): appends through any member
+// The committee client (client/consensus_client.h) against 4 ConsensusDrivers
+// over loopback gRPC (consensus/local_committee.h): appends through any member
 // with f+1 confirmation, concurrent appends resolved by re-signing on the new
 // head, round roots shared by agreeing trainers, an unreachable committee
 // named in the error, epoch kinds refused from non-members.
@@ -7,9 +7,9 @@
 
 #include <gtest/gtest.h>
 
-#include "node/consensus_client.h"
-#include "node/consensus_epoch.h"
-#include "node/consensus_local.h"
+#include "client/consensus_client.h"
+#include "consensus/epoch.h"
+#include "consensus/local_committee.h"
 
 namespace swarm::node {
 namespace {

@@ -1,4 +1,4 @@
-// Committee keys (node/consensus_keys.h): trust on first use, pinned in a
+// Committee keys (node/consensus/keys.h): trust on first use, pinned in a
 // file that survives a restart; a different key for a pinned address is
 // refused; messages of members whose key is unknown do not verify.
 #include <filesystem>
@@ -6,7 +6,7 @@
 
 #include <gtest/gtest.h>
 
-#include "node/consensus_keys.h"
+#include "node/consensus/keys.h"
 
 namespace swarm::node {
 namespace {

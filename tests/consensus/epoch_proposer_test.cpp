@@ -1,4 +1,4 @@
-// The epoch proposer (node/consensus_epoch_proposer.h) in virtual time: the
+// The epoch proposer (consensus/epoch_proposer.h) in virtual time: the
 // debounce, the retry spacing, the "behind" rule, and a seeded simulation
 // of four members whose views change and flap, proposing through a model of
 // the committee (the real LedgerStateMachine applied in one order) — every
@@ -8,8 +8,8 @@
 
 #include <random>
 
-#include "node/consensus_epoch_proposer.h"
-#include "node/consensus_ledger.h"
+#include "consensus/epoch_proposer.h"
+#include "consensus/ledger_machine.h"
 #include "consensus/ml_dsa_record_signer.h"
 #include "store/signers.h"
 

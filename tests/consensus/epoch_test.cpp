@@ -1,5 +1,5 @@
-// Epoch records (node/consensus_epoch.h) and what the ledger state machine
-// (node/consensus_ledger.h) does with them: canonical encodings, the request
+// Epoch records (consensus/epoch.h) and what the ledger state machine
+// (consensus/ledger_machine.h) does with them: canonical encodings, the request
 // envelope, and the deterministic rules (one record per change, version
 // gaps, unchanged roots, bodies that do not match), snapshot/restore of the
 // bodies.
@@ -7,8 +7,8 @@
 
 #include <gtest/gtest.h>
 
-#include "node/consensus_epoch.h"
-#include "node/consensus_ledger.h"
+#include "consensus/epoch.h"
+#include "consensus/ledger_machine.h"
 #include "consensus/ml_dsa_record_signer.h"
 #include "store/signers.h"
 

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "node/config.h"
-#include "node/consensus_extension.h"
+#include "node/consensus/extension.h"
 
 namespace swarm::node {
 namespace {

@@ -1,5 +1,5 @@
-// A committee of 4 ConsensusDrivers over real loopback gRPC (node/
-// consensus_local.h): appends through a backup, a stopped primary and the
+// A committee of 4 ConsensusDrivers over real loopback gRPC (tests/
+// consensus/local_committee.h): appends through a backup, a stopped primary and the
 // view change after it, a restarted member catching up from its durable
 // state plus state transfer, and identical ledger heads everywhere.
 #include <atomic>
@@ -12,10 +12,10 @@
 
 #include "consensus/canonical.h"
 #include "consensus/codec.h"
+#include "consensus/local_committee.h"
 #include "consensus/ml_dsa_authenticator.h"
-#include "crypto/identity.h"
-#include "node/consensus_local.h"
 #include "consensus/ml_dsa_record_signer.h"
+#include "crypto/identity.h"
 #include "store/signers.h"
 
 namespace swarm::node {

@@ -1,11 +1,11 @@
-// The replicated ledger state machine (node/consensus_ledger.h): what Apply
+// The replicated ledger state machine (consensus/ledger_machine.h): what Apply
 // accepts and refuses, Snapshot/Restore between replicas, and re-execution
 // over a ledger file that is ahead of the restored checkpoint (crash case).
 #include <filesystem>
 
 #include <gtest/gtest.h>
 
-#include "node/consensus_ledger.h"
+#include "consensus/ledger_machine.h"
 #include "consensus/ml_dsa_record_signer.h"
 #include "store/signers.h"
 

@@ -1,5 +1,5 @@
-// RemoteEvaluatorPool (node/evo_pool.h) against in-process EvoEvaluator
-// services (node/evo_service.h) over real gRPC on loopback.
+// RemoteEvaluatorPool (client/evo_pool.h) against in-process EvoEvaluator
+// services (node/evo/service.h) over real gRPC on loopback.
 #include <cmath>
 #include <limits>
 
@@ -10,9 +10,9 @@
 #include "evo/presets.h"
 #include "evo/tasks.h"
 #include "net/rpc.h"
-#include "node/evo_pool.h"
-#include "node/evo_remote_islands.h"
-#include "node/evo_service.h"
+#include "client/evo_pool.h"
+#include "client/evo_remote_islands.h"
+#include "node/evo/service.h"
 
 namespace swarm::node {
 namespace {

@@ -1,7 +1,7 @@
 // The queen's JobsService against clients that are not the submitter and
 // clients that flood it: results only to the submitter, per-client quotas,
 // no eviction of another client's jobs, and no ids in the status JSON.
-#include "node/jobs_service.h"
+#include "node/jobs/service.h"
 
 #include <gtest/gtest.h>
 

@@ -149,7 +149,7 @@ SimResult RunSim(uint64_t seed, int n, int rounds, double drop_p) {
       if (e.to == crashed && t.round >= 4) continue;
       if (e.round < t.round) continue;  // a sum for a round this trainer gave up on
       t.kept.emplace(e.round, std::move(*e.sum));
-      // As node/trainer_extension.cpp: apply the sum of the current round; a
+      // As node/trainer/extension.cpp: apply the sum of the current round; a
       // sum of a later round means the current one's will not come (the
       // aggregator closes rounds in order): skip it and catch up.
       while (!t.kept.empty() && t.round <= static_cast<uint64_t>(rounds)) {
