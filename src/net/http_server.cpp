@@ -378,6 +378,28 @@ void HttpServer::Serve(int fd) {
   }
   if (!stream.failure().empty()) Refuse(stream.failure());
   t_stream = nullptr;
+  if (stream.close_after) Linger(fd);
+}
+
+// After refusing a request whose body is still arriving: send FIN, then read
+// and discard for a short, bounded while, so the client reads the refusal
+// instead of a reset; then the caller closes (a reset if more keeps coming).
+void HttpServer::Linger(int fd) {
+  ::shutdown(fd, SHUT_WR);
+  constexpr int64_t kLingerMs = 500;
+  constexpr size_t kLingerBytesMax = 256 * 1024;
+  const auto until = SteadyClock::now() + std::chrono::milliseconds(kLingerMs);
+  char buf[4096];
+  size_t drained = 0;
+  while (drained < kLingerBytesMax && !stopping_) {
+    const int64_t left = MsUntil(until);
+    if (left <= 0) break;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left)) <= 0) break;
+    const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) break;
+    drained += static_cast<size_t>(n);
+  }
 }
 
 }  // namespace swarm::net

@@ -13,8 +13,9 @@
 //     requests and idles at most `keep_alive_timeout_ms` between them;
 //   - a request that announces a body larger than `body_bytes_max`, or a
 //     chunked body, is answered 413 right after its headers, before any body
-//     byte is read, and its connection is closed; methods other than GET/HEAD
-//     get 405;
+//     byte is read, and its connection is closed (after a lingering close:
+//     FIN, then at most 256 KiB / 500 ms of the body read and discarded, so
+//     the client sees the 413); methods other than GET/HEAD get 405;
 //   - when `token` is set, every path except /healthz needs
 //     `Authorization: Bearer <token>` (compared in constant time), else 401.
 // Every refusal is answered (when the socket allows) with one line naming the
@@ -95,6 +96,7 @@ class HttpServer {
   void AcceptLoop();
   void WorkerLoop();
   void Serve(int fd);
+  void Linger(int fd);
   void Refuse(std::string_view reason);
 
   HttpLimits limits_;

@@ -29,6 +29,7 @@ TEST(E2eHttp, NonLoopbackListenWithoutTokenIsRefusedNamingTheKey) {
 }
 
 TEST(E2eHttp, TokenReadOnlyNoCorsAndCountedRefusals) {
+  signal(SIGPIPE, SIG_IGN);  // the server may close while the client still writes a refused body
   const std::string dir = TempDir("http");
   const std::string token = "e2e-token-0123456789";
   const pid_t pid = Spawn({SwarmBinary(), "node", "--grpc-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0",
@@ -57,7 +58,7 @@ TEST(E2eHttp, TokenReadOnlyNoCorsAndCountedRefusals) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
   EXPECT_FALSE(r->has_header("Access-Control-Allow-Origin"));
-  r = cli.Post("/api/status", auth, std::string(1 << 20, 'x'), "text/plain");
+  r = cli.Post("/api/status", auth, std::string(64 * 1024, 'x'), "text/plain");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 413);
   r = cli.Post("/metrics", auth, "", "text/plain");
