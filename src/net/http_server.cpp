@@ -336,11 +336,11 @@ void HttpServer::AcceptLoop() {
     if (queued) {
       cv_.notify_one();
     } else {
+      Refuse("too_many_connections");  // counted before the client can see the answer
       static constexpr char kBusy[] =
           "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
       (void)::send(fd, kBusy, sizeof(kBusy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
       ::close(fd);
-      Refuse("too_many_connections");
     }
   }
 }
