@@ -373,6 +373,12 @@ Bytes GrantSigningMessage(ByteSpan body) {
   return m;
 }
 
+void SetSubject(Grant& grant, crypto::SignatureScheme scheme, ByteSpan public_key) {
+  grant.subject_scheme = scheme;
+  grant.subject_public_key.assign(public_key.begin(), public_key.end());
+  grant.subject = crypto::PeerIdOf(scheme, public_key);
+}
+
 StatusOr<SignedGrant> IssueGrant(const crypto::Identity& issuer, Grant grant) {
   grant.issuer = issuer.peer_id();
   SWARM_RETURN_IF_ERROR(ValidateGrant(grant));
@@ -412,24 +418,24 @@ IssuerKey IssuerKeyOf(const crypto::Identity& issuer) {
 }
 
 std::string FormatIssuerKey(const IssuerKey& key) {
-  return absl::StrCat("swarm-issuer/v1 ", crypto::SchemeName(key.scheme), " ",
+  return absl::StrCat("swarm-pubkey/v1 ", crypto::SchemeName(key.scheme), " ",
                       ToHex(key.public_key), "\n");
 }
 
 StatusOr<IssuerKey> ParseIssuerKey(std::string_view text_in, const std::string& source) {
   const absl::string_view text(text_in.data(), text_in.size());
   auto err = [&](absl::string_view what) {
-    return absl::InvalidArgumentError(absl::StrCat("issuer key file '", source, "': ", what));
+    return absl::InvalidArgumentError(absl::StrCat("public key file '", source, "': ", what));
   };
-  if (text.size() > 3 * crypto::kKeyFileBytesMax) return err("too large to be an issuer key");
+  if (text.size() > 3 * crypto::kKeyFileBytesMax) return err("too large to be a public key file");
   std::vector<absl::string_view> parts =
       absl::StrSplit(absl::StripAsciiWhitespace(text), ' ', absl::SkipEmpty());
   if (parts.size() != 3) {
-    return err(absl::StrCat("expected one line 'swarm-issuer/v1 <scheme> <hex key>', got ",
+    return err(absl::StrCat("expected one line 'swarm-pubkey/v1 <scheme> <hex key>', got ",
                             parts.size(), " words"));
   }
-  if (parts[0] != "swarm-issuer/v1") {
-    return err(absl::StrCat("field 'format': ", Quote(parts[0]), " is not 'swarm-issuer/v1'"));
+  if (parts[0] != "swarm-pubkey/v1") {
+    return err(absl::StrCat("field 'format': ", Quote(parts[0]), " is not 'swarm-pubkey/v1'"));
   }
   auto scheme = crypto::SchemeFromName(std::string_view(parts[1].data(), parts[1].size()));
   if (!scheme.ok()) return err(absl::StrCat("field 'scheme': ", scheme.status().message()));

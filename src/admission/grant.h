@@ -117,6 +117,9 @@ StatusOr<SignedGrant> DecodeSignedGrant(ByteSpan bytes);
 // kGrantSignatureDomain || 0x00 || body: the bytes the issuer signs.
 Bytes GrantSigningMessage(ByteSpan body);
 
+// Sets subject_scheme, subject_public_key and subject (= PeerIdOf) together.
+void SetSubject(Grant& grant, crypto::SignatureScheme scheme, ByteSpan public_key);
+
 // Signs `grant` (its issuer field is set from `issuer`). Refuses (InvalidArgument,
 // field named) a grant ValidateGrant refuses.
 StatusOr<SignedGrant> IssueGrant(const crypto::Identity& issuer, Grant grant);
@@ -126,9 +129,10 @@ std::string DescribeGrant(const Grant& grant);
 // Grant files: the SignedGrant encoding, written with common's durable write.
 Status SaveGrant(const std::string& path, const SignedGrant& grant);
 StatusOr<SignedGrant> LoadGrant(const std::string& path);
-// Issuer public-key files ("swarm admission issuer-keygen" writes one): one
-// text line "swarm-issuer/v1 <scheme name> <public key hex>\n". The issuer's
-// secret key is an ordinary identity key file (crypto/identity.h).
+// Public-key files: one text line "swarm-pubkey/v1 <scheme name> <public key hex>\n".
+// `swarm admission issuer-keygen` writes one for the issuer (issuer.pub), whose
+// secret key is an ordinary identity key file (crypto/identity.h);
+// `swarm admission pubkey` writes one for any peer key (input of `issue --peer-pub`).
 struct IssuerKey {
   crypto::SignatureScheme scheme = crypto::kDefaultSignatureScheme;
   Bytes public_key;

@@ -106,11 +106,11 @@ StatusOr<SignedGrant> LoadGrant(const std::string& path) {
 }
 
 Status SaveIssuerKey(const std::string& path, const IssuerKey& key) {
-  return WriteDurably(path, AsBytes(FormatIssuerKey(key)), 0644, "issuer key file");
+  return WriteDurably(path, AsBytes(FormatIssuerKey(key)), 0644, "public key file");
 }
 
 StatusOr<IssuerKey> LoadIssuerKey(const std::string& path) {
-  SWARM_ASSIGN_OR_RETURN(Bytes data, ReadBounded(path, 3 * crypto::kKeyFileBytesMax, "issuer key file"));
+  SWARM_ASSIGN_OR_RETURN(Bytes data, ReadBounded(path, 3 * crypto::kKeyFileBytesMax, "public key file"));
   return ParseIssuerKey(std::string_view(reinterpret_cast<const char*>(data.data()), data.size()),
                         path);
 }

@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "net/dial.h"
 #include "crypto/identity.h"
 #include "crypto/merkle.h"
 #include "net/rpc.h"
@@ -222,9 +223,9 @@ int RunVerify(LedgerFlags f) {
 using Clock = std::chrono::steady_clock;
 
 std::unique_ptr<swarm::v1::Pbft::Stub> StubFor(const std::string& address) {
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(64 << 20);
-  return swarm::v1::Pbft::NewStub(grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+  net::DialOptions o;
+  o.net.message_size_bytes_max = 64 << 20;
+  return swarm::v1::Pbft::NewStub(net::DialOrUnavailable(address, o));
 }
 
 #if SWARM_NODE_HAVE_CONSENSUS

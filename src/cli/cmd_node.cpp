@@ -59,7 +59,12 @@ int RunNode(const NodeFlags& f) {
   if (!extensions.ok()) Fail("node", extensions.status(), kExitUsage);
   for (auto& ext : *extensions) peer.AddExtension(std::move(ext));
   if (auto s = peer.Start(); !s.ok()) {
-    Fail("node", s, s.code() == absl::StatusCode::kUnavailable ? kExitUsage : kExitRuntime);
+    // Ports in use and bad files named by the config (identity, admission grant) are the
+    // user's to fix: exit 2.
+    const bool usage = s.code() == absl::StatusCode::kUnavailable ||
+                       s.code() == absl::StatusCode::kInvalidArgument ||
+                       s.code() == absl::StatusCode::kNotFound;
+    Fail("node", s, usage ? kExitUsage : kExitRuntime);
   }
   const int sig = node::WaitForShutdownSignal();
   spdlog::info("received {}", sig == SIGINT ? "SIGINT" : "SIGTERM");

@@ -42,8 +42,10 @@
 
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "net/dial.h"
 #include "cli/commands.h"
 #include "cli/peer_json.h"
+#include "cli/local_admission.h"
 #include "cli/spawn.h"
 #include "nn/moe_config.h"
 #include "swarm/v1/node.grpc.pb.h"
@@ -214,12 +216,10 @@ std::optional<nlohmann::json> PeerStatus(const std::string& address, const std::
       // Peers are polled from before they listen: keep gRPC's reconnect
       // backoff short, or a channel that failed at start-up stays in backoff
       // (growing towards minutes) and every later poll fails fast.
-      grpc::ChannelArguments args;
-      args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-      args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
-      args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
-      s = swarm::v1::Node::NewStub(
-          grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+      net::DialOptions o;
+      o.reconnect_backoff_initial_ms = 100;
+      o.reconnect_backoff_max_ms = 500;
+      s = swarm::v1::Node::NewStub(net::DialOrUnavailable(address, o));
     }
     stub = s;
   }
@@ -462,10 +462,23 @@ StatusOr<SwarmResult> RunLocalSwarm(const TrainFlags& f, const train::Experiment
               << " gets only the public files (" << dir << "/fhe-public); values clipped to +-" << f.secure_agg_clip
               << std::endl;
   }
-  auto base_args = [&](const Child& c) {
+  // This run is the issuer of its swarm: each peer gets an identity and a grant
+  // for the roles its job needs (local_admission.h); --node-set may override.
+  SWARM_ASSIGN_OR_RETURN(LocalIssuer issuer, LocalIssuer::Create(dir));
+  using admission::Role;
+  auto roles = [](std::initializer_list<Role> rs) {
+    admission::RoleSet set = 0;
+    for (Role r : rs) set |= static_cast<admission::RoleSet>(r);
+    return set;
+  };
+  Status admit_error;
+  auto base_args = [&](const Child& c, admission::RoleSet peer_roles) {
     std::filesystem::create_directories(c.dir, ec);
     std::vector<std::string> a = {self, "node", "--id", c.id, "--grpc-listen", c.grpc, "--http-listen",
                                   "127.0.0.1:0", "--data-dir", c.dir, "--log-level", f.log_level};
+    auto admitted = issuer.Admit(c.dir, peer_roles, c.grpc);
+    if (admitted.ok()) a.insert(a.end(), admitted->begin(), admitted->end());
+    else if (admit_error.ok()) admit_error = admitted.status();
     for (const auto& s : f.node_sets) {
       a.push_back("--set");
       a.push_back(s);
@@ -473,7 +486,7 @@ StatusOr<SwarmResult> RunLocalSwarm(const TrainFlags& f, const train::Experiment
     return a;
   };
   for (size_t i = 0; i < hosts.size(); ++i) {
-    auto a = base_args(hosts[i]);
+    auto a = base_args(hosts[i], roles({Role::kExpertHost}));
     if (i > 0) {
       a.push_back("--seed");
       a.push_back(hosts[0].grpc);
@@ -524,7 +537,7 @@ StatusOr<SwarmResult> RunLocalSwarm(const TrainFlags& f, const train::Experiment
     }
   };
   for (auto& ag : aggregators) {
-    auto a = base_args(ag);
+    auto a = base_args(ag, roles({Role::kAggregator}));
     std::vector<std::string> sets = {"trainer.enabled=true", "membership.enabled=false", "trainer.role=aggregator",
                                      "trainer.secure_agg=ckks", "trainer.secure_agg_keys=" + dir + "/fhe-public"};
     job_args(sets);
@@ -547,7 +560,7 @@ StatusOr<SwarmResult> RunLocalSwarm(const TrainFlags& f, const train::Experiment
       committee_addrs.push_back(committee.back().grpc);
     }
     for (auto& c : committee) {
-      auto a = base_args(c);
+      auto a = base_args(c, roles({Role::kCommittee, Role::kClient}));
       for (const std::string& s : {std::string("consensus.enabled=true"), std::string("membership.enabled=false"),
                                    "consensus.committee=" + TomlArray(committee_addrs)}) {
         a.push_back("--set");
@@ -576,7 +589,8 @@ StatusOr<SwarmResult> RunLocalSwarm(const TrainFlags& f, const train::Experiment
   }
   for (auto& t : trainers) {
     if (!f.resume) std::filesystem::remove(t.dir + "/trainer/checkpoint.pt", ec);
-    auto a = base_args(t);
+    auto a = base_args(t, f.require_committed_root ? roles({Role::kTrainer, Role::kClient})
+                                                   : roles({Role::kTrainer}));
     std::vector<std::string> sets = {"trainer.enabled=true", "membership.enabled=false",
                                      absl::StrCat("trainer.byzantine=", t.byzantine ? "true" : "false"),
                                      absl::StrCat("trainer.resume=", f.resume ? "true" : "false")};
@@ -598,6 +612,14 @@ StatusOr<SwarmResult> RunLocalSwarm(const TrainFlags& f, const train::Experiment
     t.pid = SpawnPeer(a, t.dir + "/node.log", /*single_torch_thread=*/true);
     t.alive = t.pid > 0;
   }
+  if (!admit_error.ok()) {
+    StopChildren(trainers);
+    StopChildren(committee);
+    StopChildren(aggregators);
+    StopChildren(hosts);
+    return admit_error;
+  }
+  std::cout << label << ": " << issuer.Summary() << std::endl;
   std::cout << label << ": " << hosts.size() << " expert host(s)"
             << (hosts.empty() ? " (experts local to each trainer, averaged)" : "") << " + " << trainers.size()
             << " trainer peers (" << byzantine << " byzantine) on loopback; logs in " << dir << "/*/node.log"

@@ -21,8 +21,10 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/local_admission.h"
 #include "cli/spawn.h"
 #include "net/address.h"
+#include "node/config.h"
 
 namespace swarm::cli {
 namespace {
@@ -112,6 +114,22 @@ void StopAll(std::vector<Child>& children, double timeout_s) {
   }
 }
 
+// Grants peer `c` (config file + its overrides) the roles of what it runs; the
+// returned arguments go before the user's --set so those can override them.
+StatusOr<std::vector<std::string>> AdmitPeer(LocalIssuer& issuer, const UpFlags& f, const Child& c,
+                                             const std::vector<std::string>& overrides) {
+  const ConfigSchema& schema = node::NodeSchema();
+  Config config = schema.Defaults();
+  if (!f.config_file.empty()) {
+    if (auto parsed = schema.ParseFile(f.config_file); parsed.ok()) config = *parsed;
+  }
+  // A config that does not parse gets observer only; the peer itself reports the error.
+  auto with = schema.ApplyOverrides(config, overrides);
+  if (with.ok()) config = *with;
+  return issuer.Admit(c.dir, RolesForNodeConfig(config), c.grpc, config.GetDouble("node.capacity"),
+                      config.GetString("node.region"));
+}
+
 bool Healthy(const std::string& http) {
   auto a = net::ParseAddress(http);
   if (!a.ok()) return false;
@@ -180,6 +198,8 @@ int RunUp(const UpFlags& f) {
     }
     return v;
   };
+  auto issuer = LocalIssuer::Create(dir);
+  if (!issuer.ok()) Fail("up", issuer.status(), kExitRuntime);
   std::map<int, std::vector<std::string>> per_node;
   for (const auto& ns : f.node_sets) {
     const auto colon = ns.find(':');
@@ -216,13 +236,15 @@ int RunUp(const UpFlags& f) {
       args.push_back("--seed");
       args.push_back(seed);
     }
-    for (const auto& s : f.sets) {
+    std::vector<std::string> overrides;
+    for (const auto& s : f.sets) overrides.push_back(expand(s, i));
+    for (const auto& s : per_node[i]) overrides.push_back(expand(s, i));
+    auto admitted = AdmitPeer(*issuer, f, c, overrides);
+    if (!admitted.ok()) Fail("up", admitted.status(), kExitRuntime);
+    args.insert(args.end(), admitted->begin(), admitted->end());
+    for (const auto& s : overrides) {
       args.push_back("--set");
-      args.push_back(expand(s, i));
-    }
-    for (const auto& s : per_node[i]) {
-      args.push_back("--set");
-      args.push_back(expand(s, i));
+      args.push_back(s);
     }
     c.pid = SpawnPeer(args, c.dir + "/node.log");
     c.alive = c.pid > 0;
@@ -230,6 +252,7 @@ int RunUp(const UpFlags& f) {
   }
   std::cout << "swarm up: started " << f.nodes << " peer(s); logs in " << dir << "/n*/node.log"
             << std::endl;
+  std::cout << "swarm up: " << issuer->Summary() << std::endl;
 
   // Wait until every peer wrote node.json and answers /healthz.
   const auto ready_deadline =
@@ -313,7 +336,13 @@ void AddUpCommand(CLI::App& app) {
       "Examples:\n  swarm up --nodes 3 --base-port 47100 --dir /tmp/x\n"
       "  swarm up --nodes 4 --set 'consensus.committee={peers}' --node-set 3:log.level=debug\n"
       "Writes DIR/cluster.json ({\"nodes\":[{\"id\",\"grpc\",\"http\",\"pid\"}...]}); each peer logs to "
-      "DIR/<id>/node.log. Peers stop when `swarm up` stops, however it stops.");
+      "DIR/<id>/node.log. Peers stop when `swarm up` stops, however it stops.\n"
+      "Admission: `swarm up` is the issuer of the swarm it starts: a new issuer key per run "
+      "(DIR/admission/issuer.{key,pub}), and each peer gets DIR/<id>/node.key and a grant "
+      "DIR/<id>/admission.grant with the roles of what its config runs (observer always; committee+client "
+      "with consensus, expert_host, trainer, aggregator, evaluator, queen, jobs_worker), capacity and "
+      "region from its config, its gRPC address; DIR/admission/operator.{key,grant} admit the operator's "
+      "tools. --set admission.* overrides win (docs/security.md).");
   cmd->add_option("-n,--nodes", f->nodes, "Number of peers")->capture_default_str();
   cmd->add_option("--base-port", f->base_port, "gRPC port of the first peer; peer i uses base+i")
       ->capture_default_str();

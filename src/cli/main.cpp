@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
   swarm::cli::AddStatusCommand(app);
   swarm::cli::AddCryptoCommands(app);
   swarm::cli::AddLedgerCommand(app);
+  swarm::cli::AddAdmissionCommand(app);
 #ifdef SWARM_HAVE_TRAIN
   swarm::cli::AddTrainCommand(app);
 #endif

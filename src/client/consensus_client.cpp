@@ -18,10 +18,12 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 constexpr auto kRetryPause = std::chrono::milliseconds(200);
 
+// Unsigned: a caller that has an identity passes options.channel_to
+// (Node::ChannelTo); a guard that enforces admission refuses unsigned calls.
 std::shared_ptr<grpc::Channel> DefaultChannel(const std::string& address) {
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(64 << 20);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  net::DialOptions o;
+  o.net.message_size_bytes_max = 64 << 20;
+  return net::DialOrUnavailable(address, o);
 }
 
 std::unique_ptr<swarm::v1::Pbft::Stub> StubFor(const CommitteeClientOptions& o, const std::string& address) {

@@ -1,4 +1,6 @@
 #include "client/jobs_client.h"
+#include "net/dial.h"
+#include "net/grpc_status.h"
 
 #include <chrono>
 #include <climits>
@@ -19,18 +21,7 @@ struct JobsClient::Impl {
 
 namespace {
 Status FromGrpc(const std::string& address, const char* what, const grpc::Status& s) {
-  if (s.ok()) return absl::OkStatus();
-  const std::string msg = absl::StrCat(what, " at ", address, ": ", s.error_message());
-  switch (s.error_code()) {
-    case grpc::StatusCode::UNAVAILABLE: return absl::UnavailableError(msg);
-    case grpc::StatusCode::INVALID_ARGUMENT: return absl::InvalidArgumentError(msg);
-    case grpc::StatusCode::FAILED_PRECONDITION: return absl::FailedPreconditionError(msg);
-    case grpc::StatusCode::NOT_FOUND: return absl::NotFoundError(msg);
-    case grpc::StatusCode::RESOURCE_EXHAUSTED: return absl::ResourceExhaustedError(msg);
-    case grpc::StatusCode::DEADLINE_EXCEEDED: return absl::DeadlineExceededError(msg);
-    case grpc::StatusCode::UNIMPLEMENTED: return absl::UnimplementedError(msg);
-    default: return absl::UnknownError(msg);
-  }
+  return net::FromGrpc(s, absl::StrCat(what, " at ", address));
 }
 }  // namespace
 
@@ -39,10 +30,9 @@ JobsClient::~JobsClient() = default;
 
 StatusOr<std::unique_ptr<JobsClient>> JobsClient::Connect(const std::string& address, int64_t size_max) {
   if (address.empty()) return absl::InvalidArgumentError("jobs client: peer address is empty");
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(static_cast<int>(std::min<int64_t>(size_max, INT32_MAX)));
-  args.SetMaxSendMessageSize(static_cast<int>(std::min<int64_t>(size_max, INT32_MAX)));
-  auto channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  net::DialOptions o;
+  o.net.message_size_bytes_max = size_max;
+  SWARM_ASSIGN_OR_RETURN(auto channel, net::Dial(address, o));
   auto impl = std::make_unique<Impl>();
   impl->address = address;
   impl->stub = swarm::v1::Jobs::NewStub(channel);

@@ -5,8 +5,8 @@
 // the file against it and fails with a message that names the file, line, key,
 // the bad value and what is allowed:
 //
-//   node.toml:4: key 'net.max_message_bytes' = 12 is out of range [1024, 1073741824]
-//   node.toml:7: unknown key 'net.max_mesage_bytes' (did you mean 'net.max_message_bytes'?)
+//   node.toml:4: key 'net.message_size_bytes_max' = 12 is out of range [1024, 1073741824]
+//   node.toml:7: unknown key 'net.message_size_byte_max' (did you mean 'net.message_size_bytes_max'?)
 //
 // Thread-safety: a Config is an immutable value once built; share freely.
 #pragma once

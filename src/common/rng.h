@@ -3,8 +3,8 @@
 //
 // The generator is xoshiro256** seeded through splitmix64; distributions are
 // implemented here (not std::*_distribution) so that a seed gives the same
-// stream on every standard library. Not for cryptography: use
-// crypto/random.h (OpenSSL) for keys and nonces.
+// stream on every standard library. Not for cryptography: keys and nonces come
+// from OpenSSL's RAND_bytes (as crypto/ uses it).
 #pragma once
 
 #include <cmath>

@@ -1,4 +1,4 @@
-// Wire messages of the archive anti-entropy protocol (sync.h) and their
+// Wire messages of the archive anti-entropy protocol (archive_sync.h) and their
 // binary codec. All integers little-endian.
 //
 //   header   : 'S' 'A' version(1)=1 type(1)

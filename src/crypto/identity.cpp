@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "absl/strings/str_format.h"
+
 #include "crypto/hash.h"
 
 namespace swarm::crypto {
@@ -150,6 +152,15 @@ StatusOr<Identity> Identity::Load(const std::string& path) {
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
     return FileError(path, "is not a regular file");
+  }
+  // The file holds the secret key: like the FHE secret-key loader, refuse one
+  // that the group or others may read or write.
+  if ((st.st_mode & 077) != 0) {
+    ::close(fd);
+    return absl::PermissionDeniedError(absl::StrFormat(
+        "key file '%s' has mode %04o; a secret key file must be readable by its owner only "
+        "(chmod 600 '%s')",
+        path, static_cast<unsigned>(st.st_mode & 07777), path));
   }
   if (static_cast<uint64_t>(st.st_size) > kKeyFileBytesMax) {
     ::close(fd);

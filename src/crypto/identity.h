@@ -14,8 +14,10 @@
 //   check   SHA3-256 of all bytes above   32
 // Save writes it with permissions 0600 (through a temporary file in the same
 // folder, then link/rename, so a reader never sees half a file) and refuses to
-// replace an existing file unless `force`. Load/Parse errors name the file and
-// the problem (truncated, bad magic, unsupported version, unknown scheme,
+// replace an existing file unless `force`. Load refuses (PermissionDenied,
+// naming the path and the mode) a file the group or others may access (mode &
+// 077 != 0), as the FHE secret-key loader does. Load/Parse errors name the file
+// and the problem (truncated, bad magic, unsupported version, unknown scheme,
 // wrong key length, checksum mismatch, trailing bytes, key pair mismatch).
 //
 // Thread-safety: an Identity is immutable after creation; Sign may be called

@@ -52,11 +52,75 @@ StatusOr<std::unique_ptr<Task>> MakeBuiltinTask(const std::string& task) {
 
 }  // namespace swarm::evo
 
+#include <cmath>
 #include <cstdlib>
 #include <functional>
+#include <limits>
 #include <map>
 
 namespace swarm::evo {
+
+namespace {
+
+// How an override's number is turned into the field: a real number, a whole
+// number that fits uint32_t, or a flag (0 or 1).
+enum class Kind { kReal, kCount, kFlag };
+
+struct Field {
+  Kind kind;
+  std::function<void(NeatConfig&, double)> set;
+};
+
+Field Real(double NeatConfig::*m) {
+  return {Kind::kReal, [m](NeatConfig& c, double x) { c.*m = x; }};
+}
+Field Count(uint32_t NeatConfig::*m) {
+  return {Kind::kCount, [m](NeatConfig& c, double x) { c.*m = static_cast<uint32_t>(x); }};
+}
+Field Flag(bool NeatConfig::*m) {
+  return {Kind::kFlag, [m](NeatConfig& c, double x) { c.*m = x != 0; }};
+}
+
+const std::map<std::string, Field>& Fields() {
+  static const auto* const fields = new std::map<std::string, Field>{
+      {"population_size", Count(&NeatConfig::population_size)},
+      {"feed_forward", Flag(&NeatConfig::feed_forward)},
+      {"initial_weight_range", Real(&NeatConfig::initial_weight_range)},
+      {"c1_excess", Real(&NeatConfig::c1_excess)},
+      {"c2_disjoint", Real(&NeatConfig::c2_disjoint)},
+      {"c3_weight", Real(&NeatConfig::c3_weight)},
+      {"normalize_min_genes", Count(&NeatConfig::normalize_min_genes)},
+      {"compatibility_threshold", Real(&NeatConfig::compatibility_threshold)},
+      {"target_species", Count(&NeatConfig::target_species)},
+      {"threshold_step", Real(&NeatConfig::threshold_step)},
+      {"threshold_min", Real(&NeatConfig::threshold_min)},
+      {"survival_fraction", Real(&NeatConfig::survival_fraction)},
+      {"elite_min_species_size", Count(&NeatConfig::elite_min_species_size)},
+      {"mutate_only_fraction", Real(&NeatConfig::mutate_only_fraction)},
+      {"interspecies_mating", Real(&NeatConfig::interspecies_mating)},
+      {"disabled_inherit_prob", Real(&NeatConfig::disabled_inherit_prob)},
+      {"crossover_average_prob", Real(&NeatConfig::crossover_average_prob)},
+      {"mate_only_prob", Real(&NeatConfig::mate_only_prob)},
+      {"stagnation_generations", Count(&NeatConfig::stagnation_generations)},
+      {"protected_species", Count(&NeatConfig::protected_species)},
+      {"check_species_in_turn", Flag(&NeatConfig::check_species_in_turn)},
+      {"population_stagnation_generations", Count(&NeatConfig::population_stagnation_generations)},
+      {"weight_mutate_prob", Real(&NeatConfig::weight_mutate_prob)},
+      {"weight_perturb_prob", Real(&NeatConfig::weight_perturb_prob)},
+      {"weight_link_prob", Real(&NeatConfig::weight_link_prob)},
+      {"weight_perturb_sigma", Real(&NeatConfig::weight_perturb_sigma)},
+      {"weight_replace_range", Real(&NeatConfig::weight_replace_range)},
+      {"weight_uniform_power", Real(&NeatConfig::weight_uniform_power)},
+      {"weight_abs_max", Real(&NeatConfig::weight_abs_max)},
+      {"exclusive_mutations", Flag(&NeatConfig::exclusive_mutations)},
+      {"add_node_prob", Real(&NeatConfig::add_node_prob)},
+      {"add_connection_prob", Real(&NeatConfig::add_connection_prob)},
+      {"toggle_enable_prob", Real(&NeatConfig::toggle_enable_prob)},
+  };
+  return *fields;
+}
+
+}  // namespace
 
 Status ApplyNeatOverride(NeatConfig& c, const std::string& kv) {
   const size_t eq = kv.find('=');
@@ -64,60 +128,42 @@ Status ApplyNeatOverride(NeatConfig& c, const std::string& kv) {
     return absl::InvalidArgumentError(absl::StrCat("override '", kv, "' is not key=value"));
   }
   const std::string key = kv.substr(0, eq), val = kv.substr(eq + 1);
+  auto it = Fields().find(key);
+  if (it == Fields().end()) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown NEAT parameter '", key, "'"));
+  }
   char* end = nullptr;
   const double v = std::strtod(val.c_str(), &end);
   if (val.empty() || end == nullptr || *end != '\0') {
     return absl::InvalidArgumentError(absl::StrCat("override '", key, "' value '", val,
                                                    "' is not a number"));
   }
-  std::map<std::string, std::function<void(double)>> set = {
-      {"population_size", [&](double x) { c.population_size = static_cast<uint32_t>(x); }},
-      {"feed_forward", [&](double x) { c.feed_forward = x != 0; }},
-      {"initial_weight_range", [&](double x) { c.initial_weight_range = x; }},
-      {"c1_excess", [&](double x) { c.c1_excess = x; }},
-      {"c2_disjoint", [&](double x) { c.c2_disjoint = x; }},
-      {"c3_weight", [&](double x) { c.c3_weight = x; }},
-      {"normalize_min_genes", [&](double x) { c.normalize_min_genes = static_cast<uint32_t>(x); }},
-      {"compatibility_threshold", [&](double x) { c.compatibility_threshold = x; }},
-      {"target_species", [&](double x) { c.target_species = static_cast<uint32_t>(x); }},
-      {"threshold_step", [&](double x) { c.threshold_step = x; }},
-      {"threshold_min", [&](double x) { c.threshold_min = x; }},
-      {"survival_fraction", [&](double x) { c.survival_fraction = x; }},
-      {"elite_min_species_size",
-       [&](double x) { c.elite_min_species_size = static_cast<uint32_t>(x); }},
-      {"mutate_only_fraction", [&](double x) { c.mutate_only_fraction = x; }},
-      {"interspecies_mating", [&](double x) { c.interspecies_mating = x; }},
-      {"disabled_inherit_prob", [&](double x) { c.disabled_inherit_prob = x; }},
-      {"crossover_average_prob", [&](double x) { c.crossover_average_prob = x; }},
-      {"mate_only_prob", [&](double x) { c.mate_only_prob = x; }},
-      {"stagnation_generations",
-       [&](double x) { c.stagnation_generations = static_cast<uint32_t>(x); }},
-      {"protected_species", [&](double x) { c.protected_species = static_cast<uint32_t>(x); }},
-      {"check_species_in_turn", [&](double x) { c.check_species_in_turn = x != 0; }},
-      {"population_stagnation_generations",
-       [&](double x) { c.population_stagnation_generations = static_cast<uint32_t>(x); }},
-      {"weight_mutate_prob", [&](double x) { c.weight_mutate_prob = x; }},
-      {"weight_perturb_prob", [&](double x) { c.weight_perturb_prob = x; }},
-      {"weight_link_prob", [&](double x) { c.weight_link_prob = x; }},
-      {"weight_perturb_sigma", [&](double x) { c.weight_perturb_sigma = x; }},
-      {"weight_replace_range", [&](double x) { c.weight_replace_range = x; }},
-      {"weight_uniform_power", [&](double x) { c.weight_uniform_power = x; }},
-      {"weight_abs_max", [&](double x) { c.weight_abs_max = x; }},
-      {"exclusive_mutations", [&](double x) { c.exclusive_mutations = x != 0; }},
-      {"add_node_prob", [&](double x) { c.add_node_prob = x; }},
-      {"add_connection_prob", [&](double x) { c.add_connection_prob = x; }},
-      {"toggle_enable_prob", [&](double x) { c.toggle_enable_prob = x; }},
-  };
-  auto it = set.find(key);
-  if (it == set.end()) {
-    return absl::InvalidArgumentError(absl::StrCat("unknown NEAT parameter '", key, "'"));
+  // strtod accepts "nan", "inf" and 1e30; none of them may reach a field (a
+  // cast of them to uint32_t is undefined behaviour).
+  if (!std::isfinite(v)) {
+    return absl::InvalidArgumentError(absl::StrCat("NEAT parameter '", key, "' = '", val,
+                                                   "' is not a finite number"));
   }
   if (v < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("NEAT parameter '", key, "' = ", val,
-                                                   " must not be negative"));
+    return absl::InvalidArgumentError(absl::StrCat("NEAT parameter '", key, "' = '", val,
+                                                   "' must not be negative"));
   }
-  it->second(v);
-  return c.Validate();
+  const Field& f = it->second;
+  if (f.kind == Kind::kCount &&
+      (v != std::floor(v) || v > static_cast<double>(std::numeric_limits<uint32_t>::max()))) {
+    return absl::InvalidArgumentError(absl::StrCat("NEAT parameter '", key, "' = '", val,
+                                                   "' must be a whole number from 0 to ",
+                                                   std::numeric_limits<uint32_t>::max()));
+  }
+  if (f.kind == Kind::kFlag && v != 0 && v != 1) {
+    return absl::InvalidArgumentError(absl::StrCat("NEAT parameter '", key, "' = '", val,
+                                                   "' must be 0 or 1"));
+  }
+  NeatConfig next = c;
+  f.set(next, v);
+  SWARM_RETURN_IF_ERROR(next.Validate());
+  c = next;
+  return absl::OkStatus();
 }
 
 }  // namespace swarm::evo

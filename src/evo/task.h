@@ -2,15 +2,16 @@
 //
 // A Task scores one genome (higher is better, finite) and decides whether a
 // generation's champion solves the problem. Built-in tasks: XOR, single pole,
-// double pole with and without velocities (tasks.h, pole_tasks.h), and
+// double pole with and without velocities (tasks.h), and
 // ExternalProcessTask (external_task.h) for user fitness functions in any
 // language. Tasks are immutable after construction; Evaluate and IsSolution
 // are const and safe to call from several threads at once.
 //
 // An Evaluator turns genomes into fitness values; the island calls it once
 // per generation with the whole population (EvaluateBatch). TaskEvaluator runs
-// a Task in-process; the remote evaluator pool (net/, wired by the node) will
-// implement the same interface. A failed evaluation (error status, NaN or
+// a Task in-process; the remote evaluator pool (RemoteEvaluatorPool, the
+// client side of evolution over gRPC, outside this core) implements the same
+// interface. A failed evaluation (error status, NaN or
 // Inf) is counted by the island and the genome gets the population's lowest
 // fitness.
 #pragma once

@@ -4,13 +4,18 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <fstream>
 #include <random>
 #include <sstream>
 #include <thread>
 
+#include <grpc/grpc.h>
 #include <grpc/support/log.h>
+#include <grpcpp/support/server_interceptor.h>
 #include <spdlog/spdlog.h>
+
+#include "net/server_auth.h"
 
 namespace swarm::net {
 namespace {
@@ -18,29 +23,6 @@ namespace {
 bool Retryable(grpc::StatusCode c) {
   return c == grpc::StatusCode::UNAVAILABLE || c == grpc::StatusCode::DEADLINE_EXCEEDED ||
          c == grpc::StatusCode::ABORTED;
-}
-
-std::string CodeName(grpc::StatusCode c) {
-  switch (c) {
-    case grpc::StatusCode::OK: return "OK";
-    case grpc::StatusCode::CANCELLED: return "CANCELLED";
-    case grpc::StatusCode::UNKNOWN: return "UNKNOWN";
-    case grpc::StatusCode::INVALID_ARGUMENT: return "INVALID_ARGUMENT";
-    case grpc::StatusCode::DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
-    case grpc::StatusCode::NOT_FOUND: return "NOT_FOUND";
-    case grpc::StatusCode::ALREADY_EXISTS: return "ALREADY_EXISTS";
-    case grpc::StatusCode::PERMISSION_DENIED: return "PERMISSION_DENIED";
-    case grpc::StatusCode::RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
-    case grpc::StatusCode::FAILED_PRECONDITION: return "FAILED_PRECONDITION";
-    case grpc::StatusCode::ABORTED: return "ABORTED";
-    case grpc::StatusCode::OUT_OF_RANGE: return "OUT_OF_RANGE";
-    case grpc::StatusCode::UNIMPLEMENTED: return "UNIMPLEMENTED";
-    case grpc::StatusCode::INTERNAL: return "INTERNAL";
-    case grpc::StatusCode::UNAVAILABLE: return "UNAVAILABLE";
-    case grpc::StatusCode::DATA_LOSS: return "DATA_LOSS";
-    case grpc::StatusCode::UNAUTHENTICATED: return "UNAUTHENTICATED";
-    default: return "CODE_" + std::to_string(static_cast<int>(c));
-  }
 }
 
 std::chrono::system_clock::time_point DeadlineFromNow(Nanos d) {
@@ -72,15 +54,6 @@ void RouteGrpcLogsToSpdlog() {
   gpr_set_log_function([](gpr_log_func_args* args) {
     spdlog::debug("grpc {}:{}: {}", args->file, args->line, args->message);
   });
-}
-
-std::string GrpcStatusText(const grpc::Status& s) {
-  return absl::StrCat(CodeName(s.error_code()), ": ", s.error_message());
-}
-
-absl::Status FromGrpc(const grpc::Status& s) {
-  if (s.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
 }
 
 StatusOr<std::string> ReadTextFile(const std::string& path, const std::string& what) {
@@ -127,9 +100,37 @@ std::string DescribePortHolder(int port) {
 
 // ---------------------------------------------------------------- server
 
+namespace {
+
+// Counts the server's calls in flight: one interceptor lives exactly as long
+// as its call (created when the call arrives, destroyed when it is done).
+class InFlightCounter final : public grpc::experimental::Interceptor {
+ public:
+  explicit InFlightCounter(std::shared_ptr<std::atomic<int64_t>> n) : n_(std::move(n)) { n_->fetch_add(1); }
+  ~InFlightCounter() override { n_->fetch_sub(1); }
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override { methods->Proceed(); }
+
+ private:
+  std::shared_ptr<std::atomic<int64_t>> n_;
+};
+
+class InFlightCounterFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  explicit InFlightCounterFactory(std::shared_ptr<std::atomic<int64_t>> n) : n_(std::move(n)) {}
+  grpc::experimental::Interceptor* CreateServerInterceptor(grpc::experimental::ServerRpcInfo*) override {
+    return new InFlightCounter(n_);
+  }
+
+ private:
+  std::shared_ptr<std::atomic<int64_t>> n_;
+};
+
+}  // namespace
+
 StatusOr<std::unique_ptr<RpcServer>> RpcServer::Start(const std::string& listen,
                                                       const NetOptions& options,
-                                                      const std::vector<grpc::Service*>& services) {
+                                                      const std::vector<grpc::Service*>& services,
+                                                      std::shared_ptr<const crypto::Identity> identity) {
   SWARM_ASSIGN_OR_RETURN(Address addr, ParseAddress(listen, /*allow_port_zero=*/true));
   std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
   if (options.tls.enabled) {
@@ -148,9 +149,15 @@ StatusOr<std::unique_ptr<RpcServer>> RpcServer::Start(const std::string& listen,
   int selected_port = 0;
   builder.AddListeningPort(addr.ToString(), creds, &selected_port);
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE, kMetadataBytesMax);  // signed header + grant
   builder.SetMaxReceiveMessageSize(static_cast<int>(options.message_size_bytes_max));
   builder.SetMaxSendMessageSize(static_cast<int>(options.message_size_bytes_max));
   for (grpc::Service* s : services) builder.RegisterService(s);
+  auto in_flight = std::make_shared<std::atomic<int64_t>>(0);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<InFlightCounterFactory>(in_flight));
+  if (identity) interceptors.push_back(MakeReplySigner(std::move(identity)));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   auto server = builder.BuildAndStart();
   if (!server || selected_port == 0) {
     std::string holder = addr.port ? DescribePortHolder(addr.port) : "";
@@ -162,15 +169,43 @@ StatusOr<std::unique_ptr<RpcServer>> RpcServer::Start(const std::string& listen,
   auto out = std::unique_ptr<RpcServer>(new RpcServer());
   out->server_ = std::move(server);
   out->port_ = selected_port;
+  out->in_flight_ = std::move(in_flight);
   return out;
 }
 
 RpcServer::~RpcServer() { Shutdown(Seconds(1)); }
 
+int64_t RpcServer::in_flight() const { return in_flight_ ? in_flight_->load() : 0; }
+
 void RpcServer::Shutdown(Nanos deadline) {
   if (shut_down_ || !server_) return;
   shut_down_ = true;
+  // grpc::Server::Shutdown(deadline) returns early only when every call is
+  // done AND every client connection has closed. A client that has nothing
+  // to send (an idle peer) never reads the server's GOAWAY, so its
+  // connection stays open and the server sat out the whole deadline even
+  // with no call in flight. While Shutdown runs, this thread drops the
+  // connections whenever no call is in flight (grpc_server_cancel_all_calls
+  // then cancels nothing); calls still running keep their deadline.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool returned = false;
+  std::thread closer([&] {
+    std::unique_lock<std::mutex> lock(mu);
+    // The first check comes after Shutdown has begun (cancel_all_calls is
+    // for a server that is shutting down); later ones catch a connection
+    // that arrived meanwhile.
+    while (!cv.wait_for(lock, std::chrono::milliseconds(10), [&] { return returned; })) {
+      if (in_flight_->load() == 0) grpc_server_cancel_all_calls(server_->c_server());
+    }
+  });
   server_->Shutdown(DeadlineFromNow(deadline));
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    returned = true;
+  }
+  cv.notify_all();
+  closer.join();
   server_->Wait();
 }
 
@@ -189,32 +224,17 @@ PeerClient::PeerClient(std::string address, NetOptions options,
       rng_(std::random_device{}()) {}
 
 StatusOr<std::unique_ptr<PeerClient>> PeerClient::Create(const std::string& address,
-                                                         const NetOptions& options) {
+                                                         const DialOptions& options) {
   SWARM_ASSIGN_OR_RETURN(Address addr, ParseAddress(address));
-  std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
-  if (options.tls.enabled) {
-    grpc::SslCredentialsOptions ssl;
-    if (!options.tls.ca_file.empty()) {
-      SWARM_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadTextFile(options.tls.ca_file, "tls.ca_file"));
-    }
-    if (!options.tls.cert_file.empty()) {
-      SWARM_ASSIGN_OR_RETURN(ssl.pem_cert_chain,
-                             ReadTextFile(options.tls.cert_file, "tls.cert_file"));
-      SWARM_ASSIGN_OR_RETURN(ssl.pem_private_key,
-                             ReadTextFile(options.tls.key_file, "tls.key_file"));
-    }
-    creds = grpc::SslCredentials(ssl);
-  }
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(static_cast<int>(options.message_size_bytes_max));
-  args.SetMaxSendMessageSize(static_cast<int>(options.message_size_bytes_max));
-  // Our own retry loop decides; gRPC's transparent retries would double count.
-  args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
-  // Reconnect quickly after a peer restarts (default max backoff is 120 s).
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  auto channel = grpc::CreateCustomChannel(addr.ToString(), creds, args);
-  return std::unique_ptr<PeerClient>(new PeerClient(addr.ToString(), options, std::move(channel)));
+  SWARM_ASSIGN_OR_RETURN(auto channel, Dial(addr.ToString(), options));
+  return std::unique_ptr<PeerClient>(new PeerClient(addr.ToString(), options.net, std::move(channel)));
+}
+
+StatusOr<std::unique_ptr<PeerClient>> PeerClient::Create(const std::string& address,
+                                                         const NetOptions& options) {
+  DialOptions d;
+  d.net = options;
+  return Create(address, d);
 }
 
 CircuitBreaker::State PeerClient::breaker_state() {

@@ -3,7 +3,8 @@
 // RpcServer: binds one address (SO_REUSEPORT off, so a port in use is an
 // error naming the port and, when it can be found, the process holding it),
 // registers services, and shuts down by draining in-flight calls within a
-// deadline.
+// deadline: it returns as soon as no call is in flight (idle client
+// connections are dropped, not waited for), at the latest at the deadline.
 //
 // PeerClient: one channel to one peer; Call() runs a unary RPC attempt
 // function with a per-call deadline, retries idempotent calls on UNAVAILABLE /
@@ -11,6 +12,7 @@
 // breaker per peer. Thread-safe: one PeerClient may be used from many threads.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -22,31 +24,35 @@
 #include "common/clock.h"
 #include "common/rng.h"
 #include "common/status.h"
+#include "crypto/identity.h"
 #include "net/address.h"
+#include "net/dial.h"
+#include "net/grpc_status.h"
 #include "net/options.h"
 
 namespace swarm::net {
 
-// "UNAVAILABLE: failed to connect ..." (gRPC status as text).
-std::string GrpcStatusText(const grpc::Status& s);
-absl::Status FromGrpc(const grpc::Status& s);
-
 class RpcServer {
  public:
   // Binds `listen` ("host:port"; port 0 picks a free one) and starts serving
-  // `services` (not owned; must outlive the server).
-  static StatusOr<std::unique_ptr<RpcServer>> Start(const std::string& listen,
-                                                    const NetOptions& options,
-                                                    const std::vector<grpc::Service*>& services);
+  // `services` (not owned; must outlive the server). With `identity`, every
+  // OK reply to a signed request is signed (net/server_auth.h MakeReplySigner).
+  static StatusOr<std::unique_ptr<RpcServer>> Start(
+      const std::string& listen, const NetOptions& options, const std::vector<grpc::Service*>& services,
+      std::shared_ptr<const crypto::Identity> identity = nullptr);
   ~RpcServer();
   int port() const { return port_; }
   // Stops accepting calls, lets in-flight calls finish until `deadline` from
-  // now, then cancels the rest. Idempotent.
+  // now, then cancels the rest; returns as soon as no call is in flight.
+  // Idempotent. Call from one thread.
   void Shutdown(Nanos deadline);
   void Wait();
+  // Calls received and not yet finished (thread-safe).
+  int64_t in_flight() const;
 
  private:
   std::unique_ptr<grpc::Server> server_;
+  std::shared_ptr<std::atomic<int64_t>> in_flight_;
   int port_ = 0;
   bool shut_down_ = false;
 };
@@ -59,6 +65,10 @@ struct CallOptions {
 
 class PeerClient {
  public:
+  // The channel comes from net::Dial; `options.net` also gives deadlines,
+  // retries and the breaker.
+  static StatusOr<std::unique_ptr<PeerClient>> Create(const std::string& address,
+                                                      const DialOptions& options);
   static StatusOr<std::unique_ptr<PeerClient>> Create(const std::string& address,
                                                       const NetOptions& options);
   const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }

@@ -2,10 +2,6 @@
 
 namespace swarm::nn {
 
-grpc::Status ToGrpc(const Status& s) {
-  if (s.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
-}
 
 ExpertServiceImpl::ExpertServiceImpl(ExpertHost* host, TensorLimits limits)
     : host_(host), limits_(limits) {}
@@ -39,8 +35,9 @@ grpc::Status EncodeInto(const HostTensor& t, WireDtype dtype, std::string* out) 
 }
 }  // namespace
 
-grpc::Status ExpertServiceImpl::Forward(grpc::ServerContext*, const swarm::v1::ExpertForwardRequest* req,
+grpc::Status ExpertServiceImpl::Forward(grpc::ServerContext* ctx, const swarm::v1::ExpertForwardRequest* req,
                                         swarm::v1::ExpertForwardReply* reply) {
+  SWARM_GUARD(caller, guard_, ctx, "ExpertService.Forward", *req);
   auto dtype = ReplyDtype(req->reply_dtype());
   if (!dtype.ok()) return ToGrpc(dtype.status());
   auto x = Decode(req->x(), "x");
@@ -50,9 +47,10 @@ grpc::Status ExpertServiceImpl::Forward(grpc::ServerContext*, const swarm::v1::E
   return EncodeInto(*y, *dtype, reply->mutable_y());
 }
 
-grpc::Status ExpertServiceImpl::Backward(grpc::ServerContext*,
+grpc::Status ExpertServiceImpl::Backward(grpc::ServerContext* ctx,
                                          const swarm::v1::ExpertBackwardRequest* req,
                                          swarm::v1::ExpertBackwardReply* reply) {
+  SWARM_GUARD(caller, guard_, ctx, "ExpertService.Backward", *req);
   auto dtype = ReplyDtype(req->reply_dtype());
   if (!dtype.ok()) return ToGrpc(dtype.status());
   auto x = Decode(req->x(), "x");
@@ -66,9 +64,10 @@ grpc::Status ExpertServiceImpl::Backward(grpc::ServerContext*,
   return EncodeInto(*dx, *dtype, reply->mutable_grad_x());
 }
 
-grpc::Status ExpertServiceImpl::GetParameters(grpc::ServerContext*,
+grpc::Status ExpertServiceImpl::GetParameters(grpc::ServerContext* ctx,
                                               const swarm::v1::ExpertParametersRequest* req,
                                               swarm::v1::ExpertParametersReply* reply) {
+  SWARM_GUARD(caller, guard_, ctx, "ExpertService.GetParameters", *req);
   int64_t steps = 0;
   auto p = host_->Parameters(req->expert_id(), &steps);
   if (!p.ok()) return ToGrpc(p.status());
@@ -76,8 +75,9 @@ grpc::Status ExpertServiceImpl::GetParameters(grpc::ServerContext*,
   return EncodeInto(*p, WireDtype::kF32, reply->mutable_params());
 }
 
-grpc::Status ExpertServiceImpl::Info(grpc::ServerContext*, const swarm::v1::ExpertInfoRequest*,
+grpc::Status ExpertServiceImpl::Info(grpc::ServerContext* ctx, const swarm::v1::ExpertInfoRequest* req,
                                      swarm::v1::ExpertInfoReply* reply) {
+  SWARM_GUARD(caller, guard_, ctx, "ExpertService.Info", *req);
   const auto& c = host_->config();
   for (const auto& e : host_->Experts()) {
     auto* x = reply->add_experts();

@@ -11,13 +11,14 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "net/server_auth.h"
 #include "nn/expert_host.h"
 #include "nn/tensor_codec.h"
 #include "swarm/v1/expert.grpc.pb.h"
 
 namespace swarm::nn {
 
-class ExpertServiceImpl final : public swarm::v1::ExpertService::Service {
+class ExpertServiceImpl final : public swarm::v1::ExpertService::Service, public net::GuardedService {
  public:
   ExpertServiceImpl(ExpertHost* host, TensorLimits limits = {});
 
@@ -37,7 +38,7 @@ class ExpertServiceImpl final : public swarm::v1::ExpertService::Service {
   TensorLimits limits_;
 };
 
-// absl::Status → grpc::Status (same code and message).
-grpc::Status ToGrpc(const Status& s);
+// absl::Status → grpc::Status: the one converter, net/grpc_status.h.
+using net::ToGrpc;
 
 }  // namespace swarm::nn

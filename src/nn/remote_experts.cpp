@@ -1,4 +1,5 @@
 #include "nn/remote_experts.h"
+#include "net/dial.h"
 
 #include <algorithm>
 #include <chrono>
@@ -303,14 +304,12 @@ std::shared_ptr<ExpertClient> MakeGrpcExpertClient(
 
 std::shared_ptr<grpc::Channel> MakeExpertChannel(const std::string& address,
                                                  uint64_t message_bytes_max) {
-  grpc::ChannelArguments args;
-  const int limit = static_cast<int>(std::min<uint64_t>(message_bytes_max, INT32_MAX));
-  args.SetMaxReceiveMessageSize(limit);
-  args.SetMaxSendMessageSize(limit);
-  // A restarted peer should be reachable again quickly.
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  // Unsigned (tools and tests); peers pass RemoteExpertOptions::channel_for
+  // (Node::ChannelTo), whose calls are signed.
+  net::DialOptions o;
+  o.net.message_size_bytes_max = static_cast<int64_t>(std::min<uint64_t>(message_bytes_max, INT32_MAX));
+  o.reconnect_backoff_initial_ms = 200;
+  return net::DialOrUnavailable(address, o);
 }
 
 StatusOr<ExpertHostInfo> QueryExpertHost(const std::string& address, Nanos deadline,

@@ -43,6 +43,10 @@ const ConfigSchema& NodeSchema() {
         .Int("membership.join_timeout_ms", 10000, 100, 600000, "Give up joining after this long with no seed answering.")
         .Int("ring.experts", 16, 1, 1 << 20, "Expert ids placed on the ring (shown by swarm status).")
         .Int("ring.replicas", 2, 1, 16, "Replicas per expert, on distinct peers (distinct regions when possible).")
+        .String("admission.swarm_id", "", {}, "Swarm this peer belongs to; grants for another swarm are refused (1..64 printable characters). Required when admission.issuer_key_files is set.")
+        .StringList("admission.issuer_key_files", {}, "Public-key files of the trusted grant issuers (swarm admission issuer-keygen writes issuer.pub). Empty and admission.open = false: this peer refuses every peer call.")
+        .String("admission.grant_file", "", {}, "This peer's own grant (swarm admission issue); checked at start: malformed, expired, for another swarm or key, or from an unknown issuer refuses to start.")
+        .Bool("admission.open", false, "DEV MODE: accept calls from peers without a grant. Logged as a warning and shown in /api/status.")
         .String("log.format", "text", {"text", "json"}, "Log line format.")
         .String("log.level", "info", {"trace", "debug", "info", "warn", "error", "off"}, "Least severe level logged.");
     for (const auto& ext : RegisteredExtensions()) ext.add_config_keys(*s);
@@ -123,6 +127,20 @@ StatusOr<NodeConfig> ToNodeConfig(const Config& c) {
   n.membership_join_timeout = Millis(c.GetInt("membership.join_timeout_ms"));
   n.ring_experts = c.GetInt("ring.experts");
   n.ring_replicas = c.GetInt("ring.replicas");
+  n.admission.swarm_id = c.GetString("admission.swarm_id");
+  n.admission.issuer_key_files = c.GetStringList("admission.issuer_key_files");
+  n.admission.grant_file = c.GetString("admission.grant_file");
+  n.admission.open = c.GetBool("admission.open");
+  if (!n.admission.issuer_key_files.empty() && n.admission.swarm_id.empty()) {
+    return absl::InvalidArgumentError(
+        "admission.issuer_key_files is set but admission.swarm_id is empty: name the swarm the "
+        "issuers admit to");
+  }
+  if (!n.admission.grant_file.empty() && n.admission.issuer_key_files.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "admission.grant_file = '", n.admission.grant_file,
+        "' is set but admission.issuer_key_files is empty: the grant cannot be checked"));
+  }
   n.log_format = c.GetString("log.format");
   n.log_level = c.GetString("log.level");
   n.raw = c;

@@ -11,6 +11,14 @@
 
 namespace swarm::node {
 
+// admission.* (docs/security.md "Admission grants"). Node::Start loads them.
+struct AdmissionConfig {
+  std::string swarm_id;                        // the swarm this peer belongs to
+  std::vector<std::string> issuer_key_files;   // trusted issuers' public-key files
+  std::string grant_file;                      // this peer's own grant ("" = none)
+  bool open = false;                           // dev mode: accept calls from anyone
+};
+
 struct NodeConfig {
   std::string id;            // human-facing name, e.g. "n0"
   std::string grpc_listen;   // host:port
@@ -33,6 +41,7 @@ struct NodeConfig {
   Nanos membership_join_timeout = Seconds(10);
   int64_t ring_experts = 16;
   int64_t ring_replicas = 2;
+  AdmissionConfig admission;
   // The whole validated config, for extensions that read their own sections.
   Config raw;
 };

@@ -33,9 +33,11 @@ std::string DisplayName(const membership::MemberView& m, const std::string& addr
 }  // namespace
 
 MembershipDriver::MembershipDriver(const NodeConfig& config, const crypto::Identity& identity,
-                                   net::EnvelopeSealer& sealer, Metrics& metrics)
+                                   net::EnvelopeSealer& sealer, Metrics& metrics,
+                                   std::function<std::shared_ptr<grpc::Channel>(const std::string&)> channel_to)
     : config_(config), identity_(identity), metrics_(metrics), origin_(clock_.Now()),
       sealer_(sealer) {
+  channel_to_ = std::move(channel_to);
   swim_config_.probe_interval = config.membership_probe_interval;
   swim_config_.probe_timeout = config.membership_probe_timeout;
   swim_config_.suspicion_mult = config.membership_suspicion_mult;
@@ -156,13 +158,7 @@ void MembershipDriver::SendAll(std::vector<membership::Outgoing> out) {
     if (!sealed.ok()) continue;
     const std::string& to = dir_->Name(o.to);
     auto& channel = channels_[to];
-    if (!channel) {
-      grpc::ChannelArguments args;
-      args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-      args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-      args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
-      channel = grpc::CreateCustomChannel(to, grpc::InsecureChannelCredentials(), args);
-    }
+    if (!channel) channel = channel_to_(to);
     struct Call {
       grpc::ClientContext ctx;
       swarm::v1::DeliverRequest req;

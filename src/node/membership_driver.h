@@ -45,8 +45,11 @@ class MembershipDriver {
  public:
   // `sealer` is shared with the node's other protocols (one sequence space per
   // identity, or receivers would see replays); not owned.
+  // `channel_to` gives the channel to a member's address (Node::ChannelTo: the
+  // one dialer, signed calls); called from the driver's thread.
   MembershipDriver(const NodeConfig& config, const crypto::Identity& identity,
-                   net::EnvelopeSealer& sealer, Metrics& metrics);
+                   net::EnvelopeSealer& sealer, Metrics& metrics,
+                   std::function<std::shared_ptr<grpc::Channel>(const std::string&)> channel_to);
   ~MembershipDriver();
 
   // `self_address` is the bound gRPC address. Joins through config.seeds.
@@ -89,6 +92,7 @@ class MembershipDriver {
   uint64_t ring_moves_ = 0;
   std::map<uint32_t, std::vector<std::string>> expert_owners_;
   std::map<std::string, std::shared_ptr<grpc::Channel>> channels_;
+  std::function<std::shared_ptr<grpc::Channel>(const std::string&)> channel_to_;
 
   // Shared with gRPC threads.
   mutable std::mutex mu_;

@@ -11,7 +11,9 @@
 
 #include "crypto/identity.h"
 #include "net/address.h"
+#include "net/dial.h"
 #include "net/envelope.h"
+#include "net/grpc_status.h"
 #include "node/membership_driver.h"
 #include "node/web_assets.h"
 #include "swarm/v1/node.grpc.pb.h"
@@ -23,23 +25,25 @@
 
 namespace swarm::node {
 
-class Node::NodeServiceImpl final : public swarm::v1::Node::Service {
+class Node::NodeServiceImpl final : public swarm::v1::Node::Service, public net::GuardedService {
  public:
   explicit NodeServiceImpl(Node* node)
       : node_(node),
         ping_(node->metrics().rpc_requests.Add({{"method", "Ping"}})),
         info_(node->metrics().rpc_requests.Add({{"method", "Info"}})) {}
 
-  grpc::Status Ping(grpc::ServerContext*, const swarm::v1::PingRequest* req,
+  grpc::Status Ping(grpc::ServerContext* ctx, const swarm::v1::PingRequest* req,
                     swarm::v1::PingReply* reply) override {
+    SWARM_GUARD(caller, guard_, ctx, "Node.Ping", *req);
     ping_.Increment();
     reply->set_payload(req->payload());
     reply->set_node_id(node_->config().id);
     return grpc::Status::OK;
   }
 
-  grpc::Status Info(grpc::ServerContext*, const swarm::v1::InfoRequest*,
+  grpc::Status Info(grpc::ServerContext* ctx, const swarm::v1::InfoRequest* req,
                     swarm::v1::InfoReply* reply) override {
+    SWARM_GUARD(caller, guard_, ctx, "Node.Info", *req);
     info_.Increment();
     reply->set_node_id(node_->config().id);
     reply->set_version(SWARM_VERSION);
@@ -58,13 +62,14 @@ class Node::NodeServiceImpl final : public swarm::v1::Node::Service {
 };
 
 // Transport.Deliver: verify the envelope, then route it by kind.
-class Node::TransportServiceImpl final : public swarm::v1::Transport::Service {
+class Node::TransportServiceImpl final : public swarm::v1::Transport::Service, public net::GuardedService {
  public:
   explicit TransportServiceImpl(Node* node)
       : node_(node), calls_(node->metrics().rpc_requests.Add({{"method", "Deliver"}})) {}
 
-  grpc::Status Deliver(grpc::ServerContext*, const swarm::v1::DeliverRequest* req,
+  grpc::Status Deliver(grpc::ServerContext* ctx, const swarm::v1::DeliverRequest* req,
                        swarm::v1::DeliverReply*) override {
+    SWARM_GUARD(caller, guard_, ctx, "Transport.Deliver", *req);
     calls_.Increment();
     auto opened = node_->opener_->Open(AsBytes(req->envelope()));
     if (!opened.ok()) {
@@ -97,6 +102,12 @@ Node::Node(NodeConfig config) : config_(std::move(config)) {
   node_service_ = std::make_unique<NodeServiceImpl>(this);
   transport_service_ = std::make_unique<TransportServiceImpl>(this);
   opener_ = std::make_unique<net::EnvelopeOpener>();
+  CallGuardOptions g;
+  // Until admission is configured (admission.*), the guard runs open: signed
+  // calls are authenticated, unsigned ones pass with every role.
+  g.enforce = false;
+  g.tls = config_.net.tls.enabled;
+  guard_ = std::make_unique<CallGuard>(g, GrantCheck{}, &metrics_.registry());
 }
 
 void Node::AddExtension(std::unique_ptr<Extension> extension) {
@@ -108,17 +119,19 @@ void Node::AddExtension(std::unique_ptr<Extension> extension) {
   extensions_.push_back(std::move(extension));
 }
 
+net::DialOptions Node::DialOptionsFor(const std::string& address) const {
+  net::DialOptions o;
+  o.net = config_.net;
+  o.identity = identity_;
+  o.grant = grant_;
+  return o;
+}
+
 std::shared_ptr<grpc::Channel> Node::ChannelTo(const std::string& address) {
   std::lock_guard<std::mutex> lock(channels_mu_);
   auto& channel = channels_[address];
   if (!channel) {
-    grpc::ChannelArguments args;
-    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-    args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
-    args.SetMaxReceiveMessageSize(static_cast<int>(config_.net.message_size_bytes_max));
-    args.SetMaxSendMessageSize(static_cast<int>(config_.net.message_size_bytes_max));
-    channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+    channel = net::DialOrUnavailable(address, DialOptionsFor(address));
   }
   return channel;
 }
@@ -143,11 +156,7 @@ void Node::SendEnvelope(const std::string& address, const std::string& kind, Byt
   swarm::v1::Transport::NewStub(ChannelTo(address))
       ->async()
       ->Deliver(&call->ctx, &call->req, &call->reply, [call](grpc::Status s) {
-        if (call->done) {
-          call->done(s.ok() ? absl::OkStatus()
-                            : absl::Status(static_cast<absl::StatusCode>(s.error_code()),
-                                           s.error_message()));
-        }
+        if (call->done) call->done(net::FromGrpc(s));
         delete call;
       });
 }
@@ -161,7 +170,7 @@ Status Node::LoadIdentity() {
   if (path.empty() && !config_.data_dir.empty()) path = config_.data_dir + "/node.key";
   if (!path.empty() && std::filesystem::exists(path)) {
     SWARM_ASSIGN_OR_RETURN(auto id, crypto::Identity::Load(path));
-    identity_ = std::make_unique<crypto::Identity>(std::move(id));
+    identity_ = std::make_shared<crypto::Identity>(std::move(id));
     return absl::OkStatus();
   }
   SWARM_ASSIGN_OR_RETURN(auto scheme, crypto::SchemeFromName(config_.signature));
@@ -171,8 +180,48 @@ Status Node::LoadIdentity() {
     std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
     SWARM_RETURN_IF_ERROR(id.Save(path, /*force=*/false));
   }
-  identity_ = std::make_unique<crypto::Identity>(std::move(id));
+  identity_ = std::make_shared<crypto::Identity>(std::move(id));
   return absl::OkStatus();
+}
+
+Status Node::LoadAdmissionState() {
+  const uint64_t now_ms = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count());
+  SWARM_ASSIGN_OR_RETURN(admission_,
+                         LoadAdmission(config_.admission, *identity_, config_.grpc_listen, now_ms));
+  // Every outbound call (net::Dial via DialOptionsFor) carries this peer's grant.
+  // The guard still runs open (constructor): enforcing needs every caller,
+  // including the CLI's status polls, to dial with an identity and a grant.
+  grant_ = admission_.own_grant;
+  return absl::OkStatus();
+}
+
+// After the server is up (a start that fails says one line, its error).
+void Node::LogAdmission() const {
+  const uint64_t now_ms = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count());
+  if (admission_.open) {
+    spdlog::warn("peer {}: ADMISSION IS OPEN (admission.open = true, dev mode): calls from peers "
+                 "without a grant are accepted. Never run a real swarm like this.",
+                 config_.id);
+  } else if (admission_.RefusesAll()) {
+    spdlog::warn("peer {}: no grant issuer configured (admission.issuer_key_files) and "
+                 "admission.open = false: every peer call will be refused",
+                 config_.id);
+  }
+  if (admission_.own) {
+    spdlog::info("peer {}: admitted to swarm '{}' as {} (issuer {}, expires in {:.1f} h)", config_.id,
+                 admission_.swarm_id, admission::RoleSetNames(admission_.own->roles),
+                 ToHex(ByteSpan(admission_.own->issuer).first(8)),
+                 (static_cast<double>(admission_.own->expires_unix_ms) - static_cast<double>(now_ms)) / 3.6e6);
+  } else if (admission_.verifier) {
+    spdlog::warn("peer {}: no admission.grant_file: other peers will refuse this peer's calls",
+                 config_.id);
+  }
 }
 
 void Node::ExportMembershipMetrics() {
@@ -250,6 +299,7 @@ nlohmann::json Node::StatusJson() {
                       {"uptime_seconds", uptime_seconds()},
                       {"healthy", healthy()}};
   if (identity_) j["peer_id"] = identity_->PeerIdHex();
+  if (identity_) j["admission"] = admission_.StatusJson();
   if (membership_) {
     const nlohmann::json m = membership_->StatusJson();
     for (auto& [k, v] : m.items()) j[k] = v;
@@ -264,6 +314,7 @@ Status Node::Start() {
   SWARM_ASSERT(!started_);
   started_at_ = clock_.Now();
   SWARM_RETURN_IF_ERROR(LoadIdentity());
+  SWARM_RETURN_IF_ERROR(LoadAdmissionState());
   // A restarted peer keeps its key but restarts its sequence numbers; a new
   // epoch per start (wall-clock ms) makes receivers open a fresh replay window
   // for it instead of dropping its messages as replays.
@@ -272,14 +323,20 @@ Status Node::Start() {
                       std::chrono::system_clock::now().time_since_epoch())
                       .count()));
   if (config_.membership) {
-    membership_ = std::make_unique<MembershipDriver>(config_, *identity_, *sealer_, metrics_);
+    membership_ = std::make_unique<MembershipDriver>(config_, *identity_, *sealer_, metrics_,
+                                                     [this](const std::string& a) { return ChannelTo(a); });
   }
   std::vector<grpc::Service*> services = {node_service_.get(), transport_service_.get()};
   services.insert(services.end(), services_.begin(), services_.end());
   for (auto& ext : extensions_) {
     for (auto* svc : ext->services()) services.push_back(svc);
   }
-  SWARM_ASSIGN_OR_RETURN(server_, net::RpcServer::Start(config_.grpc_listen, config_.net, services));
+  for (grpc::Service* svc : services) {
+    auto* guarded = dynamic_cast<net::GuardedService*>(svc);
+    SWARM_ASSERT(guarded != nullptr);  // every service begins each handler with the guard
+    guarded->set_guard(guard_.get());
+  }
+  SWARM_ASSIGN_OR_RETURN(server_, net::RpcServer::Start(config_.grpc_listen, config_.net, services, identity_));
   SWARM_RETURN_IF_ERROR(StartHttp());
 
   auto& up = prometheus::BuildGauge()
@@ -306,6 +363,7 @@ Status Node::Start() {
     }
   }
   SWARM_RETURN_IF_ERROR(WriteNodeFile());
+  LogAdmission();
   spdlog::info("peer {} serving gRPC on {} and HTTP on http://{}", config_.id, grpc_address(),
                http_address());
   return absl::OkStatus();

@@ -28,6 +28,8 @@
 #include "common/status.h"
 #include "net/http_server.h"
 #include "net/rpc.h"
+#include "node/admission.h"
+#include "node/call_guard.h"
 #include "node/config.h"
 #include "node/extension.h"
 #include "node/metrics.h"
@@ -71,6 +73,11 @@ class Node {
   nlohmann::json StatusJson();
   // The peer's identity (valid after Start).
   const crypto::Identity& identity() const { return *identity_; }
+  // Admission as loaded at Start from admission.* (node/admission.h): the mode
+  // (granted/open/closed), the GrantVerifier for callers' grants (nullptr when
+  // no issuer is configured) and this peer's own grant (bytes to attach to its
+  // outbound calls, and the decoded Grant). Valid after Start; immutable.
+  const AdmissionView& admission() const { return admission_; }
 
   // For extensions (valid after Start, thread-safe):
   // Seals `payload` as a signed envelope of `kind` with this peer's identity
@@ -78,8 +85,13 @@ class Node {
   // blocking. `done` (optional) runs on a gRPC thread with the outcome.
   void SendEnvelope(const std::string& address, const std::string& kind, ByteSpan payload,
                     std::function<void(const Status&)> done = {}, Nanos deadline = Seconds(2));
-  // A cached channel to `address` honouring net.message_size_bytes_max.
+  // A cached channel to `address` from net::Dial with DialOptionsFor(address).
   std::shared_ptr<grpc::Channel> ChannelTo(const std::string& address);
+  // What this peer dials with: [net]/[tls], its identity (every call signed)
+  // and its admission grant (valid after Start).
+  net::DialOptions DialOptionsFor(const std::string& address) const;
+  // The guard every service of this peer calls first (node/call_guard.h).
+  CallGuard& call_guard() { return *guard_; }
   // Members and ring owners as of the last membership step (empty when
   // membership is off).
   PlacementView Placement() const;
@@ -88,6 +100,8 @@ class Node {
   class NodeServiceImpl;
   class TransportServiceImpl;
   Status LoadIdentity();
+  Status LoadAdmissionState();
+  void LogAdmission() const;
   void ExportMembershipMetrics();
   Status StartHttp();
   Status WriteNodeFile();
@@ -99,7 +113,10 @@ class Node {
   std::vector<grpc::Service*> services_;
   std::unique_ptr<NodeServiceImpl> node_service_;
   std::unique_ptr<TransportServiceImpl> transport_service_;
-  std::unique_ptr<crypto::Identity> identity_;
+  std::shared_ptr<crypto::Identity> identity_;
+  AdmissionView admission_;
+  std::unique_ptr<CallGuard> guard_;
+  Bytes grant_;  // this peer's admission::SignedGrant encoding ("" = none)
   std::unique_ptr<net::EnvelopeOpener> opener_;
   std::unique_ptr<net::EnvelopeSealer> sealer_;
   std::vector<std::unique_ptr<Extension>> extensions_;

@@ -348,11 +348,11 @@ TEST_F(GrantFiles, BadFilesNameTheFileAndProblem) {
 
   const auto k1 = LoadIssuerKey(write("a.pub", "swarm-issuer/v2 ml-dsa-65 00"));
   EXPECT_NE(Msg(k1.status()).find("'format'"), std::string::npos) << k1.status();
-  const auto k2 = LoadIssuerKey(write("b.pub", "swarm-issuer/v1 rsa 00"));
+  const auto k2 = LoadIssuerKey(write("b.pub", "swarm-pubkey/v1 rsa 00"));
   EXPECT_NE(Msg(k2.status()).find("'scheme'"), std::string::npos) << k2.status();
-  const auto k3 = LoadIssuerKey(write("c.pub", "swarm-issuer/v1 ml-dsa-65 0011"));
+  const auto k3 = LoadIssuerKey(write("c.pub", "swarm-pubkey/v1 ml-dsa-65 0011"));
   EXPECT_NE(Msg(k3.status()).find("'public_key': 2 bytes"), std::string::npos) << k3.status();
-  const auto k4 = LoadIssuerKey(write("d.pub", "swarm-issuer/v1 ml-dsa-65 zz"));
+  const auto k4 = LoadIssuerKey(write("d.pub", "swarm-pubkey/v1 ml-dsa-65 zz"));
   EXPECT_NE(Msg(k4.status()).find("'public_key'"), std::string::npos) << k4.status();
   EXPECT_NE(Msg(k4.status()).find("d.pub"), std::string::npos) << k4.status();
 }

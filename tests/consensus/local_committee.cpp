@@ -1,4 +1,5 @@
 #include "consensus/local_committee.h"
+#include "net/dial.h"
 
 #include <filesystem>
 
@@ -27,12 +28,10 @@ std::shared_ptr<grpc::Channel> LocalCommittee::Channel(const std::string& addres
   std::lock_guard<std::mutex> lock(channels_mu_);
   auto& ch = channels_[address];
   if (!ch) {
-    grpc::ChannelArguments args;
-    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
-    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-    args.SetMaxReceiveMessageSize(64 << 20);
-    args.SetMaxSendMessageSize(64 << 20);
-    ch = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+    net::DialOptions o;
+    o.net.message_size_bytes_max = 64 << 20;
+    o.reconnect_backoff_max_ms = 500;
+    ch = net::DialOrUnavailable(address, o);
   }
   return ch;
 }

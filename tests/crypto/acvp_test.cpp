@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "support/test_inputs.h"
+
 namespace swarm::crypto {
 namespace {
 
@@ -17,9 +19,7 @@ std::string Dir(const std::string& name) {
 }
 
 void CheckAnswersEqualExpected(const std::string& dir) {
-  if (!std::filesystem::exists(dir + "/prompt.json")) {
-    GTEST_SKIP() << "NIST ACVP vectors not found under " << dir;
-  }
+  SWARM_REQUIRE_INPUT(dir + "/prompt.json", "NIST ACVP vectors; tests/data/README.md");
   std::ifstream p(dir + "/prompt.json"), e(dir + "/expectedResults.json");
   const json prompt = json::parse(p), expected = json::parse(e);
   auto answer = AnswerAcvpPrompt(prompt);

@@ -38,9 +38,13 @@ Bytes ReadFile(const std::string& p) {
   std::ifstream in(p, std::ios::binary);
   return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
+// Writes a key file as Save would leave it: owner-only (0600).
 void WriteFile(const std::string& p, ByteSpan b) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+  {
+    std::ofstream out(p, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+  }
+  ::chmod(p.c_str(), 0600);
 }
 
 class IdentitySchemeTest : public ::testing::TestWithParam<SignatureScheme> {};
@@ -205,6 +209,33 @@ TEST(Identity, LoadErrorsNameFileAndProblem) {
   auto missing = Identity::Load(dir.File("absent.key"));
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.status().message().find("absent.key"), std::string::npos);
+}
+
+// A key file the group or others may read (or write) is refused with an
+// error naming the path and the mode; 0600 and 0400 load.
+TEST(Identity, LoadRefusesGroupOrWorldAccessibleKeyFile) {
+  TempDir dir;
+  const std::string path = dir.File("peer.key");
+  auto id = Identity::Generate(SignatureScheme::kMlDsa65);
+  ASSERT_TRUE(id.ok());
+  ASSERT_TRUE(id->Save(path, false).ok());
+  for (const mode_t mode : {0644, 0640, 0604, 0660, 0602, 0620, 0606}) {
+    ASSERT_EQ(::chmod(path.c_str(), mode), 0);
+    auto r = Identity::Load(path);
+    ASSERT_FALSE(r.ok()) << std::oct << mode;
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied) << r.status();
+    EXPECT_NE(r.status().message().find(path), std::string::npos) << r.status();
+    char want[8];
+    std::snprintf(want, sizeof(want), "%04o", static_cast<unsigned>(mode));
+    EXPECT_NE(r.status().message().find(std::string("mode ") + want), std::string::npos) << r.status();
+    EXPECT_NE(r.status().message().find("chmod 600"), std::string::npos) << r.status();
+  }
+  for (const mode_t mode : {0600, 0400}) {
+    ASSERT_EQ(::chmod(path.c_str(), mode), 0);
+    auto r = Identity::Load(path);
+    ASSERT_TRUE(r.ok()) << std::oct << mode << " " << r.status();
+    EXPECT_EQ(r->PeerIdHex(), id->PeerIdHex());
+  }
 }
 
 TEST(Identity, MismatchedKeyPairIsRejected) {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "vector_files.h"
+#include "support/test_inputs.h"
 
 #include <filesystem>
 #include <fstream>
@@ -25,7 +26,7 @@ Bytes Hex(const json& j) { return testing::HexBytes(j); }
 
 void ExpectReproduces(const std::string& mode) {
   const fs::path dir = VectorsDir() / ("ML-DSA-" + mode + "-FIPS204");
-  if (!fs::exists(dir)) GTEST_SKIP() << "ML-DSA ACVP vectors not found at " << dir;
+  SWARM_REQUIRE_INPUT(dir, "ML-DSA ACVP vectors; SWARM_VECTORS_DIR=" SWARM_VECTORS_DIR);
   auto answer = AnswerMlDsaPrompt(Load(dir / "prompt.json"));
   ASSERT_TRUE(answer.ok()) << answer.status();
   const json expected = Load(dir / "expectedResults.json");

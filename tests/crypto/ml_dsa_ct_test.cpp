@@ -14,6 +14,7 @@
 #include <string>
 
 #include "crypto/ml_dsa.h"
+#include "support/test_inputs.h"
 
 #if __has_include(<valgrind/memcheck.h>)
 #include <valgrind/memcheck.h>
@@ -73,7 +74,7 @@ TEST(MlDsaCtCheck, CleanUnderValgrindMemcheck) {
   std::string valgrind;
   for (const char* c : candidates)
     if (std::filesystem::exists(c)) valgrind = c;
-  if (valgrind.empty()) GTEST_SKIP() << "valgrind not installed; constant-time check not run";
+  SWARM_REQUIRE_INPUT_IF(!valgrind.empty(), "valgrind", "scripts/setup installs it");
   const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
   const std::string cmd = valgrind + " -q --error-exitcode=99 " + self +
                           " --gtest_filter='AllLevels/MlDsaCt.*' > /dev/null 2>" + self +

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "vector_files.h"
+#include "support/test_inputs.h"
 
 #include <filesystem>
 #include <fstream>
@@ -32,10 +33,8 @@ std::map<int64_t, std::map<int64_t, json>> IndexExpected(const json& expected) {
   return idx;
 }
 
-#define SKIP_IF_NO_VECTORS(dir)                                                   \
-  if (!fs::exists(dir))                                                           \
-  GTEST_SKIP() << "ML-DSA ACVP vectors not found at " << (dir)                    \
-               << " (set SWARM_SHARED_DIR so that <shared>/vectors/ml-dsa exists)"
+#define SKIP_IF_NO_VECTORS(dir) \
+  SWARM_REQUIRE_INPUT(dir, "ML-DSA ACVP vectors; SWARM_VECTORS_DIR=" SWARM_VECTORS_DIR)
 
 TEST(MlDsaVectors, KeyGenEveryCase) {
   const fs::path dir = VectorsDir() / "ML-DSA-keyGen-FIPS204";

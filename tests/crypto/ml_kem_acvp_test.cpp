@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "vector_files.h"
+#include "support/test_inputs.h"
 
 #include <filesystem>
 #include <fstream>
@@ -43,22 +44,20 @@ struct Files {
   std::map<int, json> exp_by_tc, int_by_tc;
 };
 
-bool LoadFiles(const std::string& name, Files& f) {
+void LoadFiles(const std::string& name, Files& f) {
   const std::string dir = Dir(name);
-  if (!std::filesystem::exists(dir + "/prompt.json")) return false;
   f.prompt = Load(dir + "/prompt.json");
   f.expected = Load(dir + "/expectedResults.json");
   f.internal = Load(dir + "/internalProjection.json");
   f.exp_by_tc = ByTcId(f.expected);
   f.int_by_tc = ByTcId(f.internal);
-  return true;
 }
 
 #define LOAD_OR_SKIP(name, f)                                                          \
+  SWARM_REQUIRE_INPUT(Dir(name) + "/prompt.json",                                      \
+                      "NIST ACVP ML-KEM vectors; SWARM_VECTORS_DIR=" SWARM_VECTORS_DIR); \
   Files f;                                                                             \
-  if (!LoadFiles(name, f))                                                             \
-  GTEST_SKIP() << "NIST ACVP ML-KEM vectors not found under " << Dir(name)            \
-               << " (SWARM_VECTORS_DIR=" SWARM_VECTORS_DIR "); see ../shared/vectors"
+  LoadFiles(name, f)
 
 TEST(MlKemAcvp, KeyGenEveryVector) {
   LOAD_OR_SKIP("keyGen", f);

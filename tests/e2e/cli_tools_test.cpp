@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "e2e/process.h"
+#include "support/test_inputs.h"
 
 namespace swarm::e2e {
 namespace {
@@ -70,9 +71,7 @@ TEST(E2eCli, LedgerAppendVerifyAndTamperNamesTheRecord) {
 
 TEST(E2eCli, AcvpAnswersTheSharedMlKemKeyGenPrompt) {
   const std::string base = std::string(SWARM_VECTORS_DIR) + "/ml-kem/ML-KEM-keyGen-FIPS203";
-  if (!std::filesystem::exists(base + "/prompt.json")) {
-    GTEST_SKIP() << "shared vectors not found at " << base;
-  }
+  SWARM_REQUIRE_INPUT(base + "/prompt.json", "NIST ACVP vectors; tests/data/README.md");
   const std::string dir = TempDir("acvp");
   RunResult r = RunSwarm({SwarmBinary(), "crypto", "acvp", "--prompt", base + "/prompt.json",
                           "--out", dir + "/answer.json"});

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "e2e/process.h"
+#include "support/test_inputs.h"
 
 namespace swarm::e2e {
 namespace {
@@ -65,7 +66,7 @@ std::vector<std::string> TrainArgs(const std::string& dir, int steps, const std:
 }
 
 TEST(E2eConsensusRoundRoot, TrainersApplyOnlyCommittedRoundRoots) {
-  if (!std::filesystem::exists(kData)) GTEST_SKIP() << "no " << kData << " (scripts/setup)";
+  SWARM_REQUIRE_INPUT(kData, "the digits data set; run scripts/setup");
   const std::string dir = TempDir("pbft-round");
   json nodes;
   pid_t up = -1;
@@ -144,7 +145,7 @@ TEST(E2eConsensusRoundRoot, TrainersApplyOnlyCommittedRoundRoots) {
 }
 
 TEST(E2eConsensusRoundRoot, AnUnreachableCommitteeFailsTheRunNamingIt) {
-  if (!std::filesystem::exists(kData)) GTEST_SKIP() << "no " << kData << " (scripts/setup)";
+  SWARM_REQUIRE_INPUT(kData, "the digits data set; run scripts/setup");
   const std::string dir = TempDir("pbft-round-down");
   const std::string nobody = "127.0.0.1:" + std::to_string(FreePort());
   // Round deadline 300 ms: the committee gets 3 s per round.

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "e2e/process.h"
+#include "support/test_inputs.h"
 
 namespace swarm::e2e {
 namespace {
@@ -21,7 +22,7 @@ double FinalAccuracy(const std::string& out) {
 }
 
 TEST(E2eSecureAgg, TrainersLearnFromEncryptedSumsTheAggregatorCannotRead) {
-  if (!std::filesystem::exists(kData)) GTEST_SKIP() << "no " << kData << " (scripts/setup)";
+  SWARM_REQUIRE_INPUT(kData, "the digits data set; run scripts/setup");
   const std::string dir = TempDir("secure-agg");
   RunResult r = RunSwarm({SwarmBinary(), "train", "--secure-agg", "ckks", "--expert-hosts", "0", "--dir", dir,
                           "--set", "data.path=" + kData, "--set", "train.trainers=3", "--set", "train.steps=30",

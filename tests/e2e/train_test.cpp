@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "e2e/process.h"
+#include "support/test_inputs.h"
 
 namespace swarm::e2e {
 namespace {
@@ -29,7 +30,7 @@ std::vector<std::string> TrainArgs(const std::string& dir, int steps) {
 }
 
 TEST(E2eTrain, ByzantineTrainerIsOutvotedAndTheRunFinishes) {
-  if (!std::filesystem::exists(kData)) GTEST_SKIP() << "no " << kData << " (scripts/setup)";
+  SWARM_REQUIRE_INPUT(kData, "the digits data set; run scripts/setup");
   const std::string dir = TempDir("train-byz");
   auto args = TrainArgs(dir, 40);
   for (const std::string s : {"--set", "attack.name=sign_flip", "--set", "attack.sign_flip_scale=20",
@@ -53,7 +54,7 @@ TEST(E2eTrain, ByzantineTrainerIsOutvotedAndTheRunFinishes) {
 }
 
 TEST(E2eTrain, AKilledTrainerDoesNotStopTraining) {
-  if (!std::filesystem::exists(kData)) GTEST_SKIP() << "no " << kData << " (scripts/setup)";
+  SWARM_REQUIRE_INPUT(kData, "the digits data set; run scripts/setup");
   const std::string dir = TempDir("train-kill");
   auto args = TrainArgs(dir, 40);
   for (const std::string s : {"--set", "attack.name=alie", "--kill-trainer-at", "10", "--kill-expert-host-at",
@@ -69,7 +70,7 @@ TEST(E2eTrain, AKilledTrainerDoesNotStopTraining) {
 }
 
 TEST(E2eTrain, RequireCommittedRootCommitsEveryRoundOnAllFourMembers) {
-  if (!std::filesystem::exists(kData)) GTEST_SKIP() << "no " << kData << " (scripts/setup)";
+  SWARM_REQUIRE_INPUT(kData, "the digits data set; run scripts/setup");
   const std::string dir = TempDir("train-rcr");
   auto args = TrainArgs(dir, 10);
   for (const std::string s : {"--set", "attack.name=sign_flip", "--expert-hosts", "0", "--require-committed-root"}) {

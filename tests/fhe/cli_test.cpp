@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/test_inputs.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -37,7 +39,7 @@ Result Swarm(const std::string& args) {
 class FheCli : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!fs::exists(SWARM_BINARY)) GTEST_SKIP() << "no swarm binary at " << SWARM_BINARY;
+    SWARM_REQUIRE_INPUT(SWARM_BINARY, "build the swarm target");
     dir_ = fs::temp_directory_path() / ("fhe_cli_" + std::to_string(::getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);

@@ -219,8 +219,13 @@ TEST(SwimSim, FalsePositivesAtFivePercentLoss100Seeds) {
   // of one test on this 2-core machine; reduced to 200 peers, 60 periods
   // (long enough for any suspicion to time out: min 9.2 s, max 55 s).
   auto r = CompareFalsePositives(200, 60, 100, false, {kAllOn, kAllOff}, "uniform");
-  // The adaptive parts must not make false deaths worse.
-  EXPECT_LE(r[0].members_declared_dead, r[1].members_declared_dead);
+  // docs/membership.md: "150 -> 5" live members declared dead (the run is
+  // deterministic: seeds 1..100). Asserted with room for tuning, not as an
+  // ordering only: Lifeguard keeps false deaths at a handful, without it they
+  // are in the hundreds, at least 10 times as many.
+  EXPECT_LE(r[0].members_declared_dead, 10u) << "docs/membership.md claims 5 with Lifeguard";
+  EXPECT_GE(r[1].members_declared_dead, 100u) << "docs/membership.md claims 150 without";
+  EXPECT_GE(r[1].members_declared_dead, 10 * r[0].members_declared_dead);
 }
 
 TEST(SwimSim, FalsePositivesWithOverloadedPeersAblation20Seeds) {
@@ -230,7 +235,17 @@ TEST(SwimSim, FalsePositivesWithOverloadedPeersAblation20Seeds) {
                                  {kAllOn, {"Lifeguard only (weights OFF)", true, false},
                                   {"link weights only (Lifeguard OFF)", false, true}, kAllOff},
                                  "5% overloaded peers");
-  EXPECT_LE(r[0].members_declared_dead, r[3].members_declared_dead);
+  // docs/membership.md: all on 7, Lifeguard only 7, link weights only 220,
+  // both off 233 (deterministic, seeds 1..20). Lifeguard is what matters:
+  // with it a handful, without it at least 150, and at least 10 times as many.
+  for (size_t v : {0, 1}) {
+    EXPECT_LE(r[v].members_declared_dead, 15u) << "variant " << v << ": docs claim 7";
+  }
+  for (size_t v : {2, 3}) {
+    EXPECT_GE(r[v].members_declared_dead, 150u) << "variant " << v << ": docs claim 220/233";
+    EXPECT_GE(r[v].members_declared_dead, 10 * r[0].members_declared_dead) << "variant " << v;
+    EXPECT_GE(r[v].members_declared_dead, 10 * r[1].members_declared_dead) << "variant " << v;
+  }
 }
 
 TEST(SwimSim, PartitionThirtySeventyHealsAndViewsConverge) {

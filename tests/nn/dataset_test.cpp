@@ -8,6 +8,7 @@
 
 #include "common/config.h"
 #include "nn/moe_config.h"
+#include "support/test_inputs.h"
 
 namespace swarm::nn {
 namespace {
@@ -79,8 +80,8 @@ TEST(Csv, LoadsGzipAndPlainFiles) {
 
 TEST(Csv, DigitsFileHasTheExpectedShape) {
   const std::string path = std::string(SWARM_SOURCE_DIR) + "/data/digits.csv.gz";
+  SWARM_REQUIRE_INPUT(path, "the digits data set; run scripts/setup");
   auto d = LoadCsv(path);
-  if (!d.ok() && absl::IsNotFound(d.status())) GTEST_SKIP() << "run scripts/setup for " << path;
   ASSERT_TRUE(d.ok()) << d.status();
   EXPECT_EQ(d->size(), 1797u);
   EXPECT_EQ(d->num_features, 64);

@@ -107,11 +107,20 @@ TEST(RingFigures, BoundedAssignmentMovesWhenAPeerDies) {
   auto a = AssignBounded(before, keys), b = AssignBounded(after, keys);
   const uint64_t moves = CountMoves(before, a, after, b);
   uint64_t lost = 0;  // replicas the dead peer held: they must move
+  uint32_t dead = 0;
+  for (uint32_t p = 0; p < before.peers().size(); ++p)
+    if (before.peers()[p].id == "peer-37") dead = p;
   for (const auto& o : a.owners)
-    for (uint32_t p : o) lost += before.peers()[p].id == "peer-37";
+    for (uint32_t p : o) lost += p == dead;
   std::cout << "[ring-bounded-moves] n=100 -> 99 (peer-37 dead), 10000 keys r=3 eps=0.25: replicas moved="
             << moves << " of which forced (held by the dead peer)=" << lost << std::endl;
-  EXPECT_GE(moves, lost);
+  // docs/placement.md: 290 moved, 282 forced, 8 cascaded. Asserted: the dead
+  // peer held replicas (at most its cap), every one of them moved, and the
+  // cascade caused by the bounded loads stays under 10 % of the forced moves.
+  ASSERT_GT(lost, 0u);
+  EXPECT_LE(lost, a.cap[dead]) << "the dead peer held more than its cap";
+  ASSERT_GE(moves, lost);
+  EXPECT_LE(moves - lost, lost / 10) << "cascaded moves: " << moves - lost;
   EXPECT_EQ(CountMoves(before, a, before, a), 0u);
 }
 

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "support/test_inputs.h"
+
 namespace swarm::train {
 namespace {
 
@@ -12,11 +14,20 @@ class SingleThreaded : public ::testing::Environment {
 };
 const auto* const kEnv = ::testing::AddGlobalTestEnvironment(new SingleThreaded);
 
+const std::string kDigits = std::string(SWARM_SOURCE_DIR) + "/data/digits.csv.gz";
+
 StatusOr<nn::TrainTestSplit> Digits() {
   nn::DataConfig d;
-  d.path = std::string(SWARM_SOURCE_DIR) + "/data/digits.csv.gz";
+  d.path = kDigits;
   return LoadExperimentData(d);
 }
+
+// Only a missing file skips (fails under CI); a file that exists but does not
+// load (corrupt, wrong shape) is a failure of the test.
+#define LOAD_DIGITS(data)                                                          \
+  SWARM_REQUIRE_INPUT(kDigits, "the digits data set; run scripts/setup");         \
+  auto data = Digits();                                                            \
+  ASSERT_TRUE(data.ok()) << data.status()
 
 ExperimentConfig Small() {
   ExperimentConfig c;
@@ -33,9 +44,7 @@ ExperimentConfig Small() {
 }
 
 TEST(Experiment, CleanRunLearnsDigits) {
-  auto data = Digits();
-  if (!data.ok() && absl::IsNotFound(data.status())) GTEST_SKIP() << "digits missing: scripts/setup";
-  ASSERT_TRUE(data.ok()) << data.status();
+  LOAD_DIGITS(data);
   ExperimentConfig c = Small();
   int reports = 0;
   c.eval_every = 60;
@@ -48,8 +57,7 @@ TEST(Experiment, CleanRunLearnsDigits) {
 }
 
 TEST(Experiment, SameSeedSameResult) {
-  auto data = Digits();
-  if (!data.ok()) GTEST_SKIP() << data.status();
+  LOAD_DIGITS(data);
   ExperimentConfig c = Small();
   c.steps = 20;
   auto a = RunExperiment(c, data->train, data->test);
@@ -60,8 +68,7 @@ TEST(Experiment, SameSeedSameResult) {
 }
 
 TEST(Experiment, SignFlipBreaksMeanButNotMedian) {
-  auto data = Digits();
-  if (!data.ok()) GTEST_SKIP() << data.status();
+  LOAD_DIGITS(data);
   ExperimentConfig c = Small();
   c.trainers = 5;
   c.byzantine = 2;

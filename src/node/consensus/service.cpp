@@ -10,10 +10,6 @@
 namespace swarm::node {
 namespace {
 
-grpc::Status Grpc(const Status& s) {
-  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
-}
-
 void FillResult(const LedgerApplyResult& r, swarm::v1::LedgerSubmitReply* reply) {
   reply->set_applied(r.applied);
   reply->set_error(r.error);
@@ -25,6 +21,11 @@ void FillResult(const LedgerApplyResult& r, swarm::v1::LedgerSubmitReply* reply)
 }
 
 }  // namespace
+
+std::string PbftServiceImpl::SourceOf(const net::Caller& caller, grpc::ServerContext* ctx) {
+  if (caller.authenticated) return ToHex(ByteSpan(caller.peer.data(), caller.peer.size()));
+  return ctx ? ctx->peer() : std::string();
+}
 
 void PbftServiceImpl::Count(std::string_view message) {
   const size_t colon = message.find(':');
@@ -66,19 +67,20 @@ grpc::Status PbftServiceImpl::Member(std::shared_ptr<ConsensusCore>& out, bool n
 
 grpc::Status PbftServiceImpl::Deliver(grpc::ServerContext* ctx, const swarm::v1::PbftBatch* req,
                                       swarm::v1::PbftAck*) {
+  SWARM_GUARD(caller, guard_, ctx, "Pbft.Deliver", *req);
   std::shared_ptr<ConsensusCore> core;
   if (auto s = Member(core, /*need_ledger=*/false); !s.ok()) return s;
-  // TODO(h4): the source becomes the caller's peer id from the call guard;
-  // until then the connection (ip:port) of the call.
-  if (Status s = core->driver->Deliver(*req, ctx ? ctx->peer() : std::string()); !s.ok()) {
+  // Fair queueing per source: the authenticated caller, else the connection.
+  if (Status s = core->driver->Deliver(*req, SourceOf(caller, ctx)); !s.ok()) {
     Count(std::string(s.message()));
-    return Grpc(s);
+    return net::ToGrpc(s);
   }
   return grpc::Status::OK;
 }
 
-grpc::Status PbftServiceImpl::Identify(grpc::ServerContext*, const swarm::v1::PbftIdentifyRequest*,
+grpc::Status PbftServiceImpl::Identify(grpc::ServerContext* ctx, const swarm::v1::PbftIdentifyRequest* req,
                                        swarm::v1::PbftIdentifyReply* reply) {
+  SWARM_GUARD(caller, guard_, ctx, "Pbft.Identify", *req);
   auto core = core_();
   if (!core) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "consensus: committee not formed yet");
   reply->set_scheme(crypto::SchemeName(core->identity->scheme()));
@@ -92,11 +94,11 @@ grpc::Status PbftServiceImpl::Identify(grpc::ServerContext*, const swarm::v1::Pb
 
 grpc::Status PbftServiceImpl::Submit(grpc::ServerContext* ctx, const swarm::v1::LedgerSubmitRequest* req,
                                      swarm::v1::LedgerSubmitReply* reply) {
+  SWARM_GUARD(caller, guard_, ctx, "Pbft.Submit", *req);
   std::shared_ptr<ConsensusCore> core;
   if (auto s = Member(core, /*need_ledger=*/true); !s.ok()) return s;
   for (const auto& a : core->committee) reply->add_committee(a);
-  // TODO(h4): the caller's peer id from the call guard; until then the connection.
-  const std::string source = ctx ? ctx->peer() : std::string();
+  const std::string source = SourceOf(caller, ctx);
   const Nanos now = std::chrono::duration_cast<std::chrono::nanoseconds>(
                         std::chrono::steady_clock::now().time_since_epoch()).count();
   {
@@ -166,7 +168,7 @@ grpc::Status PbftServiceImpl::Submit(grpc::ServerContext* ctx, const swarm::v1::
   // The driver always completes the callback (at the deadline at the latest).
   StatusOr<ExecutedRequest> executed = future.get();
   if (ctx->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
-  if (!executed.ok()) return Grpc(executed.status());
+  if (!executed.ok()) return net::ToGrpc(executed.status());
   reply->set_view(executed->view);
   if (auto done = core->ledger->Result(client, client_seq)) {
     FillResult(*done, reply);
@@ -178,8 +180,9 @@ grpc::Status PbftServiceImpl::Submit(grpc::ServerContext* ctx, const swarm::v1::
   return grpc::Status::OK;
 }
 
-grpc::Status PbftServiceImpl::LedgerHead(grpc::ServerContext*, const swarm::v1::LedgerHeadRequest* req,
+grpc::Status PbftServiceImpl::LedgerHead(grpc::ServerContext* ctx, const swarm::v1::LedgerHeadRequest* req,
                                          swarm::v1::LedgerHeadReply* reply) {
+  SWARM_GUARD(caller, guard_, ctx, "Pbft.LedgerHead", *req);
   std::shared_ptr<ConsensusCore> core;
   if (auto s = Member(core, /*need_ledger=*/true); !s.ok()) return s;
   const store::LedgerHead head = core->ledger->Head();
@@ -212,9 +215,9 @@ grpc::Status PbftServiceImpl::LedgerHead(grpc::ServerContext*, const swarm::v1::
         // A second connection: the ledger file is in WAL mode, readers do not
         // block the replica's appends.
         auto ledger = store::Ledger::Open(core->ledger_path);
-        if (!ledger.ok()) return Grpc(ledger.status());
+        if (!ledger.ok()) return net::ToGrpc(ledger.status());
         auto report = (*ledger)->Verify();
-        if (!report.ok()) return Grpc(report.status());
+        if (!report.ok()) return net::ToGrpc(report.status());
         auto verified_head = (*ledger)->Head();
         c.valid = true;
         c.at = now;
@@ -239,8 +242,9 @@ grpc::Status PbftServiceImpl::LedgerHead(grpc::ServerContext*, const swarm::v1::
 
 namespace swarm::node {
 
-grpc::Status PbftServiceImpl::LedgerRecords(grpc::ServerContext*, const swarm::v1::LedgerRecordsRequest* req,
+grpc::Status PbftServiceImpl::LedgerRecords(grpc::ServerContext* ctx, const swarm::v1::LedgerRecordsRequest* req,
                                             swarm::v1::LedgerRecordsReply* reply) {
+  SWARM_GUARD(caller, guard_, ctx, "Pbft.LedgerRecords", *req);
   std::shared_ptr<ConsensusCore> core;
   if (auto s = Member(core, /*need_ledger=*/true); !s.ok()) return s;
   if (req->count() > kLedgerRecordsPerCallMax) {

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "consensus/fair_queue.h"
+#include "net/server_auth.h"
 #include "crypto/identity.h"
 #include "node/consensus/driver.h"
 #include "node/consensus/keys.h"
@@ -64,7 +65,7 @@ struct PbftServiceLimits {
   LedgerSchemePolicy ledger_schemes;
 };
 
-class PbftServiceImpl final : public swarm::v1::Pbft::Service {
+class PbftServiceImpl final : public swarm::v1::Pbft::Service, public net::GuardedService {
  public:
   using CoreFn = std::function<std::shared_ptr<ConsensusCore>()>;
   explicit PbftServiceImpl(CoreFn core, PbftServiceLimits limits = {})
@@ -90,6 +91,9 @@ class PbftServiceImpl final : public swarm::v1::Pbft::Service {
  private:
   // The core of a running member, or an error status saying why not.
   grpc::Status Member(std::shared_ptr<ConsensusCore>& out, bool need_ledger);
+  // The fair-queue / rate-limit key: the caller's peer id (hex) when the guard
+  // authenticated it, else the connection's ip:port.
+  static std::string SourceOf(const net::Caller& caller, grpc::ServerContext* ctx);
   // Counts a refusal whose message starts with "reason: ".
   void Count(std::string_view message);
   grpc::Status Refuse(grpc::StatusCode code, const std::string& reason, const std::string& message);

@@ -35,8 +35,9 @@ void EvoEvaluatorService::SetMetrics(prometheus::Counter* evaluations, prometheu
   failures_metric_ = failures;
 }
 
-grpc::Status EvoEvaluatorService::Register(grpc::ServerContext*, const swarm::v1::EvoRegisterRequest*,
+grpc::Status EvoEvaluatorService::Register(grpc::ServerContext* ctx, const swarm::v1::EvoRegisterRequest* req,
                                            swarm::v1::EvoRegisterReply* reply) {
+  SWARM_GUARD(caller, guard_, ctx, "EvoEvaluator.Register", *req);
   reply->set_evaluator_id(cfg_.evaluator_id);
   reply->set_capacity(cfg_.capacity);
   for (const auto& [name, task] : tasks_) reply->add_tasks(name);
@@ -47,6 +48,7 @@ grpc::Status EvoEvaluatorService::Register(grpc::ServerContext*, const swarm::v1
 grpc::Status EvoEvaluatorService::Evaluate(grpc::ServerContext* ctx,
                                            const swarm::v1::EvoEvaluateRequest* req,
                                            swarm::v1::EvoEvaluateReply* reply) {
+  SWARM_GUARD(caller, guard_, ctx, "EvoEvaluator.Evaluate", *req);
   ++counters_.requests;
   auto it = tasks_.find(req->task());
   if (it == tasks_.end()) {
@@ -111,13 +113,11 @@ size_t EvoEvaluatorService::hosted_islands() {
   return islands_.size();
 }
 
-grpc::Status EvoEvaluatorService::IslandStep(grpc::ServerContext*,
+grpc::Status EvoEvaluatorService::IslandStep(grpc::ServerContext* ctx,
                                              const swarm::v1::EvoIslandStepRequest* req,
                                              swarm::v1::EvoIslandStepReply* reply) {
-  // TODO(h4): the call guard yields the caller's peer id; until it is wired
-  // every caller shares the all-zero id (and so one quota).
-  const crypto::PeerIdBytes caller{};
-  return IslandStepFor(caller, *req, reply);
+  SWARM_GUARD(caller, guard_, ctx, "EvoEvaluator.IslandStep", *req);
+  return IslandStepFor(caller.peer, *req, reply);
 }
 
 grpc::Status EvoEvaluatorService::IslandStepFor(const crypto::PeerIdBytes& caller,

@@ -39,6 +39,7 @@
 #include <string>
 #include <vector>
 
+#include "net/server_auth.h"
 #include "common/clock.h"
 #include "crypto/identity.h"
 #include "evo/genome_codec.h"
@@ -74,7 +75,7 @@ struct EvoServiceCounters {
   std::atomic<uint64_t> failed_evaluations{0};
 };
 
-class EvoEvaluatorService final : public swarm::v1::EvoEvaluator::Service {
+class EvoEvaluatorService final : public swarm::v1::EvoEvaluator::Service, public net::GuardedService {
  public:
   // Builds the offered tasks; an unknown task name is an InvalidArgument
   // naming evo.tasks and the value.

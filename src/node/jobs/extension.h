@@ -12,7 +12,7 @@
 //   task_attempts_max  16      assignments per task before the job fails
 //   workers            []      worker addresses (empty = alive members)
 //   guardians          []      addresses the queen treats as guardians
-//   pheromone_*        see pheromone.h (initial, min, max, evaporation, deposit, miss_factor, alpha)
+//   pheromone_*        see jobs/pheromone.h (initial, min, max, evaporation, deposit, miss_factor, alpha)
 //   scout_interval_ms  10000   probe period (scout role)
 //   worker_threads     1       evaluations at once on a worker
 //   jobs_retained_max  16      finished jobs kept for JobStatus

@@ -14,16 +14,7 @@
 namespace swarm::node {
 namespace {
 
-grpc::Status ToGrpc(const Status& s) {
-  if (s.ok()) return grpc::Status::OK;
-  grpc::StatusCode code = grpc::StatusCode::INVALID_ARGUMENT;
-  if (absl::IsFailedPrecondition(s)) code = grpc::StatusCode::FAILED_PRECONDITION;
-  if (absl::IsOutOfRange(s)) code = grpc::StatusCode::FAILED_PRECONDITION;
-  if (absl::IsResourceExhausted(s)) code = grpc::StatusCode::RESOURCE_EXHAUSTED;
-  if (absl::IsNotFound(s)) code = grpc::StatusCode::NOT_FOUND;
-  if (absl::IsInternal(s) || absl::IsUnknown(s)) code = grpc::StatusCode::INTERNAL;
-  return grpc::Status(code, std::string(s.message()));
-}
+using net::ToGrpc;
 
 const char* StateName(jobs::JobState s) {
   switch (s) {
@@ -60,8 +51,9 @@ Nanos JobsService::Now() const {
 
 // ---------------------------------------------------------------- worker side
 
-grpc::Status JobsService::RunTask(grpc::ServerContext*, const swarm::v1::RunTaskRequest* req,
+grpc::Status JobsService::RunTask(grpc::ServerContext* ctx, const swarm::v1::RunTaskRequest* req,
                                   swarm::v1::RunTaskReply* reply) {
+  SWARM_GUARD(caller, guard_, ctx, "Jobs.RunTask", *req);
   if (!config_.worker) {
     ++tasks_refused_;
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "jobs: this peer is not a jobs worker (jobs.role)");
@@ -138,16 +130,17 @@ grpc::Status JobsService::RunTask(grpc::ServerContext*, const swarm::v1::RunTask
 
 // ----------------------------------------------------------------- queen side
 
-// TODO(h4): the call guard yields the caller's peer id; until it is wired
-// every caller is the all-zero id (one client, one quota).
-grpc::Status JobsService::SubmitJob(grpc::ServerContext*, const swarm::v1::SubmitJobRequest* req,
+// The guard authenticates the caller; the cores take its peer id.
+grpc::Status JobsService::SubmitJob(grpc::ServerContext* ctx, const swarm::v1::SubmitJobRequest* req,
                                     swarm::v1::SubmitJobReply* reply) {
-  return SubmitJobFor(crypto::PeerIdBytes{}, *req, reply);
+  SWARM_GUARD(caller, guard_, ctx, "Jobs.SubmitJob", *req);
+  return SubmitJobFor(caller.peer, *req, reply);
 }
 
-grpc::Status JobsService::JobStatus(grpc::ServerContext*, const swarm::v1::JobStatusRequest* req,
+grpc::Status JobsService::JobStatus(grpc::ServerContext* ctx, const swarm::v1::JobStatusRequest* req,
                                     swarm::v1::JobStatusReply* reply) {
-  return JobStatusFor(crypto::PeerIdBytes{}, *req, reply);
+  SWARM_GUARD(caller, guard_, ctx, "Jobs.JobStatus", *req);
+  return JobStatusFor(caller.peer, *req, reply);
 }
 
 void JobsService::SetAdmittedWorkers(std::function<std::vector<AdmittedWorker>()> source) {

@@ -46,6 +46,7 @@
 #include <prometheus/gauge.h>
 
 #include "crypto/identity.h"
+#include "net/server_auth.h"
 #include "jobs/queen.h"
 #include "jobs/scout.h"
 #include "jobs/wire.h"
@@ -70,7 +71,7 @@ struct JobsConfig {
   bool lie = false;
 };
 
-class JobsService final : public swarm::v1::Jobs::Service {
+class JobsService final : public swarm::v1::Jobs::Service, public net::GuardedService {
  public:
   explicit JobsService(JobsConfig c);
   ~JobsService() override;
