@@ -43,6 +43,7 @@
 #include "net/address.h"
 #include "client/evo_pool.h"
 #include "client/evo_remote_islands.h"
+#include "net/http_server.h"
 #include "node/metrics.h"
 
 namespace swarm::cli {
@@ -291,28 +292,27 @@ int RunEvolve(const EvolveFlags& f) {
   };
 
   std::unique_ptr<EvolveMetrics> metrics;
-  std::unique_ptr<httplib::Server> http;
-  std::thread http_thread;
+  std::unique_ptr<net::HttpServer> http;
   if (!f.metrics_listen.empty()) {
     auto addr = net::ParseAddress(f.metrics_listen, true);
     if (!addr.ok()) Usage(absl::StrCat("--metrics-listen: ", addr.status().message()));
+    if (!net::IsLoopbackHost(addr->host)) {
+      Usage(absl::StrCat("--metrics-listen ", f.metrics_listen,
+                         " is not a loopback address (swarm evolve has no HTTP token; put a proxy in front)"));
+    }
     metrics = std::make_unique<EvolveMetrics>();
-    http = std::make_unique<httplib::Server>();
+    http = std::make_unique<net::HttpServer>(net::HttpLimits{}, nullptr);
     http->Get("/metrics", [&metrics](const httplib::Request&, httplib::Response& res) {
       res.set_content(metrics->m.Render(), "text/plain; version=0.0.4; charset=utf-8");
     });
-    const int port = addr->port == 0 ? http->bind_to_any_port(addr->host)
-                                     : (http->bind_to_port(addr->host, addr->port) ? addr->port : -1);
-    if (port <= 0) {
+    if (auto s = http->Listen(addr->host, addr->port); !s.ok()) {
       Fail("evolve", absl::UnavailableError(absl::StrCat("--metrics-listen ", f.metrics_listen, ": cannot listen")),
            kExitUsage);
     }
-    http_thread = std::thread([&http] { http->listen_after_bind(); });
-    if (!f.quiet) std::cerr << "metrics on http://" << addr->host << ":" << port << "/metrics\n";
+    if (!f.quiet) std::cerr << "metrics on http://" << addr->host << ":" << http->port() << "/metrics\n";
   }
   auto stop_http = [&] {
-    if (http) http->stop();
-    if (http_thread.joinable()) http_thread.join();
+    if (http) http->Stop();
   };
 
   evo::IslandArchives archives(n, crdt::ArchiveLimits{16, 1 << 20}, f.seed);
@@ -426,6 +426,10 @@ int RunEvolve(const EvolveFlags& f) {
     extra["island_hosts"] = isl;
     extra["island_moves"] = remote->island_moves();
     extra["rejected_solution_claims"] = remote->rejected_claims();
+    extra["rejected_replies"] = remote->rejections();
+    for (const auto& why : remote->rejections()) {
+      std::cerr << "swarm evolve: rejected an island reply (host excluded, island moved): " << why << "\n";
+    }
     extra["hosts_alive"] = remote->hosts_alive();
   }
   if (pool && !remote) {

@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -39,10 +40,12 @@
 #include <grpcpp/grpcpp.h>
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "net/dial.h"
 #include "cli/commands.h"
 #include "cli/credentials.h"
+#include "cli/peer_json.h"
 #include "cli/local_admission.h"
 #include "cli/spawn.h"
 #include "nn/moe_config.h"
@@ -221,6 +224,7 @@ struct SwarmResult {
   std::string committee_summary;   // --require-committed-root: what the committee reported
   std::string rogue_summary;       // the unadmitted rogue process's calls and their outcomes
   std::string experts_summary;     // expert hosts: per-round robust updates and refusals
+  std::map<std::string, std::string> poisoned;  // trainer id -> evidence file (its NaN/Inf status)
 };
 
 // Sums the expert hosts' per-round update counters (and the Byzantine
@@ -292,17 +296,17 @@ std::string AggregatorSummary(const Child& a) {
   auto s = PeerStatus(a.grpc, "trainer");
   if (!s) return absl::StrCat("aggregator ", a.id, " did not answer");
   std::ostringstream o;
-  o << "aggregator " << a.id << " (CKKS N = " << s->value("ckks_n", 0) << ", secret_key_loaded="
-    << (s->value("secret_key_loaded", true) ? "true" : "false") << ") summed " << s->value("rounds_summed", 0)
-    << " rounds, " << s->value("contributions_summed", 0) << " encrypted contributions of d = "
-    << s->value("dim", 0) << " values; rounds below quorum "
-    << s->value("rounds_failed", 0) << "; bytes in " << s->value("bytes_in", 0) << ", out "
-    << s->value("bytes_out", 0) << "; excluded";
+  o << "aggregator " << a.id << " (CKKS N = " << PeerInt(*s, "ckks_n", 0) << ", secret_key_loaded="
+    << (PeerBool(*s, "secret_key_loaded", true) ? "true" : "false") << ") summed " << PeerInt(*s, "rounds_summed", 0)
+    << " rounds, " << PeerInt(*s, "contributions_summed", 0) << " encrypted contributions of d = "
+    << PeerInt(*s, "dim", 0) << " values; rounds below quorum "
+    << PeerInt(*s, "rounds_failed", 0) << "; bytes in " << PeerInt(*s, "bytes_in", 0) << ", out "
+    << PeerInt(*s, "bytes_out", 0) << "; excluded";
   bool any = false;
-  if (s->contains("excluded")) {
+  if (s->contains("excluded") && (*s)["excluded"].is_object()) {
     for (auto& [k, v] : (*s)["excluded"].items()) {
-      if (v.get<int64_t>() > 0) {
-        o << " " << k << "=" << v.get<int64_t>();
+      if (PeerInt(v, 0) > 0) {
+        o << " " << k << "=" << PeerInt(v, 0);
         any = true;
       }
     }
@@ -331,6 +335,7 @@ SwarmResult Watch(Group& trainers, Group& hosts, int steps, const TrainFlags& f,
     int step_min = steps, step_max = 0, alive = 0, done = 0, honest_alive = 0, byz = 0, silent = 0;
     double loss = 0, acc = -1;
     int nloss = 0;
+    std::vector<std::string> non_finite;  // trainers whose loss/accuracy was NaN/Inf this poll
     int64_t peers_alive = 0;
     std::map<std::string, int64_t> excluded;
     double sync = 0;
@@ -361,26 +366,49 @@ SwarmResult Watch(Group& trainers, Group& hosts, int steps, const TrainFlags& f,
       }
       const nlohmann::json* s = &*last[ti];
       ++alive;
-      const bool is_byz = s->value("byzantine", false);
+      const bool is_byz = PeerBool(*s, "byzantine", false);
       byz += is_byz;
       if (is_byz) continue;
       ++honest_alive;
-      const std::string state = s->value("state", "");
+      const std::string state = PeerString(*s, "state");
       if (state == "failed") {
-        res.failure = t.id + ": " + s->value("error", std::string("failed"));
+        res.failure = t.id + ": " + PeerString(*s, "error", "failed");
       }
-      step_min = std::min(step_min, s->value("step", 0));
-      step_max = std::max(step_max, s->value("step", 0));
+      const int step = static_cast<int>(std::clamp<int64_t>(PeerInt(*s, "step", 0), 0, steps));
+      step_min = std::min(step_min, step);
+      step_max = std::max(step_max, step);
       if (state == "done") ++done;
-      loss += s->value("loss", 0.0);
-      ++nloss;
-      const double a = s->value("accuracy", -1.0);
-      if (acc < 0 && a >= 0) acc = a;
-      peers_alive = std::max<int64_t>(peers_alive, s->value("peers_alive", 0));
-      if (s->contains("excluded")) {
-        for (auto& [k, v] : (*s)["excluded"].items()) excluded[k] = std::max<int64_t>(excluded[k], v.get<int64_t>());
+      // A NaN/Inf loss or accuracy (JSON null) is reported as such, with the
+      // peer's status kept as evidence; it never enters the means.
+      bool poisoned = false;
+      const double l = PeerDouble(*s, "loss", 0.0, &poisoned);
+      const double a = PeerDouble(*s, "accuracy", -1.0, &poisoned);
+      if (poisoned) {
+        non_finite.push_back(t.id);
+        if (!res.poisoned.count(t.id)) {
+          // A watched peer (--peers) has no directory of ours: --dir, else the temp dir.
+          std::string where = t.dir;
+          if (where.empty()) where = f.dir.empty() ? std::filesystem::temp_directory_path().string() : f.dir;
+          std::string name = t.id;
+          std::replace_if(name.begin(), name.end(), [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); }, '_');
+          const std::string evidence =
+              absl::StrCat(where, "/poisoned-status-", t.dir.empty() ? name + "-" : "", "step", step, ".json");
+          std::ofstream(evidence) << s->dump(2) << "\n";
+          res.poisoned[t.id] = evidence;
+          if (tty) std::cout << "\n";
+          std::cout << "== trainer " << t.id << " reported a non-finite loss or accuracy (NaN/Inf) at step " << step
+                    << "; its status is kept in " << evidence << std::endl;
+        }
+      } else {
+        loss += l;
+        ++nloss;
       }
-      sync += s->value("sync_seconds_mean", 0.0);
+      if (acc < 0 && a >= 0) acc = a;
+      peers_alive = std::max<int64_t>(peers_alive, PeerInt(*s, "peers_alive", 0));
+      if (s->contains("excluded") && (*s)["excluded"].is_object()) {
+        for (auto& [k, v] : (*s)["excluded"].items()) excluded[k] = std::max<int64_t>(excluded[k], PeerInt(v, 0));
+      }
+      sync += PeerDouble(*s, "sync_seconds_mean", 0.0);
       ++nsync;
     }
     int hosts_alive = 0;
@@ -389,6 +417,7 @@ SwarmResult Watch(Group& trainers, Group& hosts, int steps, const TrainFlags& f,
       std::ostringstream line;
       line << label << " " << Bar(static_cast<double>(step_min) / steps) << " step " << step_min << "/" << steps
            << "  loss " << std::fixed << std::setprecision(4) << (nloss ? loss / nloss : 0.0);
+      if (!non_finite.empty()) line << " (non-finite from " << absl::StrJoin(non_finite, ",") << ")";
       if (acc >= 0) line << "  acc " << std::setprecision(2) << 100.0 * acc << "%";
       line << "  trainers alive " << alive << " (" << byz << " byzantine), averaging with " << peers_alive;
       if (!hosts.empty()) line << "  expert hosts " << hosts_alive << "/" << hosts.size();
@@ -698,14 +727,14 @@ StatusOr<SwarmResult> RunLocalSwarm(const TrainFlags& f, const train::Experiment
   if (!committee.empty()) {
     int64_t roots = 0;
     for (auto& t : trainers) {
-      if (auto st = PeerStatus(t.grpc, "trainer")) roots = std::max<int64_t>(roots, st->value("roots_committed", 0));
+      if (auto st = PeerStatus(t.grpc, "trainer")) roots = std::max<int64_t>(roots, PeerInt(*st, "roots_committed", 0));
     }
     std::string heads;
     for (auto& c : committee) {
       auto st = PeerStatus(c.grpc, "consensus");
       if (!st) continue;
-      heads += absl::StrCat(heads.empty() ? "" : ", ", c.id, " ", st->value("ledger_size", 0), " records head ",
-                            st->value("ledger_head", std::string()).substr(0, 12));
+      heads += absl::StrCat(heads.empty() ? "" : ", ", c.id, " ", PeerInt(*st, "ledger_size", 0), " records head ",
+                            PeerString(*st, "ledger_head").substr(0, 12));
     }
     r.committee_summary = absl::StrCat(roots, " round roots committed before being applied; ledgers: ", heads);
   }
@@ -730,6 +759,10 @@ void PrintSwarmSummary(const SwarmResult& r) {
   if (!any) std::cout << " none";
   std::cout << "\n";
   if (!r.aggregator_summary.empty()) std::cout << "secure aggregation: " << r.aggregator_summary << "\n";
+  for (const auto& [id, evidence] : r.poisoned) {
+    std::cout << "poisoned: trainer " << id << " reported a non-finite loss or accuracy; evidence " << evidence
+              << "\n";
+  }
   if (!r.committee_summary.empty()) std::cout << "committee: " << r.committee_summary << "\n";
   if (!r.experts_summary.empty()) std::cout << "experts: " << r.experts_summary << "\n";
   if (!r.rogue_summary.empty()) std::cout << "rogue (valid key, no grant): " << r.rogue_summary << "\n";

@@ -58,6 +58,17 @@ bool RemoteArchipelago::MoveIsland(size_t i) {
   return false;
 }
 
+Status RemoteArchipelago::CheckNumbers(const swarm::v1::EvoIslandStepReply& r) {
+  // An honest island never reports a non-finite number (evo::Island scores a
+  // NaN/Inf evaluation as the lowest fitness): this is a poisoned reply.
+  for (auto [name, v] : {std::pair<const char*, double>{"best_fitness", r.best_fitness()},
+                         {"mean_fitness", r.mean_fitness()},
+                         {"champion_fitness", r.champion_fitness()}}) {
+    if (!std::isfinite(v)) return absl::DataLossError(absl::StrCat(name, " = ", v, " is not finite"));
+  }
+  return absl::OkStatus();
+}
+
 Status RemoteArchipelago::CheckClaim(size_t i, const swarm::v1::EvoIslandStepReply& r, evo::Scored* out) {
   IslandSlot& s = islands_[i];
   if (!s.verified_text.empty() && r.champion() == s.verified_text &&
@@ -111,7 +122,12 @@ StatusOr<evo::ArchipelagoStats> RemoteArchipelago::Step() {
       IslandSlot& s = islands_[i];
       evo::Scored champ;
       Status claim = absl::OkStatus();
-      if (st.ok() && !replies[i].champion().empty()) claim = CheckClaim(i, replies[i], &champ);
+      if (st.ok()) claim = CheckNumbers(replies[i]);
+      if (st.ok() && claim.ok() && !replies[i].champion().empty()) claim = CheckClaim(i, replies[i], &champ);
+      if (!claim.ok()) {
+        rejections_.push_back(absl::StrCat("island ", i, " on ", hosts_[s.host].address, ": ", claim.message()));
+        if (rejections_.size() > kRejectionsKept) rejections_.erase(rejections_.begin());
+      }
       if (st.ok() && claim.ok()) {
         done[i] = true;
         s.immigrants.clear();

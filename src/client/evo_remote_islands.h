@@ -61,6 +61,9 @@ class RemoteArchipelago {
   uint64_t migrations() const { return migrations_; }
   uint64_t island_moves() const { return moves_; }
   uint64_t rejected_claims() const { return rejected_claims_; }
+  // The last few rejected replies, one line each naming island, host and why
+  // (a lie, a NaN/Inf number): the evidence the coordinator reports.
+  const std::vector<std::string>& rejections() const { return rejections_; }
   const std::optional<evo::Scored>& champion(size_t i) const { return islands_[i].champion; }
   std::vector<RemoteIslandView> islands() const;
   size_t hosts_alive() const { return hosts_.size() - dead_.size(); }
@@ -85,6 +88,10 @@ class RemoteArchipelago {
   // Re-evaluates the reply's champion locally unless it is the one already
   // verified for island i; fails when the claimed fitness disagrees.
   Status CheckClaim(size_t i, const swarm::v1::EvoIslandStepReply& r, evo::Scored* out);
+  // Fails when a number of the reply is NaN or Inf.
+  static Status CheckNumbers(const swarm::v1::EvoIslandStepReply& r);
+  static constexpr size_t kRejectionsKept = 16;
+  std::vector<std::string> rejections_;
 
   RemoteIslandsConfig cfg_;
   const evo::Task* task_;

@@ -45,8 +45,19 @@ Status CheckRecord(const store::LedgerRecord& r) {
 
 }  // namespace
 
-StatusOr<std::unique_ptr<LedgerStateMachine>> LedgerStateMachine::Open(const std::string& path) {
+Status CheckLedgerScheme(const LedgerSchemePolicy& policy, std::string_view scheme) {
+  if (scheme == "ml-dsa-65" || scheme == "ml-dsa-87") return absl::OkStatus();
+  if (scheme == "hybrid" && policy.allow_hybrid) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "signature scheme '", std::string(scheme), "' is not allowed on this ledger (consensus.ledger_signatures = ",
+      policy.allow_hybrid ? "ml-dsa,hybrid" : "ml-dsa", ": records are signed with ML-DSA",
+      policy.allow_hybrid ? " or hybrid" : "", ", never Ed25519 alone)"));
+}
+
+StatusOr<std::unique_ptr<LedgerStateMachine>> LedgerStateMachine::Open(const std::string& path,
+                                                                      LedgerSchemePolicy policy) {
   std::unique_ptr<LedgerStateMachine> sm(new LedgerStateMachine());
+  sm->policy_ = policy;
   if (!path.empty()) {
     SWARM_ASSIGN_OR_RETURN(sm->ledger_, store::Ledger::Open(path));
     SWARM_ASSIGN_OR_RETURN(store::LedgerHead h, sm->ledger_->Head());
@@ -187,6 +198,8 @@ void LedgerStateMachine::Apply(consensus::SeqNumber seq, const consensus::Reques
                              records_.size(), " (re-sign on the current head)");
   } else if (records_.size() >= kRecordsMax) {
     res.error = absl::StrCat("ledger full: ", kRecordsMax, " records (kRecordsMax)");
+  } else if (auto sp = CheckLedgerScheme(policy_, rec->signature_scheme); !sp.ok()) {
+    res.error = absl::StrCat("bad record: ", sp.message());
   } else if (auto s = CheckRecord(*rec); !s.ok()) {
     res.error = absl::StrCat("bad record: ", s.message());
   } else if (auto s2 = AppendChecked(*rec, parts->record, parts->body); !s2.ok()) {

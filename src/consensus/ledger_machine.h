@@ -49,6 +49,18 @@ namespace swarm::node {
 
 using store::Digest256;
 
+// Which signature schemes may author ledger records. The ledger is meant to be
+// post-quantum: ML-DSA ("ml-dsa-65", "ml-dsa-87") always; "hybrid" (Ed25519
+// AND ML-DSA-65) when allow_hybrid; "ed25519" alone never. Every committee
+// member must run the same policy (consensus.ledger_signatures): Apply
+// refuses deterministically.
+struct LedgerSchemePolicy {
+  bool allow_hybrid = false;
+};
+// OK, or InvalidArgument "signature scheme 'ed25519' is not allowed on this
+// ledger (consensus.ledger_signatures = ml-dsa: ...)".
+Status CheckLedgerScheme(const LedgerSchemePolicy& policy, std::string_view scheme);
+
 struct LedgerApplyResult {
   bool applied = false;
   std::string error;  // why not applied
@@ -66,7 +78,8 @@ class LedgerStateMachine final : public consensus::StateMachine {
 
   // Opens (creates) the SQLite ledger at `path`; "" = an in-memory chain
   // only (benchmarks, tests).
-  static StatusOr<std::unique_ptr<LedgerStateMachine>> Open(const std::string& path);
+  static StatusOr<std::unique_ptr<LedgerStateMachine>> Open(const std::string& path,
+                                                            LedgerSchemePolicy policy = {});
 
   void Apply(consensus::SeqNumber seq, const consensus::Request& request) override;
   Bytes Snapshot() override;
@@ -94,6 +107,7 @@ class LedgerStateMachine final : public consensus::StateMachine {
   static uint64_t ClientOf(const store::LedgerRecord& r);
 
  private:
+  LedgerSchemePolicy policy_;
   LedgerStateMachine() = default;
   Status AppendChecked(const store::LedgerRecord& r, const Bytes& encoded, const Bytes& body);
   void SaveBody(const Digest256& root, const Bytes& body);

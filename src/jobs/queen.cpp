@@ -29,9 +29,12 @@ StatusOr<Queen> Queen::Create(QueenConfig config) {
   return Queen(config);
 }
 
-Status Queen::AddWorker(WorkerId w, bool guardian, double hint, Nanos now) {
+Status Queen::AddWorker(WorkerId w, bool guardian, double hint, Nanos now, const std::string& operator_name) {
   if (workers_.count(w)) return absl::AlreadyExistsError(absl::StrCat("jobs queen: worker ", w, " is already known"));
-  workers_[w] = Worker{guardian};
+  Worker info;
+  info.guardian = guardian;
+  info.op = operator_name.empty() ? absl::StrCat("#", w) : operator_name;
+  workers_[w] = std::move(info);
   pheromone_.Add(w, hint, now);
   Pump(now);
   return absl::OkStatus();
@@ -109,7 +112,7 @@ bool Queen::AssignOne(JobId job, TaskId t, Task& task, Nanos now) {
   for (int pass = 0; pass < 2 && cands.empty(); ++pass) {
     for (const auto& [w, info] : workers_) {
       if (info.excluded || info.inflight >= config_.worker_inflight_max) continue;
-      if (task.voted.count(w) || task.outstanding.count(w)) continue;
+      if (OperatorTaken(task, w)) continue;
       if (pass == 0 && want_guardian && !info.guardian) continue;
       cands.emplace_back(w, pheromone_.Weight(w, now) / (1.0 + info.inflight));
     }
@@ -193,7 +196,7 @@ void Queen::OnResult(WorkerId from, JobId job, TaskId t, const crypto::Digest256
   }
   auto& voters = task.votes[d];
   voters.push_back(from);
-  if (voters.size() >= task.need) {
+  if (Operators(voters) >= task.need) {
     task.accepted = d;
     ++counters_.tasks_accepted;
     ++jit->second.progress.tasks_done;
@@ -346,10 +349,35 @@ std::optional<crypto::Digest256> Queen::Accepted(JobId job, TaskId t) const {
 std::vector<WorkerInfo> Queen::Workers(Nanos now) const {
   std::vector<WorkerInfo> out;
   for (const auto& [id, w] : workers_) {
-    out.push_back(WorkerInfo{id, w.guardian, w.excluded, pheromone_.Tau(id, now), w.inflight, w.matched, w.disagreed,
-                             w.missed});
+    out.push_back(WorkerInfo{id, w.op, w.guardian, w.excluded, pheromone_.Tau(id, now), w.inflight, w.matched,
+                             w.disagreed, w.missed});
   }
   return out;
+}
+
+size_t Queen::Operators(const std::vector<WorkerId>& ws) const {
+  std::set<std::string> ops;
+  for (WorkerId w : ws) {
+    auto it = workers_.find(w);
+    ops.insert(it == workers_.end() ? absl::StrCat("#", w) : it->second.op);
+  }
+  return ops.size();
+}
+
+bool Queen::OperatorTaken(const Task& task, WorkerId w) const {
+  const std::string& op = workers_.at(w).op;
+  const auto same = [&](WorkerId v) {
+    if (v == w) return true;
+    auto it = workers_.find(v);
+    return it != workers_.end() && it->second.op == op;
+  };
+  for (WorkerId v : task.voted) {
+    if (same(v)) return true;
+  }
+  for (const auto& [v, _] : task.outstanding) {
+    if (same(v)) return true;
+  }
+  return false;
 }
 
 }  // namespace swarm::jobs

@@ -22,6 +22,15 @@
 //   task_attempts_max assignments were made (then the job fails, naming the
 //   task).
 //
+// Operators (Sybil resistance): every worker belongs to an operator (from its
+// admission grant; a worker added without one is its own operator). A task is
+// never outstanding or answered twice by one operator (two of its workers),
+// and matching digests count once per operator (a late answer after a missed
+// deadline included). So any number of Sybils of one operator is one vote: liars of one
+// operator can neither form an f+1 quorum nor outvote (and so get excluded) an
+// honest worker; that takes f+1 colluding operators. A task waits while fewer
+// operators than its fan-out have free workers.
+//
 // Driving (etcd-raft style): the caller feeds events — AddWorker/RemoveWorker,
 // SubmitJob, OnResult/OnFailure from workers, OnTick(now) — and after each
 // call takes TakeAssignments() and sends each (job, task) to its worker.
@@ -86,6 +95,7 @@ struct JobProgress {
 
 struct WorkerInfo {
   WorkerId id = 0;
+  std::string operator_name;
   bool guardian = false;
   bool excluded = false;
   double tau = 0;
@@ -114,8 +124,9 @@ class Queen {
  public:
   static StatusOr<Queen> Create(QueenConfig config);
 
-  // A worker joins (guardian: may audit in kSample). hint: scout throughput ratio.
-  Status AddWorker(WorkerId w, bool guardian, double hint, Nanos now);
+  // A worker joins (guardian: may audit in kSample). hint: scout throughput
+  // ratio. `operator_name` from the worker's grant; "" = its own operator.
+  Status AddWorker(WorkerId w, bool guardian, double hint, Nanos now, const std::string& operator_name = "");
   // Scout result for a worker that has no results yet (ignored otherwise).
   void SetThroughputHint(WorkerId w, double hint, Nanos now);
   // The worker died or left: its outstanding tasks are re-scheduled.
@@ -163,6 +174,7 @@ class Queen {
   };
   struct Worker {
     bool guardian = false;
+    std::string op;  // operator; "#<id>" when the worker has none
     bool excluded = false;
     uint32_t inflight = 0;
     uint64_t matched = 0, disagreed = 0, missed = 0;
@@ -179,6 +191,10 @@ class Queen {
   void Escalate(Task& task);
   void Fail(JobId job, const std::string& why);
   void MaybeFinish(JobId job);
+  // Distinct operators among `ws`.
+  size_t Operators(const std::vector<WorkerId>& ws) const;
+  // True when w's operator already answered or holds this task.
+  bool OperatorTaken(const Task& task, WorkerId w) const;
 
   QueenConfig config_;
   PheromoneTable pheromone_;

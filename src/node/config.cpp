@@ -11,6 +11,12 @@ const ConfigSchema& NodeSchema() {
     s->String("node.id", "", {}, "Name of this peer as shown in status tables (default: its gRPC address).")
         .String("node.grpc_listen", "127.0.0.1:7000", {}, "gRPC address to listen on (host:port or [v6]:port).")
         .String("node.http_listen", "127.0.0.1:0", {}, "HTTP address for /metrics, /healthz and the dashboard; port 0 picks a free port.")
+        .String("http.token", "", {}, "Bearer token required on every HTTP path but /healthz; required when node.http_listen is not a loopback address.")
+        .Int("http.body_bytes_max", 4096, 0, 1 << 20, "Largest HTTP request body announced; larger ones get 413 before any body byte is read.")
+        .Int("http.header_timeout_ms", 3000, 100, 600000, "A request's line and headers must arrive within this.")
+        .Int("http.connection_ms_max", 15000, 100, 3600000, "Longest life of one HTTP connection, keep-alive included.")
+        .Int("http.threads", 16, 1, 1024, "HTTP connection workers.")
+        .Int("http.connections_max", 256, 1, 65536, "Open plus queued HTTP connections; more are answered 503 and closed.")
         .String("node.data_dir", "", {}, "Directory for node.json and durable state; empty = no durable state.")
         .String("node.region", "local", {}, "Region label; replicas prefer distinct regions.")
         .Double("node.capacity", 1.0, 0.01, 1000.0, "Relative capacity of this peer (weights its share of experts).")
@@ -58,6 +64,21 @@ StatusOr<NodeConfig> ToNodeConfig(const Config& c) {
   n.http_listen = c.GetString("node.http_listen");
   if (auto a = net::ParseAddress(n.http_listen, true); !a.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("node.http_listen: ", a.status().message()));
+  }
+  n.http.token = c.GetString("http.token");
+  n.http.body_bytes_max = c.GetInt("http.body_bytes_max");
+  n.http.header_timeout_ms = c.GetInt("http.header_timeout_ms");
+  n.http.connection_ms_max = c.GetInt("http.connection_ms_max");
+  n.http.threads = c.GetInt("http.threads");
+  n.http.connections_max = c.GetInt("http.connections_max");
+  if (auto a = net::ParseAddress(n.http_listen, true); !net::IsLoopbackHost(a->host) && n.http.token.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "node.http_listen = ", n.http_listen,
+        " is not a loopback address: set http.token (a bearer token every HTTP path but /healthz will require)"));
+  }
+  if (!n.http.token.empty() && n.http.token.size() < 16) {
+    return absl::InvalidArgumentError(absl::StrCat("http.token is ", n.http.token.size(),
+                                                   " characters long; use at least 16"));
   }
   n.id = c.GetString("node.id").empty() ? n.grpc_listen : c.GetString("node.id");
   n.data_dir = c.GetString("node.data_dir");

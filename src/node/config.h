@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/config.h"
+#include "net/http_server.h"
 #include "net/options.h"
 
 namespace swarm::node {
@@ -22,6 +23,7 @@ struct NodeConfig {
   std::string id;            // human-facing name, e.g. "n0"
   std::string grpc_listen;   // host:port
   std::string http_listen;   // host:port; port 0 picks a free port
+  net::HttpLimits http;      // http.*: limits and the bearer token
   std::string data_dir;      // node.json and state live here; "" = none
   std::string region;
   double capacity = 1.0;

@@ -12,7 +12,11 @@ Metrics::Metrics()
       rejected_messages(prometheus::BuildCounter()
                             .Name("swarm_rejected_messages_total")
                             .Help("Peer messages dropped, by reason (malformed, oversized, forged, replayed, ...)")
-                            .Register(*registry_)) {}
+                            .Register(*registry_)),
+      rejected_calls(prometheus::BuildCounter()
+                         .Name("swarm_rejected_calls_total")
+                         .Help("Calls refused, by service and reason (unauthenticated, oversized, rate_limited, ...)")
+                         .Register(*registry_)) {}
 
 void Metrics::AddScrapeHook(std::function<void()> hook) {
   std::lock_guard<std::mutex> lock(mu_);

@@ -36,6 +36,8 @@ class Metrics {
   // Families shared by several modules.
   prometheus::Family<prometheus::Counter>& rpc_requests;  // swarm_rpc_requests_total{method}
   prometheus::Family<prometheus::Counter>& rejected_messages;  // swarm_rejected_messages_total{reason}
+  // swarm_rejected_calls_total{service,reason}: calls refused by a guard or a limit.
+  prometheus::Family<prometheus::Counter>& rejected_calls;
 
  private:
   std::mutex mu_;

@@ -386,7 +386,10 @@ Status Node::Start() {
 
 Status Node::StartHttp() {
   SWARM_ASSIGN_OR_RETURN(net::Address addr, net::ParseAddress(config_.http_listen, true));
-  http_ = std::make_unique<httplib::Server>();
+  auto& rejected = metrics_.rejected_calls;
+  http_ = std::make_unique<net::HttpServer>(config_.http, [&rejected](std::string_view reason) {
+    rejected.Add({{"service", "http"}, {"reason", std::string(reason)}}).Increment();
+  });
   http_->Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
     if (healthy()) {
       res.set_content("ok\n", "text/plain");
@@ -399,25 +402,19 @@ Status Node::StartHttp() {
     res.set_content(metrics_.Render(), "text/plain; version=0.0.4; charset=utf-8");
   });
   http_->Get("/api/status", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_header("Access-Control-Allow-Origin", "*");
     res.set_content(StatusJson().dump(2), "application/json");
   });
   http_->Get("/", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(kDashboardHtml, "text/html; charset=utf-8");
   });
-  if (addr.port == 0) {
-    http_port_ = http_->bind_to_any_port(addr.host);
-  } else {
-    http_port_ = http_->bind_to_port(addr.host, addr.port) ? addr.port : -1;
-  }
-  if (http_port_ <= 0) {
+  if (auto s = http_->Listen(addr.host, addr.port); !s.ok()) {
     const std::string holder = addr.port ? net::DescribePortHolder(addr.port) : "";
     return absl::UnavailableError(absl::StrCat(
         "cannot listen for HTTP on ", addr.ToString(), ": port ", addr.port,
         " is already in use or the address is not local",
         holder.empty() ? "" : absl::StrCat(" (held by ", holder, ")")));
   }
-  http_thread_ = std::thread([this] { http_->listen_after_bind(); });
+  http_port_ = http_->port();
   return absl::OkStatus();
 }
 
@@ -445,8 +442,7 @@ void Node::Shutdown() {
   for (auto it = extensions_.rbegin(); it != extensions_.rend(); ++it) (*it)->Stop();
   if (membership_) membership_->Stop();  // gossips a graceful leave first
   if (server_) server_->Shutdown(config_.shutdown_drain);
-  if (http_) http_->stop();
-  if (http_thread_.joinable()) http_thread_.join();
+  if (http_) http_->Stop();
   spdlog::info("peer {} stopped", config_.id);
 }
 

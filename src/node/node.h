@@ -1,6 +1,7 @@
 // One peer process: the gRPC server (Node service plus whatever services the
-// caller adds), an HTTP server with /metrics, /healthz, /api/status and the
-// dashboard, and a graceful shutdown.
+// caller adds), a read-only HTTP server (net/http_server.h: bounded bodies,
+// headers, connections; bearer token from http.token) with /metrics, /healthz,
+// /api/status and the dashboard, and a graceful shutdown.
 //
 // Lifecycle: construct → AddService / AddStatusProvider / AddExtension →
 // Start → (serve) → Shutdown. Start writes <data_dir>/node.json with the bound ports so that
@@ -25,6 +26,7 @@
 #include "common/bytes.h"
 #include "common/clock.h"
 #include "common/status.h"
+#include "net/http_server.h"
 #include "net/rpc.h"
 #include "node/admission.h"
 #include "node/call_guard.h"
@@ -39,10 +41,6 @@ class Identity;
 namespace swarm::net {
 class EnvelopeOpener;
 class EnvelopeSealer;
-}
-
-namespace httplib {
-class Server;
 }
 
 namespace swarm::node {
@@ -127,8 +125,7 @@ class Node {
   std::map<std::string, std::shared_ptr<grpc::Channel>> channels_;
   std::unique_ptr<MembershipDriver> membership_;
   std::unique_ptr<net::RpcServer> server_;
-  std::unique_ptr<httplib::Server> http_;
-  std::thread http_thread_;
+  std::unique_ptr<net::HttpServer> http_;
   int http_port_ = 0;
   std::atomic<bool> started_{false};
   std::atomic<bool> shutting_down_{false};

@@ -10,6 +10,7 @@
 
 #include "consensus/epoch_proposer.h"
 #include "consensus/ledger_machine.h"
+#include "consensus/ml_dsa_record_signer.h"
 #include "store/signers.h"
 
 namespace swarm::node {
@@ -102,7 +103,7 @@ TEST(EpochProposer, AMemberBehindAFreshCommitDoesNotReproposeItsOldSetAtOnce) {
 class Committee {
  public:
   Committee() : sm_(LedgerStateMachine::Open("").value()) {
-    for (int i = 0; i < 4; ++i) signers_.push_back(std::move(store::Ed25519RecordSigner::Generate()).value());
+    for (int i = 0; i < 4; ++i) signers_.push_back(std::move(testing::MlDsaRecordSigner::Generate()).value());
   }
   void Submit(int member, const EpochProposal& p, Nanos at) {
     store::LedgerRecord r;
@@ -142,7 +143,7 @@ class Committee {
     consensus::Request req;
   };
   std::unique_ptr<LedgerStateMachine> sm_;
-  std::vector<std::unique_ptr<store::Ed25519RecordSigner>> signers_;
+  std::vector<std::unique_ptr<testing::MlDsaRecordSigner>> signers_;
   std::vector<Pending> queue_;
   uint64_t seq_ = 0, applied_ = 0;
 };

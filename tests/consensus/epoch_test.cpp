@@ -9,6 +9,7 @@
 
 #include "consensus/epoch.h"
 #include "consensus/ledger_machine.h"
+#include "consensus/ml_dsa_record_signer.h"
 #include "store/signers.h"
 
 namespace swarm::node {
@@ -96,7 +97,7 @@ TEST(EpochEnvelope, CarriesRecordAndBodyAndRefusesTruncation) {
 
 class Member {
  public:
-  Member() : signer_(std::move(store::Ed25519RecordSigner::Generate()).value()) {}
+  Member() : signer_(std::move(testing::MlDsaRecordSigner::Generate()).value()) {}
   consensus::Request Make(uint64_t index, const Digest256& prev, uint64_t client_seq, const std::string& kind,
                           uint64_t epoch, const Bytes& body, std::optional<Digest256> root = std::nullopt) {
     store::LedgerRecord r;
@@ -114,7 +115,7 @@ class Member {
   }
 
  private:
-  std::unique_ptr<store::Ed25519RecordSigner> signer_;
+  std::unique_ptr<testing::MlDsaRecordSigner> signer_;
 };
 
 Bytes Members(std::vector<std::string> addrs) {

@@ -5,11 +5,17 @@
 #include <atomic>
 #include <filesystem>
 #include <future>
+#include <iostream>
 #include <thread>
 
 #include <gtest/gtest.h>
 
+#include "consensus/canonical.h"
+#include "consensus/codec.h"
 #include "consensus/local_committee.h"
+#include "consensus/ml_dsa_authenticator.h"
+#include "consensus/ml_dsa_record_signer.h"
+#include "crypto/identity.h"
 #include "store/signers.h"
 
 namespace swarm::node {
@@ -92,7 +98,7 @@ std::string TempRoot(const std::string& tag) {
 
 TEST(PbftGrpcCommittee, AppendsThroughABackupReachEveryMember) {
   auto c = MakeCommittee("");
-  auto signer = std::move(store::Ed25519RecordSigner::Generate()).value();
+  auto signer = std::move(testing::MlDsaRecordSigner::Generate()).value();
   const auto appends_started = Clock::now();
   for (uint64_t i = 1; i <= 6; ++i) {
     auto r = AppendVia(c->addresses()[1 + i % 3], *signer, i);
@@ -132,7 +138,7 @@ TEST(PbftGrpcCommittee, MessagesFromAMemberWhoseKeyIsNotKnownYetCountAsUnknownKe
   // Member 3 learns member 0's key (the primary's) only later, as at committee formation.
   o.signer_known = [learned](uint32_t member, uint32_t signer) { return member != 3 || signer != 0 || learned->load(); };
   auto c = std::move(LocalCommittee::Start(std::move(o))).value();
-  auto signer = std::move(store::Ed25519RecordSigner::Generate()).value();
+  auto signer = std::move(testing::MlDsaRecordSigner::Generate()).value();
   for (uint64_t i = 1; i <= 3; ++i) {
     auto r = AppendVia(c->addresses()[1], *signer, i);
     ASSERT_TRUE(r.ok()) << r.status();
@@ -151,7 +157,7 @@ TEST(PbftGrpcCommittee, MessagesFromAMemberWhoseKeyIsNotKnownYetCountAsUnknownKe
 TEST(PbftGrpcCommittee, ViewChangeAfterThePrimaryStopsAndRestartedMemberCatchesUp) {
   const std::string root = TempRoot("vc");
   auto c = MakeCommittee(root);
-  auto signer = std::move(store::Ed25519RecordSigner::Generate()).value();
+  auto signer = std::move(testing::MlDsaRecordSigner::Generate()).value();
   for (uint64_t i = 1; i <= 3; ++i) ASSERT_TRUE(AppendVia(c->addresses()[2], *signer, i).ok());
 
   c->StopMember(0);  // the primary of view 0
@@ -169,7 +175,8 @@ TEST(PbftGrpcCommittee, ViewChangeAfterThePrimaryStopsAndRestartedMemberCatchesU
       << "size " << c->ledger(0)->Head().size << " last executed " << c->driver(0)->status().last_committed;
   const auto st = c->driver(0)->status();
   EXPECT_GE(st.counters.state_transfers + st.counters.entries_fetched, 1u);
-  ASSERT_TRUE(AppendVia(c->addresses()[0], *signer, 10).ok());
+  auto after = AppendVia(c->addresses()[0], *signer, 10);
+  ASSERT_TRUE(after.ok()) << after.status();
   ASSERT_TRUE(Eventually(5, [&] {
     for (uint32_t m = 0; m < 4; ++m) {
       if (c->ledger(m)->Head().size != 10) return false;
@@ -182,6 +189,118 @@ TEST(PbftGrpcCommittee, ViewChangeAfterThePrimaryStopsAndRestartedMemberCatchesU
   auto file = store::Ledger::Open(root + "/m0/ledger.db").value();
   EXPECT_TRUE(file->Verify()->ok);
   EXPECT_EQ(file->Head()->size, 10u);
+  std::filesystem::remove_all(root);
+}
+
+// A flooder with a valid key of its own sends well-formed prepares that claim
+// to come from member 2, signed with the flooder's ML-DSA key (so each costs
+// a full verification and fails), as fast as it can over several
+// connections, at every member. Honest appends still commit; the flood is
+// cut per source (rate_limited) and its messages are counted as bad
+// signatures, not taken for member 2's.
+TEST(PbftGrpcCommittee, HonestAppendsCommitDuringAWrongSignatureFlood) {
+  std::vector<crypto::Identity> ids;
+  std::vector<Bytes> keys;
+  for (int i = 0; i < 4; ++i) {
+    ids.push_back(crypto::Identity::Generate(crypto::SignatureScheme::kMlDsa65).value());
+    keys.push_back(ids.back().public_key());
+  }
+  LocalCommitteeOptions o;
+  o.n = 4;
+  o.replica = FastConfig();
+  o.replica.request_timeout = Millis(2000);
+  o.replica.view_change_timeout = Millis(2000);
+  o.make_auth = [&ids, keys](uint32_t i) -> std::unique_ptr<consensus::Authenticator> {
+    return consensus::MlDsaAuthenticator::Create(&ids[i].signer(), keys).value();
+  };
+  auto c = std::move(LocalCommittee::Start(std::move(o))).value();
+  auto signer = std::move(testing::MlDsaRecordSigner::Generate()).value();
+
+  // Baseline: appends with no flood.
+  const auto t0 = Clock::now();
+  for (uint64_t i = 1; i <= 5; ++i) ASSERT_TRUE(AppendVia(c->addresses()[1], *signer, i).ok());
+  const double quiet_s = std::chrono::duration<double>(Clock::now() - t0).count() / 5;
+
+  const auto outsider = crypto::Identity::Generate(crypto::SignatureScheme::kMlDsa65).value();
+  swarm::v1::PbftBatch flood;
+  for (uint64_t k = 0; k < 64; ++k) {
+    consensus::Signed<consensus::Prepare> p;
+    p.signer = consensus::ReplicaId(2);
+    p.body.view = 0;
+    p.body.seq = 1000 + k;
+    p.body.digest.fill(static_cast<uint8_t>(k));
+    p.signature = outsider.signer().Sign(consensus::CanonicalBytes(p.body)).value();
+    const Bytes m = consensus::EncodeMessage(consensus::Message(p)).value();
+    flood.add_messages(m.data(), m.size());
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> sent{0}, refused{0};
+  std::vector<std::thread> flooders;
+  for (int t = 0; t < 4; ++t) {
+    flooders.emplace_back([&, t] {
+      auto stub = swarm::v1::Pbft::NewStub(
+          grpc::CreateChannel(c->addresses()[t % 4], grpc::InsecureChannelCredentials()));
+      while (!stop) {
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+        swarm::v1::PbftAck ack;
+        auto s = stub->Deliver(&ctx, flood, &ack);
+        (s.ok() ? sent : refused) += 1;
+      }
+    });
+  }
+  // Appends start once the flood is past every member's burst (refusals seen).
+  ASSERT_TRUE(Eventually(30, [&] { return refused.load() > 0; })) << sent.load() << " batches taken, none refused";
+  const auto t1 = Clock::now();
+  for (uint64_t i = 6; i <= 15; ++i) {
+    auto r = AppendVia(c->addresses()[1 + i % 3], *signer, i);
+    ASSERT_TRUE(r.ok()) << "append " << i << " during the flood: " << r.status();
+  }
+  const double flood_s = std::chrono::duration<double>(Clock::now() - t1).count() / 10;
+  stop = true;
+  for (auto& t : flooders) t.join();
+  ASSERT_TRUE(Eventually(10, [&] {
+    for (uint32_t m = 0; m < 4; ++m) {
+      if (c->ledger(m)->Head().size != 15) return false;
+    }
+    return true;
+  }));
+  for (uint32_t m = 1; m < 4; ++m) EXPECT_EQ(c->ledger(m)->Head().hash, c->ledger(0)->Head().hash);
+  uint64_t rate_limited = 0;
+  for (uint32_t m = 0; m < 4; ++m) rate_limited += c->service(m)->refused("rate_limited");
+  std::cout << "flood of wrong ML-DSA prepares: " << sent.load() << " batches of 64 taken, " << refused.load()
+            << " refused (" << rate_limited << " rate_limited); honest append " << quiet_s * 1e3 << " ms quiet, "
+            << flood_s * 1e3 << " ms during the flood\n";
+  EXPECT_GT(rate_limited, 0u);
+}
+
+// LedgerHead(verify) walks the whole chain: callers share one cached report
+// per head instead of each making the member re-verify.
+TEST(PbftGrpcCommittee, LedgerHeadVerifyIsCachedPerHeadAndRateLimited) {
+  const std::string root = TempRoot("verify");
+  auto c = MakeCommittee(root);
+  auto signer = std::move(testing::MlDsaRecordSigner::Generate()).value();
+  for (uint64_t i = 1; i <= 3; ++i) ASSERT_TRUE(AppendVia(c->addresses()[1], *signer, i).ok());
+  auto stub = swarm::v1::Pbft::NewStub(grpc::CreateChannel(c->addresses()[1], grpc::InsecureChannelCredentials()));
+  auto verify = [&] {
+    grpc::ClientContext ctx;
+    swarm::v1::LedgerHeadRequest req;
+    req.set_verify(true);
+    swarm::v1::LedgerHeadReply reply;
+    EXPECT_TRUE(stub->LedgerHead(&ctx, req, &reply).ok());
+    return reply;
+  };
+  for (int i = 0; i < 20; ++i) {
+    const auto r = verify();
+    EXPECT_TRUE(r.verified()) << r.verify_report();
+  }
+  EXPECT_EQ(c->service(1)->verifications(), 1u);
+  // A new head within the interval: the cached report, marked as such.
+  ASSERT_TRUE(AppendVia(c->addresses()[1], *signer, 4).ok());
+  const auto r = verify();
+  EXPECT_NE(r.verify_report().find("verified at ledger size 3; verification is rate-limited"), std::string::npos)
+      << r.verify_report();
+  EXPECT_EQ(c->service(1)->verifications(), 1u);
   std::filesystem::remove_all(root);
 }
 

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "consensus/ledger_machine.h"
+#include "consensus/ml_dsa_record_signer.h"
 #include "store/signers.h"
 
 namespace swarm::node {
@@ -21,7 +22,8 @@ std::string TempPath(const std::string& tag) {
 
 class Author {
  public:
-  Author() : signer_(std::move(store::Ed25519RecordSigner::Generate()).value()) {}
+  Author() : signer_(std::move(testing::MlDsaRecordSigner::Generate()).value()) {}
+  explicit Author(std::unique_ptr<store::RecordSigner> signer) : signer_(std::move(signer)) {}
   // A signed record on top of (index, prev).
   consensus::Request Make(uint64_t index, const Digest256& prev, uint64_t client_seq,
                           const std::string& kind = "note") {
@@ -40,9 +42,40 @@ class Author {
   const store::LedgerRecord& last() const { return last_; }
 
  private:
-  std::unique_ptr<store::Ed25519RecordSigner> signer_;
+  std::unique_ptr<store::RecordSigner> signer_;
   store::LedgerRecord last_;
 };
+
+TEST(LedgerStateMachine, Ed25519AloneIsRefusedAndHybridOnlyByPolicy) {
+  // An outsider's throw-away classical key: refused, named, on every replica.
+  auto sm = LedgerStateMachine::Open("").value();
+  Author classical(std::move(store::Ed25519RecordSigner::Generate()).value());
+  auto r = classical.Make(0, {}, 1);
+  sm->Apply(1, r);
+  ASSERT_FALSE(sm->Result(r.client, 1)->applied);
+  EXPECT_EQ(sm->Result(r.client, 1)->error,
+            "bad record: signature scheme 'ed25519' is not allowed on this ledger (consensus.ledger_signatures = "
+            "ml-dsa: records are signed with ML-DSA, never Ed25519 alone)");
+  EXPECT_EQ(sm->Head().size, 0u);
+
+  auto hybrid_id = crypto::Identity::Generate(crypto::SignatureScheme::kHybrid).value();
+  auto hybrid_signer = std::make_unique<store::IdentityRecordSigner>(hybrid_id);
+  Author hybrid(std::move(hybrid_signer));
+  auto h = hybrid.Make(0, {}, 2);
+  sm->Apply(2, h);
+  EXPECT_FALSE(sm->Result(h.client, 2)->applied);
+  EXPECT_NE(sm->Result(h.client, 2)->error.find("signature scheme 'hybrid' is not allowed"), std::string::npos);
+
+  LedgerSchemePolicy allow_hybrid;
+  allow_hybrid.allow_hybrid = true;
+  auto sm2 = LedgerStateMachine::Open("", allow_hybrid).value();
+  sm2->Apply(1, h);
+  EXPECT_TRUE(sm2->Result(h.client, 2)->applied) << sm2->Result(h.client, 2)->error;
+  auto r2 = classical.Make(1, sm2->Head().hash, 3);
+  sm2->Apply(2, r2);
+  EXPECT_FALSE(sm2->Result(r2.client, 3)->applied);
+  EXPECT_NE(sm2->Result(r2.client, 3)->error.find("'ed25519' is not allowed"), std::string::npos);
+}
 
 TEST(LedgerStateMachine, AppliesRecordsOnTheHeadAndRefusesStaleOrForgedOnes) {
   auto sm = LedgerStateMachine::Open("").value();

@@ -45,6 +45,7 @@ class LocalCommittee {
   ConsensusDriver* driver(uint32_t i);             // null while stopped
   LedgerStateMachine* ledger(uint32_t i);          // null if not a LedgerStateMachine / stopped
   consensus::Authenticator* auth(uint32_t i) { return members_[i]->auth.get(); }
+  PbftServiceImpl* service(uint32_t i) { return members_[i]->service.get(); }
 
   void StopMember(uint32_t i);
   Status RestartMember(uint32_t i);

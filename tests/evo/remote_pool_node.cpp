@@ -1,5 +1,8 @@
 // RemoteEvaluatorPool (client/evo_pool.h) against in-process EvoEvaluator
 // services (node/evo/service.h) over real gRPC on loopback.
+#include <cmath>
+#include <limits>
+
 #include <gtest/gtest.h>
 
 #include "evo/genome_codec.h"
@@ -176,6 +179,76 @@ TEST(EvoService, RejectsBadRequestsAndBadGenomesWithReasons) {
   EXPECT_NE(r.status().message().find("evo.tasks contains 'tetris'"), std::string::npos);
 }
 
+swarm::v1::EvoIslandStepRequest StepRequest(const std::string& run, uint32_t island) {
+  swarm::v1::EvoIslandStepRequest req;
+  req.set_run_id(run);
+  req.set_island(island);
+  req.set_task("xor");
+  req.set_seed(1);
+  req.add_neat_overrides("population_size=20");
+  return req;
+}
+
+TEST(EvoService, IslandSizesAreBoundedWithTheFieldAndValueNamed) {
+  EvoServiceConfig cfg;
+  auto svc = EvoEvaluatorService::Create(cfg);
+  ASSERT_TRUE(svc.ok());
+  const crypto::PeerIdBytes caller{1};
+  swarm::v1::EvoIslandStepReply reply;
+  auto req = StepRequest("big", 0);
+  req.set_neat_overrides(0, "population_size=1000000");
+  grpc::Status s = (*svc)->IslandStepFor(caller, req, &reply);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(), "population_size = 1000000 exceeds island_population_max = 1000");
+  req = StepRequest("e", 0);
+  req.set_emigrants(21);
+  s = (*svc)->IslandStepFor(caller, req, &reply);
+  EXPECT_EQ(s.error_message(), "emigrants = 21 exceeds population_size = 20");
+  EXPECT_EQ((*svc)->hosted_islands(), 0u);
+  EXPECT_EQ((*svc)->counters().rejected_requests.load(), 2u);
+}
+
+TEST(EvoService, ACallerCannotEvictAnotherCallersIslands) {
+  EvoServiceConfig cfg;
+  cfg.islands_max = 4;
+  cfg.islands_per_caller_max = 2;
+  auto svc = EvoEvaluatorService::Create(cfg);
+  ASSERT_TRUE(svc.ok());
+  const crypto::PeerIdBytes honest{1}, flooder{2}, third{3};
+  swarm::v1::EvoIslandStepReply reply;
+  ASSERT_TRUE((*svc)->IslandStepFor(honest, StepRequest("run", 0), &reply).ok());
+  ASSERT_TRUE((*svc)->IslandStepFor(honest, StepRequest("run", 1), &reply).ok());
+  const uint64_t honest_evaluations = reply.evaluations();
+  // The flooder creates many islands: it only ever replaces its own.
+  for (uint32_t i = 0; i < 20; ++i) {
+    ASSERT_TRUE((*svc)->IslandStepFor(flooder, StepRequest("flood", i), &reply).ok());
+  }
+  EXPECT_EQ((*svc)->hosted_islands(), 4u);
+  // The peer is full and nobody is idle: a third caller is refused, not served
+  // by evicting the honest caller.
+  grpc::Status s = (*svc)->IslandStepFor(third, StepRequest("late", 0), &reply);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(s.error_message().find("islands_max = 4"), std::string::npos);
+  // The honest caller's island kept its state (its evaluations keep counting).
+  ASSERT_TRUE((*svc)->IslandStepFor(honest, StepRequest("run", 1), &reply).ok());
+  EXPECT_EQ(reply.evaluations(), honest_evaluations + 20);
+  // Same run id from another caller is another island, not the honest one.
+  ASSERT_TRUE((*svc)->IslandStepFor(flooder, StepRequest("run", 1), &reply).ok());
+  EXPECT_EQ(reply.evaluations(), 20u);
+}
+
+TEST(EvoService, AnIdleIslandOfAnotherCallerMayBeReplaced) {
+  EvoServiceConfig cfg;
+  cfg.islands_max = 1;
+  cfg.island_idle_evict = 0;
+  auto svc = EvoEvaluatorService::Create(cfg);
+  ASSERT_TRUE(svc.ok());
+  swarm::v1::EvoIslandStepReply reply;
+  ASSERT_TRUE((*svc)->IslandStepFor(crypto::PeerIdBytes{1}, StepRequest("a", 0), &reply).ok());
+  ASSERT_TRUE((*svc)->IslandStepFor(crypto::PeerIdBytes{2}, StepRequest("b", 0), &reply).ok());
+  EXPECT_EQ((*svc)->hosted_islands(), 1u);
+}
+
 RemoteIslandsConfig IslandsCfg() {
   RemoteIslandsConfig rc;
   rc.task = "xor";
@@ -221,6 +294,57 @@ TEST(RemoteIslands, AFailedOrLyingHostsIslandMovesToALiveHost) {
   EXPECT_EQ(arch.hosts_alive(), 1u);
   EXPECT_GE(arch.island_moves(), 2u);
   for (const auto& v : arch.islands()) EXPECT_EQ(v.host, a.address);
+}
+
+}  // namespace
+}  // namespace swarm::node
+
+namespace swarm::node {
+namespace {
+
+// Steps a real island but reports NaN numbers: a poisoned host.
+class NanIslandHost final : public swarm::v1::EvoEvaluator::Service {
+ public:
+  explicit NanIslandHost(EvoEvaluatorService* inner) : inner_(inner) {}
+  grpc::Status Register(grpc::ServerContext* c, const swarm::v1::EvoRegisterRequest* q,
+                        swarm::v1::EvoRegisterReply* r) override {
+    return inner_->Register(c, q, r);
+  }
+  grpc::Status IslandStep(grpc::ServerContext* c, const swarm::v1::EvoIslandStepRequest* q,
+                          swarm::v1::EvoIslandStepReply* r) override {
+    grpc::Status s = inner_->IslandStep(c, q, r);
+    r->set_best_fitness(std::numeric_limits<double>::quiet_NaN());
+    r->set_champion_fitness(std::numeric_limits<double>::quiet_NaN());
+    return s;
+  }
+
+ private:
+  EvoEvaluatorService* inner_;
+};
+
+TEST(RemoteIslands, AHostReportingNanIsRejectedWithTheReasonAndTheRunContinues) {
+  evo::XorTask task;
+  Peer honest = StartPeer("honest", 2);
+  auto inner = EvoEvaluatorService::Create(EvoServiceConfig{});
+  ASSERT_TRUE(inner.ok());
+  NanIslandHost nan_host(inner->get());
+  auto srv = net::RpcServer::Start("127.0.0.1:0", net::NetOptions{}, {&nan_host});
+  ASSERT_TRUE(srv.ok());
+  const std::string nan_address = "127.0.0.1:" + std::to_string((*srv)->port());
+  RemoteArchipelago arch(IslandsCfg(), &task, evo::Topology::Ring(2));
+  ASSERT_TRUE(arch.AddHost(nan_address).ok());
+  ASSERT_TRUE(arch.AddHost(honest.address).ok());
+  for (int g = 0; g < 150 && !arch.solved(); ++g) {
+    auto st = arch.Step();
+    ASSERT_TRUE(st.ok()) << st.status();
+    EXPECT_TRUE(std::isfinite(st->best_fitness));
+  }
+  EXPECT_TRUE(arch.solved());
+  EXPECT_EQ(arch.hosts_alive(), 1u);
+  EXPECT_GE(arch.rejected_claims(), 1u);
+  ASSERT_FALSE(arch.rejections().empty());
+  EXPECT_NE(arch.rejections()[0].find("on " + nan_address + ": best_fitness = nan is not finite"), std::string::npos)
+      << arch.rejections()[0];
 }
 
 }  // namespace

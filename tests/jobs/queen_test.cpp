@@ -3,9 +3,13 @@
 #include "jobs/queen.h"
 
 #include <cmath>
+#include <iostream>
+#include <set>
+#include <string>
 
 #include <gtest/gtest.h>
 
+#include "common/rng.h"
 #include "jobs/scout.h"
 
 namespace swarm::jobs {
@@ -209,6 +213,77 @@ TEST(Queen, HigherPheromoneGetsMoreTasks) {
   ASSERT_EQ(total, 2000u);
   // p_1 = 4 / (4 + 1) ignoring the load discount; the discount pulls it towards 1/2.
   EXPECT_GT(to1, 1100u);
+}
+
+// Liars of one operator against honest workers of three operators, f = 1,
+// every task answered in a random order. Returns {wrong acceptances, honest
+// exclusions} over `tasks` tasks (a task left without output counts as wrong). `label_liars`: the liars carry their
+// operator's name (as their grants say); otherwise each liar is taken for an
+// operator of its own (what identities alone would give).
+std::pair<int, int> RunLiarsOfOneOperator(bool label_liars, uint64_t seed, int tasks) {
+  QueenConfig c;
+  c.f = 1;
+  c.seed = seed;
+  c.worker_inflight_max = 1024;
+  c.task_attempts_max = 64;
+  auto q = Queen::Create(c);
+  EXPECT_TRUE(q.ok());
+  const std::set<WorkerId> liars = {3, 4, 5, 6};
+  for (WorkerId w = 0; w < 7; ++w) {
+    const std::string op = liars.count(w) ? (label_liars ? "mallory" : "") : "honest-" + std::to_string(w);
+    EXPECT_TRUE(q->AddWorker(w, false, 1.0, 0, op).ok());
+  }
+  EXPECT_TRUE(q->SubmitJob(1, static_cast<uint32_t>(tasks), 0).ok());
+  Rng rng(seed);
+  Nanos now = 1;
+  for (int round = 0; round < 64; ++round) {
+    auto a = q->TakeAssignments();
+    if (a.empty()) break;
+    // Answer in a random order; liars agree on one wrong digest.
+    for (size_t i = a.size(); i > 1; --i) std::swap(a[i - 1], a[rng.Uniform(i)]);
+    for (const auto& x : a) q->OnResult(x.worker, x.job, x.task, liars.count(x.worker) ? D(0xEE) : D(0x11), ++now);
+  }
+  int wrong = 0, honest_excluded = 0;
+  for (int t = 0; t < tasks; ++t) {
+    auto d = q->Accepted(1, static_cast<TaskId>(t));
+    if (label_liars) EXPECT_TRUE(d.has_value()) << "task " << t << " not accepted, seed " << seed;
+    if (!d || *d != D(0x11)) ++wrong;  // a wrong output, or none (the job failed)
+  }
+  for (const auto& w : q->Workers(now)) honest_excluded += !liars.count(w.id) && w.excluded;
+  return {wrong, honest_excluded};
+}
+
+TEST(Queen, LiarsOfOneOperatorNeverOutvoteAnHonestWorker) {
+  int wrong = 0, excluded = 0, wrong_unlabelled = 0, excluded_unlabelled = 0;
+  for (uint64_t seed = 1; seed <= 200; ++seed) {
+    auto [w, e] = RunLiarsOfOneOperator(true, seed, 12);
+    wrong += w;
+    excluded += e;
+    auto [wu, eu] = RunLiarsOfOneOperator(false, seed, 12);
+    wrong_unlabelled += wu;
+    excluded_unlabelled += eu;
+  }
+  std::cout << "4 liars of one operator, 3 honest operators, f=1, 200 seeds x 12 tasks: with operators "
+            << wrong << " wrong outputs, " << excluded << " honest exclusions; identities alone " << wrong_unlabelled
+            << " wrong outputs, " << excluded_unlabelled << " honest exclusions\n";
+  EXPECT_EQ(wrong, 0);
+  EXPECT_EQ(excluded, 0);
+  // The measure shows what the rule buys: without operators the Sybils win.
+  EXPECT_GT(wrong_unlabelled + excluded_unlabelled, 0);
+}
+
+TEST(Queen, OneOperatorNeverHoldsTwoAssignmentsOfATask) {
+  QueenConfig c;
+  c.f = 1;
+  auto q = Queen::Create(c);
+  ASSERT_TRUE(q.ok());
+  for (WorkerId w = 0; w < 6; ++w) ASSERT_TRUE(q->AddWorker(w, false, 1.0, 0, w < 4 ? "sybil" : "").ok());
+  ASSERT_TRUE(q->SubmitJob(1, 1, 0).ok());
+  auto a = q->TakeAssignments();
+  ASSERT_EQ(a.size(), 3u);  // sybil + worker 4 + worker 5
+  int sybil = 0;
+  for (const auto& x : a) sybil += x.worker < 4;
+  EXPECT_EQ(sybil, 1);
 }
 
 TEST(Scout, ThroughputHintsAreRelativeToTheMean) {

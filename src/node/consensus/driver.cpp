@@ -105,7 +105,7 @@ void ConsensusDriver::Stop() {
   for (auto& p : left) p.done(absl::CancelledError("consensus: replica stopping"));
 }
 
-Status ConsensusDriver::Deliver(const swarm::v1::PbftBatch& batch) {
+Status ConsensusDriver::Deliver(const swarm::v1::PbftBatch& batch, const std::string& source) {
   std::vector<consensus::Message> msgs;
   msgs.reserve(batch.messages_size());
   for (int i = 0; i < batch.messages_size(); ++i) {
@@ -119,11 +119,12 @@ Status ConsensusDriver::Deliver(const swarm::v1::PbftBatch& batch) {
     msgs.push_back(std::move(*decoded));
   }
   std::lock_guard<std::mutex> lock(mu_);
-  if (inbound_.size() + msgs.size() > opts_.inbound_messages_max) {
-    return absl::ResourceExhaustedError(absl::StrCat("overloaded: ", inbound_.size(),
-                                                     " messages queued (inbound_messages_max)"));
+  if (!inbound_) {
+    consensus::FairQueueLimits l = opts_.inbound_per_source;
+    l.items_max = std::min(l.items_max, opts_.inbound_messages_max);
+    inbound_ = std::make_unique<consensus::FairQueue<consensus::Message>>(l);
   }
-  for (auto& m : msgs) inbound_.push_back(std::move(m));
+  SWARM_RETURN_IF_ERROR(inbound_->Push(source, std::move(msgs), Now()));
   cv_.notify_one();
   return absl::OkStatus();
 }
@@ -149,9 +150,11 @@ void ConsensusDriver::Loop() {
     {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait_for(lock, std::chrono::nanoseconds(opts_.tick_interval),
-                   [&] { return stop_ || !inbound_.empty() || !proposals_.empty(); });
+                   [&] { return stop_ || (inbound_ && !inbound_->empty()) || !proposals_.empty(); });
       if (stop_) return;
-      in.swap(inbound_);
+      if (inbound_) {
+        for (auto& m : inbound_->Pop(opts_.step_messages_max)) in.push_back(std::move(m));
+      }
       props.swap(proposals_);
     }
     Step(in, props);

@@ -40,6 +40,7 @@
 
 #include "common/clock.h"
 #include "consensus/codec.h"
+#include "consensus/fair_queue.h"
 #include "consensus/replica.h"
 #include "swarm/v1/consensus.pb.h"
 
@@ -51,7 +52,14 @@ struct ConsensusDriverOptions {
   std::string state_dir;               // "" = no durable state
   bool fsync = true;                   // fsync durable state before sending
   Nanos tick_interval = Millis(5);
-  size_t inbound_messages_max = 16384;  // queued decoded messages
+  size_t inbound_messages_max = 16384;  // queued decoded messages, all sources
+  // Per source (the authenticated caller; the connection until the call guard
+  // names it): inbound messages are queued per source and drained round-robin,
+  // at most `step_messages_max` per replica step, with a token bucket of
+  // signature checks (consensus/fair_queue.h). One flooder of well-formed,
+  // wrongly signed messages gets its share of the replica's time, not all of it.
+  consensus::FairQueueLimits inbound_per_source{5000, 10000, 4096, 16384, 64};
+  size_t step_messages_max = 256;
   size_t submits_max = 20000;           // queued + waiting client requests
   size_t calls_in_flight_max = 64;      // per destination
   Nanos send_deadline = Seconds(2);
@@ -107,7 +115,9 @@ class ConsensusDriver {
   void Stop();  // joins the thread; pending submits complete with Cancelled
 
   // From gRPC threads.
-  Status Deliver(const swarm::v1::PbftBatch& batch);
+  // `source` names the sender for fair queueing and rate limits; errors start
+  // with the refusal reason (malformed, rate_limited, overloaded).
+  Status Deliver(const swarm::v1::PbftBatch& batch, const std::string& source);
   // Proposes `request` through this replica (a backup relays it to the
   // primary); `done` runs on the driver thread once this replica executed it,
   // or with an error at `deadline` (relative). `done` must not block.
@@ -158,7 +168,7 @@ class ConsensusDriver {
   // Shared.
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<consensus::Message> inbound_;
+  std::unique_ptr<consensus::FairQueue<consensus::Message>> inbound_;
   std::deque<Proposal> proposals_;
   size_t waiting_count_ = 0;
   bool stop_ = false;

@@ -45,6 +45,11 @@ void AddKeys(ConfigSchema& s) {
       .Int("consensus.status_interval_ms", 300, 1, 600000, "Broadcast a status report this often.")
       .Int("consensus.submit_timeout_ms", 10000, 1, 600000, "How long Submit waits for execution by default.")
       .Int("consensus.request_bytes_max", 64 * 1024, 256, 16 << 20, "Largest ledger record a client may submit.")
+      .String("consensus.ledger_signatures", "ml-dsa", {"ml-dsa", "ml-dsa,hybrid"},
+              "Signature schemes that may author ledger records: ML-DSA only, or also hybrid (Ed25519 alone never). Same on every member.")
+      .Int("consensus.submits_per_second", 200, 1, 1000000, "Submit calls per second per source (token bucket, burst 2x).")
+      .Int("consensus.inbound_per_second", 5000, 1, 10000000, "Deliver: PBFT messages (signature checks) per second per source.")
+      .Int("consensus.verify_interval_ms", 2000, 0, 3600000, "LedgerHead(verify): recompute the chain check at most this often (cached per head).")
       .Bool("consensus.fsync", true, "fsync the replica's durable state before sending votes.")
       .Bool("consensus.epochs", true,
             "Committee members propose epoch.membership / epoch.placement records when their view changes.")
@@ -70,10 +75,21 @@ class ConsensusExtension final : public Extension {
  public:
   ConsensusExtension(const Config& c, consensus::ReplicaConfig rc)
       : config_(c), replica_config_(rc),
-        service_([this] {
-          std::lock_guard<std::mutex> lock(mu_);
-          return core_;
-        }) {}
+        service_(
+            [this] {
+              std::lock_guard<std::mutex> lock(mu_);
+              return core_;
+            },
+            ServiceLimits(c)) {}
+
+  static PbftServiceLimits ServiceLimits(const Config& c) {
+    PbftServiceLimits l;
+    l.ledger_schemes.allow_hybrid = c.GetString("consensus.ledger_signatures") == "ml-dsa,hybrid";
+    l.submits_per_second = static_cast<double>(c.GetInt("consensus.submits_per_second"));
+    l.submits_burst = 2 * l.submits_per_second;
+    l.verify_interval = Millis(c.GetInt("consensus.verify_interval_ms"));
+    return l;
+  }
   ~ConsensusExtension() override { Stop(); }
 
   std::string name() const override { return kSection; }
@@ -201,7 +217,8 @@ class ConsensusExtension final : public Extension {
       SWARM_RETURN_IF_ERROR(core->keys->Pin(static_cast<uint32_t>(core->self), node_->identity().scheme(),
                                             node_->identity().public_key()));
       core->ledger_path = state_dir_.empty() ? "" : state_dir_ + "/ledger.db";
-      SWARM_ASSIGN_OR_RETURN(auto ledger, LedgerStateMachine::Open(core->ledger_path));
+      SWARM_ASSIGN_OR_RETURN(auto ledger,
+                             LedgerStateMachine::Open(core->ledger_path, ServiceLimits(config_).ledger_schemes));
       core->ledger = ledger.get();
       core->machine = std::move(ledger);
       ConsensusDriverOptions o;
@@ -211,6 +228,8 @@ class ConsensusExtension final : public Extension {
       o.committee = committee;
       o.state_dir = state_dir_;
       o.fsync = config_.GetBool("consensus.fsync");
+      o.inbound_per_source.items_per_second = static_cast<double>(config_.GetInt("consensus.inbound_per_second"));
+      o.inbound_per_source.burst_items = 2 * o.inbound_per_source.items_per_second;
       CommitteeKeys* keys = core->keys.get();  // outlives the driver (ConsensusCore member order)
       o.signer_known = [keys](uint32_t i) { return keys->Known(i); };
       Node* node = node_;
@@ -403,6 +422,10 @@ class ConsensusExtension final : public Extension {
 
   void RegisterMetrics() {
     auto& reg = node_->metrics().registry();
+    auto& rejected = node_->metrics().rejected_calls;
+    service_.set_on_refused([&rejected](const std::string& reason) {
+      rejected.Add({{"service", "pbft"}, {"reason", reason}}).Increment();
+    });
     rounds_ = &prometheus::BuildCounter()
                    .Name("swarm_consensus_rounds_total")
                    .Help("PBFT batches committed and executed by this replica")

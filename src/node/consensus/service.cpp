@@ -1,5 +1,6 @@
 #include "node/consensus/service.h"
 
+#include <chrono>
 #include <future>
 
 #include "consensus/epoch.h"
@@ -20,6 +21,32 @@ void FillResult(const LedgerApplyResult& r, swarm::v1::LedgerSubmitReply* reply)
 }
 
 }  // namespace
+
+std::string PbftServiceImpl::SourceOf(const net::Caller& caller, grpc::ServerContext* ctx) {
+  if (caller.authenticated) return ToHex(ByteSpan(caller.peer.data(), caller.peer.size()));
+  return ctx ? ctx->peer() : std::string();
+}
+
+void PbftServiceImpl::Count(std::string_view message) {
+  const size_t colon = message.find(':');
+  const std::string reason(colon == std::string_view::npos ? message : message.substr(0, colon));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++refused_[reason];
+  }
+  if (on_refused_) on_refused_(reason);
+}
+
+grpc::Status PbftServiceImpl::Refuse(grpc::StatusCode code, const std::string& reason, const std::string& message) {
+  Count(reason);
+  return grpc::Status(code, absl::StrCat(reason, ": ", message));
+}
+
+uint64_t PbftServiceImpl::refused(const std::string& reason) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = refused_.find(reason);
+  return it == refused_.end() ? 0 : it->second;
+}
 
 grpc::Status PbftServiceImpl::Member(std::shared_ptr<ConsensusCore>& out, bool need_ledger) {
   out = core_();
@@ -43,7 +70,11 @@ grpc::Status PbftServiceImpl::Deliver(grpc::ServerContext* ctx, const swarm::v1:
   SWARM_GUARD(caller, guard_, ctx, "Pbft.Deliver", *req);
   std::shared_ptr<ConsensusCore> core;
   if (auto s = Member(core, /*need_ledger=*/false); !s.ok()) return s;
-  if (Status s = core->driver->Deliver(*req); !s.ok()) return net::ToGrpc(s);
+  // Fair queueing per source: the authenticated caller, else the connection.
+  if (Status s = core->driver->Deliver(*req, SourceOf(caller, ctx)); !s.ok()) {
+    Count(std::string(s.message()));
+    return net::ToGrpc(s);
+  }
   return grpc::Status::OK;
 }
 
@@ -67,10 +98,39 @@ grpc::Status PbftServiceImpl::Submit(grpc::ServerContext* ctx, const swarm::v1::
   std::shared_ptr<ConsensusCore> core;
   if (auto s = Member(core, /*need_ledger=*/true); !s.ok()) return s;
   for (const auto& a : core->committee) reply->add_committee(a);
+  const std::string source = SourceOf(caller, ctx);
+  const Nanos now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                        std::chrono::steady_clock::now().time_since_epoch()).count();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (Status s = submit_limiter_.Admit(source, 1, now); !s.ok()) {
+      ++refused_["rate_limited"];
+      if (on_refused_) on_refused_("rate_limited");
+      return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, std::string(s.message()));
+    }
+    if (submits_inflight_[source] >= limits_.submits_inflight_per_source_max) {
+      ++refused_["rate_limited"];
+      if (on_refused_) on_refused_("rate_limited");
+      return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                          absl::StrCat("rate_limited: ", submits_inflight_[source], " submits of this source wait "
+                                       "(submits_inflight_per_source_max)"));
+    }
+    ++submits_inflight_[source];
+  }
+  struct Release {
+    PbftServiceImpl* self;
+    std::string source;
+    ~Release() {
+      std::lock_guard<std::mutex> lock(self->mu_);
+      if (--self->submits_inflight_[source] == 0) self->submits_inflight_.erase(source);
+    }
+  } release{this, source};
   auto rec = store::ParseLedgerRecord(AsBytes(req->record()));
   if (!rec.ok()) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        absl::StrCat("record: ", rec.status().message()));
+    return Refuse(grpc::StatusCode::INVALID_ARGUMENT, "malformed", absl::StrCat("record: ", rec.status().message()));
+  }
+  if (Status s = CheckLedgerScheme(limits_.ledger_schemes, rec->signature_scheme); !s.ok()) {
+    return Refuse(grpc::StatusCode::PERMISSION_DENIED, "permission_denied", absl::StrCat("record: ", s.message()));
   }
   if (IsEpochRecordKind(rec->kind)) {
     // Epoch records come from committee members (the proposers in
@@ -142,14 +202,37 @@ grpc::Status PbftServiceImpl::LedgerHead(grpc::ServerContext* ctx, const swarm::
     if (core->ledger_path.empty()) {
       reply->set_verify_report("no ledger file (node.data_dir is empty): in-memory chain only");
     } else {
-      // A second connection: the ledger file is in WAL mode, readers do not
-      // block the replica's appends.
-      auto ledger = store::Ledger::Open(core->ledger_path);
-      if (!ledger.ok()) return net::ToGrpc(ledger.status());
-      auto report = (*ledger)->Verify();
-      if (!report.ok()) return net::ToGrpc(report.status());
-      reply->set_verified(report->ok);
-      reply->set_verify_report(report->ToString());
+      // One verification at a time; its report is cached per head and
+      // recomputed at most once per verify_interval, so callers cannot make
+      // this peer re-verify the whole chain on every call.
+      std::lock_guard<std::mutex> lock(verify_mu_);
+      const Nanos now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            std::chrono::steady_clock::now().time_since_epoch()).count();
+      VerifyCache& c = verify_cache_;
+      const bool same_head = c.valid && c.size == head.size && c.hash == head.hash;
+      const bool may_recompute = !c.valid || now - c.at >= limits_.verify_interval;
+      if (!same_head && may_recompute) {
+        // A second connection: the ledger file is in WAL mode, readers do not
+        // block the replica's appends.
+        auto ledger = store::Ledger::Open(core->ledger_path);
+        if (!ledger.ok()) return net::ToGrpc(ledger.status());
+        auto report = (*ledger)->Verify();
+        if (!report.ok()) return net::ToGrpc(report.status());
+        auto verified_head = (*ledger)->Head();
+        c.valid = true;
+        c.at = now;
+        c.size = verified_head.ok() ? verified_head->size : head.size;
+        c.hash = verified_head.ok() ? verified_head->hash : head.hash;
+        c.verified = report->ok;
+        c.report = report->ToString();
+        ++verifications_;
+      }
+      reply->set_verified(c.verified);
+      reply->set_verify_report(c.size == head.size && c.hash == head.hash
+                                   ? c.report
+                                   : absl::StrCat(c.report, " (verified at ledger size ", c.size,
+                                                  "; verification is rate-limited to one per ",
+                                                  ToSeconds(limits_.verify_interval), " s)"));
     }
   }
   return grpc::Status::OK;

@@ -29,6 +29,10 @@ class EvoExtension final : public Extension {
                          .Register(node.metrics().registry())
                          .Add({});
     service_->SetMetrics(&evaluations, &failures);
+    auto& rejected = node.metrics().rejected_calls;
+    service_->SetOnRefused([&rejected](const std::string& reason) {
+      rejected.Add({{"service", "evo"}, {"reason", reason}}).Increment();
+    });
     const auto& c = service_->config();
     spdlog::info("evo: evaluator '{}' with capacity {}{}{}", c.evaluator_id, c.capacity,
                  c.latency > 0 ? fmt::format(", simulated latency {} ms", c.latency / 1'000'000) : "",
@@ -65,6 +69,9 @@ ExtensionFactory EvoExtensionFactory() {
         .StringList("evo.tasks", {"xor", "single-pole", "double-pole", "double-pole-nv"},
                     "Built-in tasks this evaluator accepts.")
         .Int("evo.batch_genomes_max", 256, 1, 100000, "Largest number of genomes in one Evaluate request.")
+        .Int("evo.islands_max", 32, 1, 4096, "Islands this peer hosts for `swarm evolve --remote-islands`, all callers together.")
+        .Int("evo.islands_per_caller_max", 8, 1, 4096, "Islands one caller may hold here; beyond, its own least recently used goes.")
+        .Int("evo.island_population_max", 1000, 2, 1000000, "Largest population_size of a hosted island (memory is about 1 KB per genome).")
         .Int("evo.latency_ms", 0, 0, 60000, "Simulated extra latency per Evaluate request, in ms (benchmarks).")
         .Bool("evo.lie", false, "TEST ONLY: report wrong fitness (2f+1), a Byzantine evaluator the coordinator must exclude.");
   };
@@ -76,6 +83,9 @@ ExtensionFactory EvoExtensionFactory() {
     cfg.tasks = c.GetStringList("evo.tasks");
     cfg.batch_genomes_max = static_cast<uint32_t>(c.GetInt("evo.batch_genomes_max"));
     cfg.latency = Millis(c.GetInt("evo.latency_ms"));
+    cfg.islands_max = static_cast<uint32_t>(c.GetInt("evo.islands_max"));
+    cfg.islands_per_caller_max = static_cast<uint32_t>(c.GetInt("evo.islands_per_caller_max"));
+    cfg.island_population_max = static_cast<uint32_t>(c.GetInt("evo.island_population_max"));
     cfg.lie = c.GetBool("evo.lie");
     cfg.limits.genome_bytes_max =
         std::min<size_t>(cfg.limits.genome_bytes_max, static_cast<size_t>(node.net.message_size_bytes_max));

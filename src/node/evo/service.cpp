@@ -117,9 +117,17 @@ grpc::Status EvoEvaluatorService::IslandStep(grpc::ServerContext* ctx,
                                              const swarm::v1::EvoIslandStepRequest* req,
                                              swarm::v1::EvoIslandStepReply* reply) {
   SWARM_GUARD(caller, guard_, ctx, "EvoEvaluator.IslandStep", *req);
+  return IslandStepFor(caller.peer, *req, reply);
+}
+
+grpc::Status EvoEvaluatorService::IslandStepFor(const crypto::PeerIdBytes& caller,
+                                                const swarm::v1::EvoIslandStepRequest& request,
+                                                swarm::v1::EvoIslandStepReply* reply) {
+  const auto* req = &request;
   ++counters_.requests;
   auto bad = [this](const std::string& msg) {
     ++counters_.rejected_requests;
+    if (on_refused_) on_refused_("invalid_argument");
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, msg);
   };
   constexpr size_t kRunIdBytesMax = 64, kOverridesMax = 64, kEmigrantsMax = 1000;
@@ -138,7 +146,8 @@ grpc::Status EvoEvaluatorService::IslandStep(grpc::ServerContext* ctx,
     if (!g.ok()) return bad(absl::StrCat("immigrants[", i, "]: ", g.status().message()));
     immigrants.push_back(std::move(*g));
   }
-  const std::string key = absl::StrCat(req->run_id(), "/", req->island());
+  const std::string key = absl::StrCat(ToHex(ByteSpan(caller.data(), caller.size())), "/", req->run_id(), "/", req->island());
+  const auto now = std::chrono::steady_clock::now();
   std::shared_ptr<Hosted> h;
   {
     std::lock_guard<std::mutex> lock(islands_mu_);
@@ -150,13 +159,50 @@ grpc::Status EvoEvaluatorService::IslandStep(grpc::ServerContext* ctx,
         if (auto st = evo::ApplyNeatOverride(*neat, req->neat_overrides(i)); !st.ok())
           return bad(absl::StrCat("neat_overrides[", i, "]: ", st.message()));
       }
-      if (islands_.size() >= cfg_.islands_max) {
-        auto lru = islands_.begin();
-        for (auto j = islands_.begin(); j != islands_.end(); ++j)
-          if (j->second->last_used < lru->second->last_used) lru = j;
-        islands_.erase(lru);
+      if (neat->population_size > cfg_.island_population_max) {
+        return bad(absl::StrCat("population_size = ", neat->population_size, " exceeds island_population_max = ",
+                                cfg_.island_population_max));
+      }
+      if (neat->genome_nodes_max > cfg_.limits.hidden_max + cfg_.limits.inputs_max + cfg_.limits.outputs_max) {
+        return bad(absl::StrCat("genome_nodes_max = ", neat->genome_nodes_max, " exceeds this evaluator's limit ",
+                                cfg_.limits.hidden_max + cfg_.limits.inputs_max + cfg_.limits.outputs_max));
+      }
+      if (neat->genome_connections_max > cfg_.limits.connections_max) {
+        return bad(absl::StrCat("genome_connections_max = ", neat->genome_connections_max,
+                                " exceeds this evaluator's limit ", cfg_.limits.connections_max));
+      }
+      if (req->emigrants() > neat->population_size) {
+        return bad(absl::StrCat("emigrants = ", req->emigrants(), " exceeds population_size = ",
+                                neat->population_size));
+      }
+      // The caller's own islands first: beyond its quota its least recently
+      // used one goes. Another caller's island goes only when idle.
+      auto lru_of = [&](auto pred) {
+        auto best = islands_.end();
+        for (auto j = islands_.begin(); j != islands_.end(); ++j) {
+          if (pred(*j->second) && (best == islands_.end() || j->second->last_used < best->second->last_used)) best = j;
+        }
+        return best;
+      };
+      size_t own = 0;
+      for (const auto& [k, v] : islands_) own += v->owner == caller;
+      if (own >= cfg_.islands_per_caller_max) {
+        islands_.erase(lru_of([&](const Hosted& x) { return x.owner == caller; }));
+      } else if (islands_.size() >= cfg_.islands_max) {
+        auto idle = lru_of([&](const Hosted& x) {
+          return x.owner == caller || now - x.last_step >= std::chrono::nanoseconds(cfg_.island_idle_evict);
+        });
+        if (idle == islands_.end()) {
+          ++counters_.rejected_requests;
+          if (on_refused_) on_refused_("rate_limited");
+          return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                              absl::StrCat("islands_max = ", cfg_.islands_max,
+                                           " islands are hosted and none is idle; other callers' islands are not evicted"));
+        }
+        islands_.erase(idle);
       }
       h = std::make_shared<Hosted>();
+      h->owner = caller;
       h->island = std::make_unique<evo::Island>(*neat, it->second.get(), req->seed());
       h->evaluator = std::make_unique<evo::ParallelEvaluator>(it->second.get(), pool_.get());
       islands_[key] = h;
@@ -164,6 +210,7 @@ grpc::Status EvoEvaluatorService::IslandStep(grpc::ServerContext* ctx,
       h = found->second;
     }
     h->last_used = ++use_clock_;
+    h->last_step = now;
   }
   std::lock_guard<std::mutex> step_lock(h->mu);
   if (!immigrants.empty()) {

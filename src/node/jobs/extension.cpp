@@ -1,6 +1,7 @@
 #include "node/jobs/extension.h"
 
 #include <chrono>
+#include <random>
 
 #include <spdlog/spdlog.h>
 
@@ -9,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "node/config.h"
+#include "net/address.h"
 #include "node/jobs/service.h"
 #include "node/node.h"
 
@@ -49,7 +51,7 @@ ExtensionFactory JobsExtensionFactory() {
         .Int("jobs.task_deadline_ms", 30000, 10, 3600000, "A task not answered within this is re-scheduled (ms).")
         .Int("jobs.worker_inflight_max", 2, 1, 1024, "Tasks outstanding per worker.")
         .Int("jobs.task_attempts_max", 16, 1, 1024, "Assignments per task before the job fails.")
-        .StringList("jobs.workers", {}, "Worker addresses (host:port); empty = every alive member except self.")
+        .StringList("jobs.workers", {}, "Worker addresses, host:port or host:port@operator; empty = the peers admitted with the jobs_worker role (never every member).")
         .StringList("jobs.guardians", {}, "Addresses the queen treats as guardians (sample-mode audits).")
         .Double("jobs.pheromone_initial", 1.0, 0.001, 1000, "Starting pheromone tau of a worker.")
         .Double("jobs.pheromone_min", 0.05, 0.0001, 1000, "Floor tau evaporates towards.")
@@ -61,6 +63,9 @@ ExtensionFactory JobsExtensionFactory() {
         .Int("jobs.scout_interval_ms", 10000, 100, 3600000, "Scout: probe period per worker (ms).")
         .Int("jobs.worker_threads", 1, 1, 256, "Worker: evaluations at once.")
         .Int("jobs.jobs_retained_max", 16, 1, 4096, "Queen: jobs kept (finished ones are forgotten first).")
+        .Int("jobs.jobs_per_client_max", 4, 1, 4096, "Queen: jobs one client may hold; beyond, its own oldest finished job is forgotten.")
+        .Int("jobs.tasks_per_client_max", 4096, 1, 1 << 20, "Queen: tasks of one client's running jobs.")
+        .Int("jobs.job_retention_ms", 600000, 0, 86400000, "Queen: another client's finished job is kept at least this long.")
         .Bool("jobs.lie", false, "TEST ONLY: this worker corrupts every result (the queen must exclude it).");
   };
   f.make = [](const Config& c, const NodeConfig&) -> StatusOr<std::unique_ptr<Extension>> {
@@ -100,7 +105,9 @@ ExtensionFactory JobsExtensionFactory() {
     q.pheromone.deposit = c.GetDouble("jobs.pheromone_deposit");
     q.pheromone.miss_factor = c.GetDouble("jobs.pheromone_miss_factor");
     q.pheromone.alpha = c.GetDouble("jobs.pheromone_alpha");
-    q.seed = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+    // Audit sampling must not be predictable from the clock: a CSPRNG seed.
+    std::random_device rd;
+    q.seed = (static_cast<uint64_t>(rd()) << 32) ^ rd();
     SWARM_RETURN_IF_ERROR(q.Validate());
     jc.scout_config.probe_interval = Millis(c.GetInt("jobs.scout_interval_ms"));
     SWARM_RETURN_IF_ERROR(jc.scout_config.Validate());
@@ -108,6 +115,15 @@ ExtensionFactory JobsExtensionFactory() {
     jc.guardians = c.GetStringList("jobs.guardians");
     jc.worker_threads = static_cast<uint32_t>(c.GetInt("jobs.worker_threads"));
     jc.jobs_retained_max = static_cast<uint32_t>(c.GetInt("jobs.jobs_retained_max"));
+    jc.jobs_per_client_max = static_cast<uint32_t>(c.GetInt("jobs.jobs_per_client_max"));
+    jc.tasks_per_client_max = static_cast<uint32_t>(c.GetInt("jobs.tasks_per_client_max"));
+    jc.job_retention = Millis(c.GetInt("jobs.job_retention_ms"));
+    for (const auto& w : jc.workers) {
+      const std::string address = w.substr(0, w.find('@'));
+      if (auto a = net::ParseAddress(address); !a.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat("jobs.workers contains '", w, "': ", a.status().message()));
+      }
+    }
     jc.lie = c.GetBool("jobs.lie");
     return std::unique_ptr<Extension>(new JobsExtension(std::make_unique<JobsService>(std::move(jc))));
   };

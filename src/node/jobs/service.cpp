@@ -130,9 +130,100 @@ grpc::Status JobsService::RunTask(grpc::ServerContext* ctx, const swarm::v1::Run
 
 // ----------------------------------------------------------------- queen side
 
+// The guard authenticates the caller; the cores take its peer id.
 grpc::Status JobsService::SubmitJob(grpc::ServerContext* ctx, const swarm::v1::SubmitJobRequest* req,
                                     swarm::v1::SubmitJobReply* reply) {
   SWARM_GUARD(caller, guard_, ctx, "Jobs.SubmitJob", *req);
+  return SubmitJobFor(caller.peer, *req, reply);
+}
+
+grpc::Status JobsService::JobStatus(grpc::ServerContext* ctx, const swarm::v1::JobStatusRequest* req,
+                                    swarm::v1::JobStatusReply* reply) {
+  SWARM_GUARD(caller, guard_, ctx, "Jobs.JobStatus", *req);
+  return JobStatusFor(caller.peer, *req, reply);
+}
+
+void JobsService::SetAdmittedWorkers(std::function<std::vector<AdmittedWorker>()> source) {
+  admitted_workers_ = std::move(source);
+}
+
+uint64_t JobsService::refused(const std::string& reason) {
+  std::lock_guard<std::mutex> lock(refused_mu_);
+  auto it = refused_.find(reason);
+  return it == refused_.end() ? 0 : it->second;
+}
+
+grpc::Status JobsService::Refuse(grpc::StatusCode code, const std::string& reason, const std::string& message) {
+  {
+    std::lock_guard<std::mutex> lock(refused_mu_);
+    ++refused_[reason];
+  }
+  if (node_) node_->metrics().rejected_calls.Add({{"service", "jobs"}, {"reason", reason}}).Increment();
+  return grpc::Status(code, absl::StrCat(reason, ": ", message));
+}
+
+void JobsService::ForgetJobLocked(jobs::JobId id) {
+  queen_->ForgetJob(id);
+  jobs_.erase(id);
+  job_order_.erase(std::remove(job_order_.begin(), job_order_.end(), id), job_order_.end());
+}
+
+grpc::Status JobsService::MakeRoom(const crypto::PeerIdBytes& caller, uint32_t tasks, Nanos now) {
+  auto running = [&](jobs::JobId id) {
+    auto p = queen_->Progress(id);
+    return p.ok() && p->state == jobs::JobState::kRunning;
+  };
+  uint32_t own_jobs = 0;
+  uint64_t own_tasks = 0;
+  for (jobs::JobId id : job_order_) {
+    const JobRecord& r = jobs_.at(id);
+    if (r.submitter != caller) continue;
+    ++own_jobs;
+    if (running(id)) own_tasks += r.tasks;
+  }
+  if (own_tasks + tasks > config_.tasks_per_client_max) {
+    return Refuse(grpc::StatusCode::RESOURCE_EXHAUSTED, "rate_limited",
+                  absl::StrCat("jobs: ", own_tasks, " tasks of this client are running and this job adds ", tasks,
+                               "; the limit is jobs.tasks_per_client_max = ", config_.tasks_per_client_max));
+  }
+  // The oldest finished job of this client, else (when the queen is full)
+  // another client's finished job older than job_retention.
+  auto oldest = [&](bool own) -> std::optional<jobs::JobId> {
+    for (jobs::JobId id : job_order_) {
+      const JobRecord& r = jobs_.at(id);
+      if (running(id)) continue;
+      if (own ? r.submitter == caller : (r.submitter != caller && now - r.submitted_at >= config_.job_retention)) {
+        return id;
+      }
+    }
+    return std::nullopt;
+  };
+  if (own_jobs >= config_.jobs_per_client_max) {
+    auto id = oldest(true);
+    if (!id) {
+      return Refuse(grpc::StatusCode::RESOURCE_EXHAUSTED, "rate_limited",
+                    absl::StrCat("jobs: this client has ", own_jobs,
+                                 " jobs running; the limit is jobs.jobs_per_client_max = ", config_.jobs_per_client_max));
+    }
+    ForgetJobLocked(*id);
+  }
+  while (job_order_.size() >= config_.jobs_retained_max) {
+    auto id = oldest(true);
+    if (!id) id = oldest(false);
+    if (!id) {
+      return Refuse(grpc::StatusCode::RESOURCE_EXHAUSTED, "rate_limited",
+                    absl::StrCat("jobs: the queen holds ", job_order_.size(),
+                                 " jobs (jobs.jobs_retained_max) and none of another client is finished and older than ",
+                                 ToSeconds(config_.job_retention), " s"));
+    }
+    ForgetJobLocked(*id);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status JobsService::SubmitJobFor(const crypto::PeerIdBytes& caller, const swarm::v1::SubmitJobRequest& request,
+                                       swarm::v1::SubmitJobReply* reply) {
+  const auto* req = &request;
   if (!config_.queen) {
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "jobs: this peer is not a jobs queen (jobs.role)");
   }
@@ -152,28 +243,15 @@ grpc::Status JobsService::SubmitJob(grpc::ServerContext* ctx, const swarm::v1::S
     }
   }
   std::lock_guard<std::mutex> lock(mu_);
-  // Keep at most jobs_retained_max jobs: forget the oldest finished ones.
-  while (job_order_.size() >= config_.jobs_retained_max) {
-    bool dropped = false;
-    for (auto it = job_order_.begin(); it != job_order_.end(); ++it) {
-      auto p = queen_->Progress(*it);
-      if (!p.ok() || p->state != jobs::JobState::kRunning) {
-        queen_->ForgetJob(*it);
-        jobs_.erase(*it);
-        job_order_.erase(it);
-        dropped = true;
-        break;
-      }
-    }
-    if (!dropped) {
-      return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                          absl::StrCat("jobs: ", job_order_.size(), " jobs running (jobs.jobs_retained_max)"));
-    }
-  }
+  const Nanos now = Now();
+  if (grpc::Status room = MakeRoom(caller, static_cast<uint32_t>(req->batches_size()), now); !room.ok()) return room;
   const jobs::JobId id = next_job_++;
-  Status s = queen_->SubmitJob(id, static_cast<uint32_t>(req->batches_size()), Now());
+  Status s = queen_->SubmitJob(id, static_cast<uint32_t>(req->batches_size()), now);
   if (!s.ok()) return ToGrpc(s);
   JobRecord& r = jobs_[id];
+  r.submitter = caller;
+  r.tasks = static_cast<uint32_t>(req->batches_size());
+  r.submitted_at = now;
   r.prepared = *prepared;
   r.keys = req->keys();
   r.batches.assign(req->batches().begin(), req->batches().end());
@@ -185,15 +263,19 @@ grpc::Status JobsService::SubmitJob(grpc::ServerContext* ctx, const swarm::v1::S
   return grpc::Status::OK;
 }
 
-grpc::Status JobsService::JobStatus(grpc::ServerContext* ctx, const swarm::v1::JobStatusRequest* req,
-                                    swarm::v1::JobStatusReply* reply) {
-  SWARM_GUARD(caller, guard_, ctx, "Jobs.JobStatus", *req);
+grpc::Status JobsService::JobStatusFor(const crypto::PeerIdBytes& caller, const swarm::v1::JobStatusRequest& request,
+                                       swarm::v1::JobStatusReply* reply) {
+  const auto* req = &request;
   if (!config_.queen) {
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "jobs: this peer is not a jobs queen (jobs.role)");
   }
   std::lock_guard<std::mutex> lock(mu_);
   auto p = queen_->Progress(req->job_id());
   if (!p.ok()) return grpc::Status(grpc::StatusCode::NOT_FOUND, absl::StrCat("jobs: no job ", req->job_id()));
+  if (jobs_.at(req->job_id()).submitter != caller) {
+    return Refuse(grpc::StatusCode::PERMISSION_DENIED, "permission_denied",
+                  absl::StrCat("jobs: job ", req->job_id(), " was submitted by another client"));
+  }
   reply->set_state(StateName(p->state));
   reply->set_tasks_total(p->tasks_total);
   reply->set_tasks_done(p->tasks_done);
@@ -270,18 +352,27 @@ void JobsService::Loop() {
     }
     lock.unlock();
     // Membership is read outside our lock (the node has its own).
-    PlacementView view;
-    if (config_.workers.empty() && node_) view = node_->Placement();
+    // Workers: the configured list, else the admitted jobs workers — never
+    // membership alone (any identity can become a member).
+    std::vector<AdmittedWorker> want;
+    if (config_.workers.empty() && admitted_workers_) want = admitted_workers_();
     lock.lock();
-    std::vector<std::string> want = config_.workers;
-    if (want.empty()) want = view.AliveAddresses();
+    for (const auto& entry : config_.workers) {
+      const size_t at = entry.find('@');
+      want.push_back(at == std::string::npos ? AdmittedWorker{entry, ""}
+                                             : AdmittedWorker{entry.substr(0, at), entry.substr(at + 1)});
+    }
+    if (want.empty() && !warned_no_workers_) {
+      warned_no_workers_ = true;
+      spdlog::warn("jobs: the queen has no workers: set jobs.workers, or admit peers with the jobs_worker role");
+    }
     const std::string self = node_ ? node_->grpc_address() : "";
-    std::set<std::string> desired;
-    for (const auto& a : want) {
-      if (a == self && !config_.worker) continue;
-      auto nw = not_workers_.find(a);
+    std::map<std::string, std::string> desired;  // address -> operator
+    for (const auto& w : want) {
+      if (w.address == self && !config_.worker) continue;
+      auto nw = not_workers_.find(w.address);
       if (nw != not_workers_.end() && nw->second > now) continue;
-      desired.insert(a);
+      desired.emplace(w.address, w.operator_name);
     }
     for (auto it = worker_ids_.begin(); it != worker_ids_.end();) {
       if (!desired.count(it->first)) {
@@ -293,13 +384,13 @@ void JobsService::Loop() {
         ++it;
       }
     }
-    for (const auto& a : desired) {
+    for (const auto& [a, op] : desired) {
       if (worker_ids_.count(a)) continue;
       const jobs::WorkerId id = next_worker_++;
       worker_ids_[a] = id;
       worker_addrs_[id] = a;
       const bool guardian = std::find(config_.guardians.begin(), config_.guardians.end(), a) != config_.guardians.end();
-      (void)queen_->AddWorker(id, guardian, 1.0, now);
+      (void)queen_->AddWorker(id, guardian, 1.0, now, op);
       if (scout_) scout_->AddWorker(id);
     }
     queen_->OnTick(now);
@@ -450,11 +541,15 @@ nlohmann::json JobsService::StatusJson() {
   }
   j["workers"] = ws;
   nlohmann::json js = nlohmann::json::array();
+  // No job ids here (only the submitter may ask for a job, by its id) and no
+  // results; the submitter as its peer id's first 8 hex digits.
   for (jobs::JobId id : job_order_) {
     auto p = queen_->Progress(id);
     if (!p.ok()) continue;
-    js.push_back({{"id", id}, {"state", StateName(p->state)}, {"tasks_done", p->tasks_done},
-                  {"tasks_total", p->tasks_total}, {"exclusions", p->exclusions}, {"error", p->error}});
+    const auto& sub = jobs_.at(id).submitter;
+    js.push_back({{"submitter", ToHex(ByteSpan(sub.data(), 4))}, {"state", StateName(p->state)},
+                  {"tasks_done", p->tasks_done}, {"tasks_total", p->tasks_total}, {"exclusions", p->exclusions},
+                  {"error", p->error}});
   }
   j["jobs"] = js;
   return j;

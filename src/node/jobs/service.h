@@ -10,6 +10,19 @@
 //            feeds the queen's starting pheromone.
 //   guardian a worker the queen's sample mode prefers for audits (the queen
 //            learns guardians from jobs.guardians).
+// Who works (docs/security.md): the queen's workers are jobs.workers
+// ("host:port" or "host:port@operator") when set, else the peers the
+// admission source (SetAdmittedWorkers) names as holding a jobs_worker grant
+// with their grant's operator — never every alive member. With neither, the
+// queen has no workers and says so once.
+// Whose results: each job records its submitter's peer id; JobStatus answers
+// only that caller (else PERMISSION_DENIED), and the status JSON lists jobs
+// without ids or results. A client holds at most jobs_per_client_max jobs and
+// tasks_per_client_max tasks of running jobs; beyond, its own oldest finished
+// job is forgotten first, and another client's finished job only once it is
+// older than job_retention. Refusals are counted in
+// swarm_rejected_calls_total{service="jobs",reason}. The gRPC methods take the
+// caller from the call guard (node/call_guard.h); the *For methods are the core.
 // Thread-safety: gRPC handlers run concurrently; all queen state is behind
 // one mutex; StatusJson is thread-safe.
 #pragma once
@@ -17,6 +30,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <list>
 #include <map>
 #include <memory>
@@ -31,6 +45,7 @@
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 
+#include "crypto/identity.h"
 #include "net/server_auth.h"
 #include "jobs/queen.h"
 #include "jobs/scout.h"
@@ -45,10 +60,13 @@ struct JobsConfig {
   bool queen = false, worker = false, guardian = false, scout = false;
   jobs::QueenConfig queen_config;
   jobs::ScoutConfig scout_config;
-  std::vector<std::string> workers;    // empty = alive members except self
+  std::vector<std::string> workers;    // "host:port[@operator]"; empty = admitted jobs workers
   std::vector<std::string> guardians;  // addresses the queen treats as guardians
   uint32_t worker_threads = 1;
   uint32_t jobs_retained_max = 16;
+  uint32_t jobs_per_client_max = 4;
+  uint32_t tasks_per_client_max = 4096;  // tasks of one client's running jobs
+  Nanos job_retention = Seconds(600);    // another client's finished job is kept at least this long
   uint32_t prepared_jobs_max = 8;      // worker cache of prepared jobs
   bool lie = false;
 };
@@ -62,6 +80,24 @@ class JobsService final : public swarm::v1::Jobs::Service, public net::GuardedSe
   grpc::Status SubmitJob(grpc::ServerContext*, const swarm::v1::SubmitJobRequest*, swarm::v1::SubmitJobReply*) override;
   grpc::Status JobStatus(grpc::ServerContext*, const swarm::v1::JobStatusRequest*, swarm::v1::JobStatusReply*) override;
   grpc::Status RunTask(grpc::ServerContext*, const swarm::v1::RunTaskRequest*, swarm::v1::RunTaskReply*) override;
+
+  // The cores of SubmitJob / JobStatus for an authenticated `caller`.
+  grpc::Status SubmitJobFor(const crypto::PeerIdBytes& caller, const swarm::v1::SubmitJobRequest& req,
+                            swarm::v1::SubmitJobReply* reply);
+  grpc::Status JobStatusFor(const crypto::PeerIdBytes& caller, const swarm::v1::JobStatusRequest& req,
+                            swarm::v1::JobStatusReply* reply);
+
+  // A worker the admission state names: its address and its grant's operator.
+  struct AdmittedWorker {
+    std::string address;
+    std::string operator_name;
+  };
+  // Before Start: where the queen learns admitted jobs workers (peers holding
+  // a jobs_worker grant) when jobs.workers is empty. Called from the queen
+  // thread without its lock held.
+  void SetAdmittedWorkers(std::function<std::vector<AdmittedWorker>()> source);
+  // Refusals by reason (also exported as swarm_rejected_calls_total{service="jobs"}).
+  uint64_t refused(const std::string& reason);
 
   // Starts the queen loop (queen role) with the node's channels and metrics.
   void Start(Node& node);
@@ -84,7 +120,14 @@ class JobsService final : public swarm::v1::Jobs::Service, public net::GuardedSe
     std::vector<swarm::v1::Batch> batches;
     std::set<std::string> keys_sent;  // workers holding this job_key
     std::map<jobs::TaskId, std::map<crypto::Digest256, swarm::v1::Batch>> outputs;
+    crypto::PeerIdBytes submitter{};
+    uint32_t tasks = 0;
+    Nanos submitted_at = 0;
   };
+  grpc::Status Refuse(grpc::StatusCode code, const std::string& reason, const std::string& message);
+  // Makes room for one more job of `caller` with `tasks` tasks (mu_ held).
+  grpc::Status MakeRoom(const crypto::PeerIdBytes& caller, uint32_t tasks, Nanos now);
+  void ForgetJobLocked(jobs::JobId id);
   void Loop();
   void RefreshWorkers(Nanos now);
   void Dispatch(Nanos now);
@@ -123,6 +166,10 @@ class JobsService final : public swarm::v1::Jobs::Service, public net::GuardedSe
   std::map<jobs::WorkerId, std::string> worker_addrs_;
   jobs::WorkerId next_worker_ = 1;
   std::map<std::string, Nanos> not_workers_;  // address -> retry time
+  std::function<std::vector<AdmittedWorker>()> admitted_workers_;
+  bool warned_no_workers_ = false;
+  std::mutex refused_mu_;
+  std::map<std::string, uint64_t> refused_;
   std::map<jobs::JobId, JobRecord> jobs_;
   std::deque<jobs::JobId> job_order_;
   // Starts at a random value in [1, 2^53) (exact in JSON): jobs live in
