@@ -506,6 +506,7 @@ void AddEvolveCommand(CLI::App& app) {
                 "Host the islands on the peers (island i on peer i mod peers; the coordinator migrates "
                 "between them and re-checks claimed solutions); a failed host's island restarts on another peer");
   cmd->callback([flags] {
+    UseEnvironmentCredentialsOrExit();
     const int code = RunEvolve(*flags);
     if (code != 0) throw CLI::RuntimeError(code);
   });

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/credentials.h"
 #include "crypto/identity.h"
 #include "net/dial.h"
 #include "nn/tensor_codec.h"
@@ -235,7 +236,10 @@ void AddExpertsCommand(CLI::App& app) {
                     "Evaluation only: act as a rogue caller, sending dL/dy = this constant on every Backward "
                     "(a host with per-round robust updates clips and outvotes it; with authentication it is "
                     "refused)");
-  drive->callback([f] { RunDrive(*f); });
+  drive->callback([f] {
+    UseEnvironmentCredentialsOrExit();
+    RunDrive(*f);
+  });
 
   auto r = std::make_shared<RogueFlags>();
   auto* rogue = experts->add_subcommand(
@@ -255,7 +259,10 @@ void AddExpertsCommand(CLI::App& app) {
   auto* info = experts->add_subcommand("info", "Experts hosted by one peer and its rejected requests");
   info->add_option("--peer", *peer, "gRPC address")->required();
   info->add_flag("--json", *json, "JSON output");
-  info->callback([peer, json] { RunInfo(*peer, *json); });
+  info->callback([peer, json] {
+    UseEnvironmentCredentialsOrExit();
+    RunInfo(*peer, *json);
+  });
 }
 
 }  // namespace swarm::cli

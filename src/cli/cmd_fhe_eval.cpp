@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cli/commands.h"
+#include "cli/credentials.h"
 #include "common/file.h"
 #include "fhe/keyset.h"
 #include "fhe/serialize.h"
@@ -157,7 +158,10 @@ void AddFheEvalCommand(CLI::App& fhe) {
   ev->add_option("--out", flags->out, "Output ciphertext: file (one output) or name=file")->required();
   ev->add_option("--timeout", flags->timeout_s, "Seconds to wait for the result")->check(CLI::Range(1.0, 86400.0));
   ev->add_flag("--quiet", flags->quiet, "No progress lines");
-  ev->callback([flags] { RunEval(*flags); });
+  ev->callback([flags] {
+    UseEnvironmentCredentialsOrExit();
+    RunEval(*flags);
+  });
 }
 
 }  // namespace swarm::cli

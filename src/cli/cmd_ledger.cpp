@@ -421,6 +421,7 @@ void AddLedgerCommand(CLI::App& app) {
   append->add_option("--text", f->text, "Inline payload text instead of --payload");
   append->add_flag("--json", f->json, "Print the record as JSON");
   append->callback([f] {
+    UseEnvironmentCredentialsOrExit();
     const int code = RunAppend(*f);
     if (code) throw CLI::RuntimeError(code);
   });
@@ -431,7 +432,10 @@ void AddLedgerCommand(CLI::App& app) {
   show->add_option("--from", f->from, "First index")->capture_default_str();
   show->add_option("--count", f->count, "How many records")->capture_default_str();
   show->add_flag("--json", f->json, "Print JSON");
-  show->callback([f] { RunShow(*f); });
+  show->callback([f] {
+    UseEnvironmentCredentialsOrExit();
+    RunShow(*f);
+  });
   auto* verify = ledger->add_subcommand("verify", "Check every hash, link and signature; name the first bad record");
   verify->add_option("--db", f->db, "Ledger database file")->check(CLI::ExistingFile);
   verify->add_option("--peer", f->peers, "Committee member(s) to ask (repeatable): each checks its chain; all heads must agree");
@@ -439,6 +443,7 @@ void AddLedgerCommand(CLI::App& app) {
   verify->add_option("--timeout-ms", f->timeout_ms, "Per-member deadline with --peer")->capture_default_str();
   verify->add_flag("--json", f->json, "Print JSON");
   verify->callback([f] {
+    UseEnvironmentCredentialsOrExit();
     const int code = RunVerify(*f);
     if (code) throw CLI::RuntimeError(code);
   });

@@ -187,6 +187,7 @@ void AddStatusCommand(CLI::App& app) {
   cmd->add_option("--deadline-ms", f->deadline_ms, "Per-call deadline")->capture_default_str();
   cmd->add_option("--retries", f->retries, "Retries for an unreachable peer")->capture_default_str();
   cmd->callback([f] {
+    UseEnvironmentCredentialsOrExit();
     const int code = RunStatus(*f);
     if (code != 0) throw CLI::RuntimeError(code);
   });

@@ -1,6 +1,7 @@
 #include "cli/credentials.h"
 
 #include <cstdlib>
+#include <iostream>
 #include <filesystem>
 #include <memory>
 
@@ -31,6 +32,13 @@ Status UseEnvironmentCredentials() {
   Status s = UseCredentialsDir(dir);
   if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat("SWARM_CREDENTIALS='", dir, "': ", s.message()));
   return s;
+}
+
+void UseEnvironmentCredentialsOrExit() {
+  if (Status s = UseEnvironmentCredentials(); !s.ok()) {
+    std::cerr << "swarm: " << s.message() << std::endl;
+    std::exit(2);
+  }
 }
 
 }  // namespace swarm::cli

@@ -25,5 +25,8 @@ Status UseCredentialsDir(const std::string& dir);
 Status UseRunCredentials(const std::string& run_dir);
 // $SWARM_CREDENTIALS, when set.
 Status UseEnvironmentCredentials();
+// The same for a command's callback: on error prints "swarm: SWARM_CREDENTIALS=...: ..." and
+// exits 2 (usage).
+void UseEnvironmentCredentialsOrExit();
 
 }  // namespace swarm::cli

@@ -45,11 +45,13 @@ StatusOr<LocalIssuer> LocalIssuer::Create(const std::string& run_dir) {
   // A new issuer per run: the previous run's key and grants stop being trusted.
   SWARM_RETURN_IF_ERROR(li.issuer_->Save(li.dir_ + "/issuer.key", /*force=*/true));
   SWARM_RETURN_IF_ERROR(admission::SaveIssuerKey(li.dir_ + "/issuer.pub", admission::IssuerKeyOf(*li.issuer_)));
-  // The orchestrator's own identity and grant (it reads peers' status and may
-  // submit work), for tools that call the peers of this swarm.
+  // The orchestrator's own identity and grant (it reads peers' status, submits
+  // work, runs islands and may drive experts with `swarm experts drive`), for
+  // the tools that call the peers of this swarm (cli/credentials.h).
   SWARM_ASSIGN_OR_RETURN(crypto::Identity op, LoadOrCreateIdentity(li.dir_ + "/operator.key"));
   SWARM_ASSIGN_OR_RETURN(admission::SignedGrant og,
-                         li.Issue(op, R(Role::kObserver) | R(Role::kClient) | R(Role::kIsland), "", 1.0, ""));
+                         li.Issue(op, R(Role::kObserver) | R(Role::kClient) | R(Role::kIsland) | R(Role::kTrainer),
+                                  "", 1.0, ""));
   SWARM_RETURN_IF_ERROR(admission::SaveGrant(li.dir_ + "/operator.grant", og));
   return li;
 }

@@ -4,7 +4,7 @@
 // (<peer_dir>/admission.grant) with the roles its job needs plus observer, and
 // pass the peer `--set admission.*` / `node.key_file` (docs/security.md).
 // It also admits the orchestrating process itself (<run_dir>/admission/
-// operator.{key,grant}: observer, client, island) for the tools that call peers.
+// operator.{key,grant}: observer, client, island, trainer) for the tools that call peers.
 // Not thread-safe; one per run.
 #pragma once
 

@@ -3,7 +3,6 @@
 #include <iostream>
 
 #include "cli/commands.h"
-#include "cli/credentials.h"
 #include "net/rpc.h"
 
 #ifndef SWARM_VERSION
@@ -47,10 +46,6 @@ std::string FormatTable(const std::vector<std::string>& header,
 int main(int argc, char** argv) {
   swarm::net::RouteGrpcLogsToSpdlog();
   swarm::cli::RegisterCompiledExtensions();
-  if (auto s = swarm::cli::UseEnvironmentCredentials(); !s.ok()) {
-    std::cerr << "swarm: " << s.message() << std::endl;
-    return 2;
-  }
   CLI::App app{
       "swarm: train and serve neural networks on a swarm of unreliable, possibly malicious "
       "machines.\n\nExamples:\n  swarm up --nodes 4            start a local 4-peer cluster on loopback\n"

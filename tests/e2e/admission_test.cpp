@@ -164,6 +164,7 @@ TEST(E2eAdmissionUp, SwarmUpIssuesAGrantToEveryPeer) {
   json nodes;
   for (int attempt = 0; attempt < 5 && nodes.empty(); ++attempt) {
     const int base = FreePort();
+    UseRunCredentials(dir);  // the tools below sign with this run's operator grant
     up = Spawn({SwarmBinary(), "up", "--nodes", "2", "--base-port", std::to_string(base), "--dir", dir,
                 "--log-level", "warn", "--node-set", "1:evo.evaluator=true"},
                dir + "/up.log");

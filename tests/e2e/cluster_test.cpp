@@ -33,6 +33,7 @@ Cluster StartCluster(int n) {
   // Consecutive free ports are likely but not certain; retry a few bases.
   for (int attempt = 0; attempt < 5; ++attempt) {
     const int base = FreePort();
+    UseRunCredentials(c.dir);  // the tools below sign with this run's operator grant
     c.up_pid = Spawn({SwarmBinary(), "up", "--nodes", std::to_string(n), "--base-port",
                       std::to_string(base), "--dir", c.dir, "--log-level", "warn"},
                      c.dir + "/up.log");

@@ -72,6 +72,7 @@ TEST(E2eConsensusEpoch, MembersCommitOneMembershipEpochPerChangeAndAgree) {
       WaitFor(up, 10);
     }
     const int base = FreePort();
+    UseRunCredentials(dir);  // the tools below sign with this run's operator grant
     std::vector<std::string> args = {SwarmBinary(), "up", "--nodes", "5", "--base-port",
                                      std::to_string(base), "--dir", dir, "--log-level", "info"};
     args.insert(args.end(), kSettings.begin(), kSettings.end());

@@ -67,6 +67,7 @@ TEST(E2eConsensusRoundRoot, TrainersApplyOnlyCommittedRoundRoots) {
       kill(up, SIGKILL);
       WaitFor(up, 10);
     }
+    UseRunCredentials(dir);  // the tools below sign with this run's operator grant
     up = Spawn({SwarmBinary(), "up", "--nodes", "4", "--base-port", std::to_string(FreePort()), "--dir", dir,
                 "--set", "consensus.enabled=true", "--set", "consensus.form_settle_ms=1000"},
                dir + "/up.log");

@@ -59,6 +59,7 @@ TEST(E2eConsensus, AppendsSurviveKillingThePrimaryAndTheRestartedReplicaCatchesU
   json nodes;
   pid_t up = -1;
   for (int attempt = 0; attempt < 3 && nodes.empty(); ++attempt) {
+    UseRunCredentials(dir);  // the tools below sign with this run's operator grant
     std::vector<std::string> args = {SwarmBinary(), "up", "--nodes", "4", "--base-port",
                                      std::to_string(FreePort()), "--dir", dir, "--log-level", "info"};
     args.insert(args.end(), kSettings.begin(), kSettings.end());

@@ -94,6 +94,7 @@ TEST(E2eExperts, FailOverAfterSigkillAndReplicasAgree) {
   json nodes;
   pid_t up = -1;
   for (int attempt = 0; attempt < 3 && nodes.empty(); ++attempt) {
+    UseRunCredentials(dir);  // the tools below sign with this run's operator grant
     up = Spawn({SwarmBinary(), "up", "--nodes", "3", "--base-port", std::to_string(FreePort()), "--dir",
                 dir, "--log-level", "info", "--set", "membership.probe_interval_ms=300", "--set",
                 "membership.probe_timeout_ms=150", "--set", "experts.host=true", "--set",

@@ -88,6 +88,7 @@ struct JobsCluster {
   void Start(const std::string& root, int peers, const std::string& queen_roles, const std::vector<std::string>& sets) {
     for (int attempt = 0; attempt < 3 && nodes.empty(); ++attempt) {
       dir = root + "/up" + std::to_string(attempt);
+      UseRunCredentials(dir);  // the tools below sign with this run's operator grant
       std::vector<std::string> args = {SwarmBinary(), "up", "--nodes", std::to_string(peers), "--base-port",
                                        std::to_string(FreePort()), "--dir", dir, "--log-level", "warn",
                                        "--set", "jobs.role=worker", "--node-set", "0:jobs.role=" + queen_roles,

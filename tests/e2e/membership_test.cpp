@@ -40,6 +40,7 @@ TEST(E2eMembership, EightPeersSeeAKilledPeerDeadWithinTheBoundAndItRejoins) {
   json nodes;
   pid_t up = -1;
   for (int attempt = 0; attempt < 5 && nodes.empty(); ++attempt) {
+    UseRunCredentials(dir);  // the tools below sign with this run's operator grant
     up = Spawn({SwarmBinary(), "up", "--nodes", "8", "--base-port", std::to_string(FreePort()),
                 "--dir", dir, "--log-level", "warn", "--set", "membership.probe_interval_ms=500",
                 "--set", "membership.probe_timeout_ms=200"},

@@ -125,4 +125,8 @@ std::pair<int, std::string> HttpGet(const std::string& host_port, const std::str
   return {res->status, res->body};
 }
 
+void UseRunCredentials(const std::string& run_dir) {
+  ::setenv("SWARM_CREDENTIALS", (run_dir + "/admission").c_str(), 1);
+}
+
 }  // namespace swarm::e2e

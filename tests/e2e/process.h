@@ -23,6 +23,10 @@ struct RunResult {
 };
 // Runs to completion with a timeout (then SIGKILL, exit_code -1).
 RunResult RunSwarm(const std::vector<std::string>& args, double timeout_s = 60);
+// `swarm up --dir DIR` and `swarm train --dir DIR` swarms enforce admission:
+// the `swarm` tools this test runs afterwards sign with that run's operator
+// grant (sets SWARM_CREDENTIALS=DIR/admission for every later child process).
+void UseRunCredentials(const std::string& run_dir);
 // Starts in the background with stdout+stderr to `log_path`.
 pid_t Spawn(const std::vector<std::string>& args, const std::string& log_path);
 // Waits for `pid` (a child) up to timeout; returns the raw wait status or -1.
