@@ -59,6 +59,7 @@ namespace swarm::cli {
 namespace {
 
 struct TrainFlags {
+  std::string join;    // --join DIR: admit this run's peers with the issuer of `swarm up --dir DIR`
   bool rogue = false;  // an unadmitted process calls the expert hosts during the (attacked) run
   std::string config_file;
   std::vector<std::string> sets;
@@ -207,7 +208,15 @@ std::optional<nlohmann::json> PeerStatus(const std::string& address, const std::
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(1500));
   swarm::v1::InfoRequest req;
   swarm::v1::InfoReply reply;
-  if (!stub->Info(&ctx, req, &reply).ok()) return std::nullopt;
+  if (!stub->Info(&ctx, req, &reply).ok()) {
+    // A channel whose first connect failed (the peer was not listening yet)
+    // sits in gRPC's reconnect backoff and fails every later poll fast: dial
+    // afresh next time.
+    std::lock_guard<std::mutex> lock(PeerStatusMu());
+    auto it = PeerStatusStubs().find(address);
+    if (it != PeerStatusStubs().end() && it->second == stub) PeerStatusStubs().erase(it);
+    return std::nullopt;
+  }
   auto j = nlohmann::json::parse(reply.status_json(), nullptr, false);
   if (j.is_discarded()) return std::nullopt;
   if (!key.empty()) return j.contains(key) ? std::optional<nlohmann::json>(j[key]) : std::nullopt;
@@ -513,7 +522,7 @@ StatusOr<SwarmResult> RunLocalSwarm(const TrainFlags& f, const train::Experiment
   }
   // This run is the issuer of its swarm: each peer gets an identity and a grant
   // for the roles its job needs (local_admission.h); --node-set may override.
-  SWARM_ASSIGN_OR_RETURN(LocalIssuer issuer, LocalIssuer::Create(dir));
+  SWARM_ASSIGN_OR_RETURN(LocalIssuer issuer, LocalIssuer::Create(dir, f.join));
   // The peers enforce admission: this tool's status polls sign with the run's
   // operator grant (cli/credentials.h); channels dialed for an earlier run
   // (another issuer) are dropped.
@@ -918,6 +927,9 @@ void AddTrainCommand(CLI::App& app) {
                   "Expert host peers to spawn; 0 = experts local to the trainers (default 3 when built)");
   cmd->add_option("--dir", f->dir, "State and logs of the local swarm (default a temp dir)");
   cmd->add_option("--kill-expert-host-at", f->kill_expert_host_at, "SIGKILL expert host e0 at this step");
+  cmd->add_option("--join", f->join,
+                  "The --dir of a running `swarm up` whose peers this run's peers call (e.g. its committee via "
+                  "trainer.consensus_peers): this run's grants are issued by that swarm's issuer");
   cmd->add_flag("--rogue", f->rogue,
                 "During the attacked run, start an outsider process (a fresh valid key, no admission grant) "
                 "that calls Backward/Forward on every expert host; the summary counts its refused calls");

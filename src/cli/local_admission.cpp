@@ -1,7 +1,10 @@
 #include "cli/local_admission.h"
 
+#include "common/file.h"
+
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <random>
 
 #include "absl/strings/ascii.h"
@@ -31,7 +34,7 @@ StatusOr<crypto::Identity> LoadOrCreateIdentity(const std::string& path) {
 
 }  // namespace
 
-StatusOr<LocalIssuer> LocalIssuer::Create(const std::string& run_dir) {
+StatusOr<LocalIssuer> LocalIssuer::Create(const std::string& run_dir, const std::string& join_run_dir) {
   LocalIssuer li;
   li.dir_ = (std::filesystem::path(run_dir) / "admission").string();
   std::error_code ec;
@@ -40,11 +43,26 @@ StatusOr<LocalIssuer> LocalIssuer::Create(const std::string& run_dir) {
   std::random_device rd;
   const uint32_t tag[2] = {rd(), rd()};
   li.swarm_id_ = "local-" + ToHex(ByteSpan(reinterpret_cast<const uint8_t*>(tag), sizeof(tag)));
-  SWARM_ASSIGN_OR_RETURN(crypto::Identity issuer, crypto::Identity::Generate());
-  li.issuer_ = std::make_unique<crypto::Identity>(std::move(issuer));
+  if (!join_run_dir.empty()) {
+    // Joining a running swarm: its issuer admits this run's peers too.
+    const std::string joined = (std::filesystem::path(join_run_dir) / "admission").string();
+    std::ifstream id_file(joined + "/swarm_id");
+    std::string id;
+    if (!std::getline(id_file, id) || id.empty()) {
+      return absl::NotFoundError(absl::StrCat("--join '", join_run_dir, "': no ", joined,
+                                              "/swarm_id (is it the --dir of a running `swarm up`?)"));
+    }
+    li.swarm_id_ = id;
+    SWARM_ASSIGN_OR_RETURN(crypto::Identity issuer, crypto::Identity::Load(joined + "/issuer.key"));
+    li.issuer_ = std::make_unique<crypto::Identity>(std::move(issuer));
+  } else {
+    SWARM_ASSIGN_OR_RETURN(crypto::Identity issuer, crypto::Identity::Generate());
+    li.issuer_ = std::make_unique<crypto::Identity>(std::move(issuer));
+  }
   // A new issuer per run: the previous run's key and grants stop being trusted.
   SWARM_RETURN_IF_ERROR(li.issuer_->Save(li.dir_ + "/issuer.key", /*force=*/true));
   SWARM_RETURN_IF_ERROR(admission::SaveIssuerKey(li.dir_ + "/issuer.pub", admission::IssuerKeyOf(*li.issuer_)));
+  SWARM_RETURN_IF_ERROR(WriteFileAtomic(li.dir_ + "/swarm_id", std::string_view(li.swarm_id_ + "\n")));
   // The orchestrator's own identity and grant (it reads peers' status, submits
   // work, runs islands and may drive experts with `swarm experts drive`), for
   // the tools that call the peers of this swarm (cli/credentials.h).

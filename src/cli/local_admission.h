@@ -25,7 +25,10 @@ inline constexpr uint64_t kLocalGrantTtlMs = 7ull * 24 * 3600 * 1000;
 class LocalIssuer {
  public:
   // A fresh issuer for swarm "local-<random hex>" under <run_dir>/admission.
-  static StatusOr<LocalIssuer> Create(const std::string& run_dir);
+  // A new issuer and swarm id in run_dir/admission, or, with `join_run_dir`
+  // (the --dir of a running `swarm up`), that swarm's issuer and id, so this
+  // run's peers are admitted by the peers already running.
+  static StatusOr<LocalIssuer> Create(const std::string& run_dir, const std::string& join_run_dir = "");
 
   // Issues a grant for the peer whose state is `peer_dir` and which listens on
   // `address`; `roles` gets observer added. Capacity is clamped to

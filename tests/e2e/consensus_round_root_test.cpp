@@ -48,12 +48,19 @@ struct StopOnExit {
 };
 
 
+// `join`: the committee's `swarm up --dir` (its issuer admits the trainers), "" for none.
 std::vector<std::string> TrainArgs(const std::string& dir, int steps, const std::string& committee,
-                                   int round_deadline_ms) {
-  return {SwarmBinary(), "train", "--dir", dir, "--set", "data.path=" + kData, "--set", "train.trainers=4",
-          "--set", "train.steps=" + std::to_string(steps), "--expert-hosts", "0", "--round-deadline-ms",
-          std::to_string(round_deadline_ms), "--timeout", "150", "--node-set",
-          "trainer.require_committed_root=true", "--node-set", "trainer.consensus_peers=" + committee};
+                                   int round_deadline_ms, const std::string& join = "") {
+  std::vector<std::string> a = {SwarmBinary(), "train", "--dir", dir, "--set", "data.path=" + kData, "--set",
+                                "train.trainers=4", "--set", "train.steps=" + std::to_string(steps),
+                                "--expert-hosts", "0", "--round-deadline-ms", std::to_string(round_deadline_ms),
+                                "--timeout", "150", "--node-set", "trainer.require_committed_root=true",
+                                "--node-set", "trainer.consensus_peers=" + committee};
+  if (!join.empty()) {
+    a.push_back("--join");
+    a.push_back(join);
+  }
+  return a;
 }
 
 TEST(E2eConsensusRoundRoot, TrainersApplyOnlyCommittedRoundRoots) {
@@ -93,7 +100,7 @@ TEST(E2eConsensusRoundRoot, TrainersApplyOnlyCommittedRoundRoots) {
   })) << ReadFile(dir + "/n0/node.log");
 
   const int steps = 5;
-  RunResult r = RunSwarm(TrainArgs(dir + "/train", steps, committee.dump(), 1500), 170);
+  RunResult r = RunSwarm(TrainArgs(dir + "/train", steps, committee.dump(), 1500, dir), 170);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
 
   // Every applied round's root is in the replicated ledger: per trainer

@@ -127,6 +127,16 @@ TEST(E2eConsensus, AppendsSurviveKillingThePrimaryAndTheRestartedReplicaCatchesU
   std::vector<std::string> args = {SwarmBinary(), "node", "--id", id, "--grpc-listen", primary,
                                    "--data-dir", dir + "/" + id, "--seed", backup, "--log-level", "info"};
   args.insert(args.end(), kSettings.begin(), kSettings.end());
+  // The admission keys `swarm up` gave it: the others admit grant holders only.
+  std::string swarm_id = ReadFile(dir + "/admission/swarm_id");
+  while (!swarm_id.empty() && (swarm_id.back() == '\n' || swarm_id.back() == '\r')) swarm_id.pop_back();
+  ASSERT_FALSE(swarm_id.empty()) << "swarm up wrote no " << dir << "/admission/swarm_id";
+  for (const std::string& kv : {"node.key_file=" + dir + "/" + id + "/node.key", "admission.swarm_id=" + swarm_id,
+                                "admission.issuer_key_files=[\"" + dir + "/admission/issuer.pub\"]",
+                                "admission.grant_file=" + dir + "/" + id + "/admission.grant"}) {
+    args.push_back("--set");
+    args.push_back(kv);
+  }
   const pid_t again = Spawn(args, dir + "/restart.log");
   const auto restarted_at = Clock::now();
   json cr;
