@@ -70,7 +70,7 @@ double Rejected(const std::string& http, const std::string& reason) {
 // Refusals of Transport.Deliver by the RPC guard (when the swarm enforces
 // admission the outsider never gets past it).
 double GuardRefused(const std::string& http) {
-  return Sum(http, "swarm_rejected_calls_total", "Transport.Deliver");
+  return Sum(http, "swarm_rejected_calls_total", "service=\"Transport\"");
 }
 
 class Outsider {
