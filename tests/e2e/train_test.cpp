@@ -70,6 +70,33 @@ TEST(E2eTrain, ByzantineTrainerIsOutvotedAndTheRunFinishes) {
   if (!HasFailure()) std::filesystem::remove_all(dir);  // kept for the logs otherwise
 }
 
+// The trust boundary, end to end: a process with a freshly generated, valid
+// ML-DSA key but no admission grant calls Backward/Forward on every expert host
+// for the whole run (swarm train --rogue). Every one of its calls is refused
+// as not_admitted, none is accepted, and training is unharmed.
+TEST(E2eTrain, UnadmittedRogueIsRefusedOnEveryCallToTheExpertHosts) {
+  SWARM_REQUIRE_INPUT(kData, "the digits data set; run scripts/setup");
+  const std::string dir = TempDir("train-rogue");
+  auto args = TrainArgs(dir, 40);
+  for (const std::string s : {"--set", "attack.name=sign_flip", "--set", "attack.sign_flip_scale=100", "--rogue"}) {
+    args.push_back(s);
+  }
+  RunResult r = RunSwarm(args, 90);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const size_t at = r.out.find("rogue (valid key, no grant): ");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  const std::string line = r.out.substr(at, r.out.find('\n', at) - at);
+  // "N calls to the expert hosts, N refused (not_admitted N), 0 accepted"
+  const long calls = std::stol(line.substr(line.find(": ") + 2));
+  EXPECT_GT(calls, 0) << line;
+  EXPECT_NE(line.find(std::to_string(calls) + " refused (not_admitted " + std::to_string(calls) + ")"),
+            std::string::npos)
+      << line;
+  EXPECT_NE(line.find(", 0 accepted"), std::string::npos) << line;
+  EXPECT_GT(FinalAccuracy(r.out), 70.0) << r.out;
+  if (!HasFailure()) std::filesystem::remove_all(dir);
+}
+
 TEST(E2eTrain, AKilledTrainerDoesNotStopTraining) {
   SWARM_REQUIRE_INPUT(kData, "the digits data set; run scripts/setup");
   const std::string dir = TempDir("train-kill");
