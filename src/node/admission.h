@@ -8,7 +8,9 @@
 //   open     admission.open = true: DEV MODE, callers without a grant are
 //            accepted (logged as a warning at start, shown in /api/status).
 //            With issuers also set, grants are still verified when presented.
-//   closed   neither: the peer refuses every peer call.
+//   closed   neither: meant to refuse every peer call; today it only warns at
+//            start and the call guard stays open (docs/security.md).
+// In granted mode Node::Start makes the call guard enforce (CallGuard::Enforce).
 //
 // Thread-safety: an AdmissionView is immutable after Node::Start; the
 // GrantVerifier it points to is thread-safe (its exclusions change when a
