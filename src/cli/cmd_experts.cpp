@@ -115,6 +115,7 @@ void RunInfo(const std::string& peer, bool json) {
 // outcome: "accepted", or the refusal reason (the first word of the guard's
 // message: not_admitted, unauthenticated, ...). With --report it rewrites that
 // JSON file twice a second, so whoever started it can read it at any time.
+// Calls that got no answer (host down, deadline) count as "unanswered".
 struct RogueFlags {
   std::vector<std::string> peers;
   uint32_t experts = 8;
@@ -158,6 +159,10 @@ void RunRogue(const RogueFlags& f) {
     ++calls;
     if (s.ok()) {
       ++outcomes["accepted"];
+      return;
+    }
+    if (s.error_code() == grpc::StatusCode::UNAVAILABLE || s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+      ++outcomes["unanswered"];  // host down or too slow: not a refusal
       return;
     }
     std::string m = s.error_message();

@@ -714,19 +714,22 @@ StatusOr<SwarmResult> RunLocalSwarm(const TrainFlags& f, const train::Experiment
     std::ifstream in(rogue_report);
     auto j = nlohmann::json::parse(in, nullptr, false);
     if (j.is_object() && j.contains("outcomes") && j["outcomes"].is_object()) {
-      int64_t accepted = 0, refused = 0;
+      int64_t accepted = 0, refused = 0, unanswered = 0;
       std::string reasons;
       for (auto& [k, v] : j["outcomes"].items()) {
         if (!v.is_number_integer()) continue;
         if (k == "accepted") {
           accepted += v.get<int64_t>();
+        } else if (k == "unanswered") {
+          unanswered += v.get<int64_t>();
         } else {
           refused += v.get<int64_t>();
           reasons += absl::StrCat(reasons.empty() ? "" : ", ", k, " ", v.get<int64_t>());
         }
       }
-      r.rogue_summary = absl::StrCat(accepted + refused, " calls to the expert hosts, ", refused, " refused (",
-                                     reasons.empty() ? "none" : reasons, "), ", accepted, " accepted");
+      r.rogue_summary = absl::StrCat(accepted + refused + unanswered, " calls to the expert hosts: ", refused,
+                                     " refused (", reasons.empty() ? "none" : reasons, "), ", unanswered,
+                                     " unanswered (host down or slow), ", accepted, " accepted");
     } else {
       r.rogue_summary = "no report (see " + dir + "/rogue/node.log)";
     }
