@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "e2e/process.h"
+#include "support/test_inputs.h"
 
 namespace swarm::e2e {
 namespace {
@@ -49,7 +50,7 @@ void ExpectExpertPathDefended(const std::string& out) {
 }
 
 TEST(E2eExpertAttack, SignFlip100AndNoise100OnTheExpertPathStayWithinTwoPointsOfClean) {
-  if (!std::filesystem::exists(kData)) GTEST_SKIP() << "no " << kData << " (scripts/setup)";
+  SWARM_REQUIRE_INPUT(kData, "the digits data set; run scripts/setup");
   const std::string dir = TempDir("expert-attack");
   auto flip = Args(dir + "/flip");
   for (const std::string s : {"--set", "attack.name=sign_flip", "--set", "attack.sign_flip_scale=100",
