@@ -327,7 +327,7 @@ class Sim {
   void Drain(uint32_t i) {
     Node& nd = nodes_[i];
     if (!nd.replica) return;
-    Ready r = nd.replica->TakeReady();
+    Ready r = nd.replica->TakeOutbox();
     // Persist before sending, as Ready's contract says; a crash loses the rest.
     if (r.must_persist && nd.may_crash) nd.saved = nd.replica->durable_state();
     if (!nd.byzantine) {

@@ -127,7 +127,7 @@ class Cluster : public sim::Simulator<Msg>::Handler {
   }
 
   void Flush() {
-    for (const auto& a : queen_->TakeAssignments()) sim_.Send(kQueen, a.worker, Msg{Msg::kAssign, a.job, a.task, {}});
+    for (const auto& a : queen_->TakeOutbox()) sim_.Send(kQueen, a.worker, Msg{Msg::kAssign, a.job, a.task, {}});
   }
 
   void CheckAccepted(JobId j, TaskId t) {

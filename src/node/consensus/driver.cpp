@@ -185,7 +185,7 @@ void ConsensusDriver::Step(std::deque<consensus::Message>& in, std::deque<Propos
     waiting_[key].push_back(std::move(p));
   }
   replica_->OnTick(now);
-  consensus::Ready ready = replica_->TakeReady();
+  consensus::Ready ready = replica_->TakeOutbox();
   for (const auto& o : ready.messages) {
     if (const auto* pp = std::get_if<consensus::Signed<consensus::PrePrepare>>(&o.message)) {
       if (pre_prepare_seen_.size() < opts_.latency_tracked_max) pre_prepare_seen_.emplace(pp->body.seq, now);
