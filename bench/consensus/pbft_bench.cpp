@@ -18,6 +18,7 @@
 #include "consensus/codec.h"
 #include "consensus/ml_dsa_authenticator.h"
 #include "consensus/replica.h"
+#include "timing_authenticator.h"
 #include "crypto/signer.h"
 
 namespace swarm::consensus {
