@@ -175,6 +175,9 @@ class Replica {
   bool in_view_change() const { return d_.in_view_change; }
   ReplicaId primary() const { return Primary(d_.view); }
   SeqNumber last_executed() const { return last_executed_; }
+  // Whether (client, client_seq) was executed — also inside a snapshot
+  // installed by state transfer, for which no CommittedEntry is reported.
+  bool Executed(uint64_t client, uint64_t client_seq) const { return executed_.Contains(client, client_seq); }
   SeqNumber stable_checkpoint() const { return d_.stable.seq; }
   size_t log_size() const { return d_.log.size(); }
   size_t pending_requests() const { return pending_.size(); }

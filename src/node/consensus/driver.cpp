@@ -212,6 +212,22 @@ void ConsensusDriver::Step(std::deque<consensus::Message>& in, std::deque<Propos
       waiting_.erase(it);
     }
   }
+  // A snapshot installed by state transfer covers sequence numbers for which
+  // no CommittedEntry comes; requests waiting here that it executed are
+  // answered now (not at their deadline: a client told "not executed" would
+  // submit again and the record would be appended twice).
+  if (ready.restored_to) {
+    for (auto it = waiting_.begin(); it != waiting_.end();) {
+      if (!replica_->Executed(it->first.first, it->first.second)) {
+        ++it;
+        continue;
+      }
+      for (auto& p : it->second) {
+        p.done(ExecutedRequest{*ready.restored_to, replica_->view(), ToSeconds(now - p.submitted)});
+      }
+      it = waiting_.erase(it);
+    }
+  }
   // Start times of executed sequence numbers are no longer needed.
   pre_prepare_seen_.erase(pre_prepare_seen_.begin(), pre_prepare_seen_.upper_bound(replica_->last_executed()));
   // Expire waiters past their deadline.

@@ -75,6 +75,8 @@ struct ConsensusDriverOptions {
 
 // What a submitter learns when its request was executed by this replica.
 struct ExecutedRequest {
+  // Where it was executed; for a request inside a snapshot installed by state
+  // transfer, the snapshot's sequence number (it was executed at or before).
   consensus::SeqNumber seq = 0;
   consensus::ViewNumber view = 0;
   double latency_seconds = 0;  // submit → local execution
