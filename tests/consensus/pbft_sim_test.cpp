@@ -143,7 +143,9 @@ bool FullRun() { return !::swarm::testing::SimSeedReplay(); }
 
 TEST(PbftSim, pbft_loss_reorder_duplicate_codec) {
   const Totals t = RunSeeds("loss_reorder");
-  if (FullRun()) EXPECT_GT(t.counters.checkpoints_stable, 0u);
+  if (FullRun()) {
+    EXPECT_GT(t.counters.checkpoints_stable, 0u);
+  }
 }
 
 TEST(PbftSim, pbft_byzantine_silent) {

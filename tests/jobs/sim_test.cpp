@@ -226,7 +226,9 @@ TEST(JobsSim, SampleModeCatchesALiarAtTheAuditRate) {
   }
   // With 80 tasks per run and ~1/5 of them going to the liar, an audit hits it
   // in almost every run; what it answered before that was accepted (documented).
-  if (!::swarm::testing::SimSeedReplay()) EXPECT_GE(caught, 9u);
+  if (!::swarm::testing::SimSeedReplay()) {
+    EXPECT_GE(caught, 9u);
+  }
 }
 
 TEST(JobsSim, RealCkksCircuitAcceptedResultIsTheHonestOne) {

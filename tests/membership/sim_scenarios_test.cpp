@@ -240,7 +240,9 @@ TEST(SwimSim, FalsePositivesAtFivePercentLoss100Seeds) {
   // tuning: at most 10 either way, and the adaptive parts never worse.
   EXPECT_LE(r[0].members_declared_dead, 10u);
   EXPECT_LE(r[1].members_declared_dead, 10u);
-  if (!::swarm::testing::SimSeedReplay()) EXPECT_LE(r[0].members_declared_dead, r[1].members_declared_dead);
+  if (!::swarm::testing::SimSeedReplay()) {
+    EXPECT_LE(r[0].members_declared_dead, r[1].members_declared_dead);
+  }
 }
 
 TEST(SwimSim, FalsePositivesWithOverloadedPeersAblation20Seeds) {
