@@ -287,6 +287,16 @@ TEST(SimSeeds, FullRunOrOneSeedFromTheEnvironment) {
   ::unsetenv("SWARM_SIM_SEED");
 }
 
+TEST(SimSeeds, AFailureCarriesTheSeedAndItsReplayLine) {
+  EXPECT_NONFATAL_FAILURE(
+      {
+        SWARM_SIM_SEED_TRACE(42);
+        ADD_FAILURE() << "invariant broken";
+      },
+      "seed 42 (replay: SWARM_SIM_SEED=42 ctest --test-dir build -R "
+      "'^SimSeeds.AFailureCarriesTheSeedAndItsReplayLine$' --output-on-failure)");
+}
+
 TEST(SimSeeds, ABadSeedValueFailsNamingTheVariableAndValue) {
   ::setenv("SWARM_SIM_SEED", "12x", 1);
   std::vector<uint64_t> got;
