@@ -101,7 +101,7 @@ SimResult RunSim(uint64_t seed, int n, int byz, int crashed, const std::string& 
       av[i]->OnTick(e.at);
       if (av[i]->open() && e.round == av[i]->round()) q.push({e.at + Millis(10), seq++, i, 1, "", e.round, {}});
     }
-    if (auto out = av[i]->TakeOutcome()) {
+    if (auto out = av[i]->TakeOutbox()) {
       if (out->status.ok() && !is_byz(i)) {
         double err = 0;
         for (size_t k = 0; k < kDim; ++k) err = std::max(err, double(std::fabs(out->aggregate[k] - truth(out->round, k))));
