@@ -104,7 +104,8 @@ Status TrainerPeer::OnContribution(const std::string& from, uint64_t round, std:
 
 Status TrainerPeer::OnSum(SecureSumMessage msg, Nanos now) {
   const uint64_t round = msg.header.round;
-  if (round < round_ || round > round_ + config_.sums_ahead_max) {
+  const bool done_with_round = state_ == State::kIdle || state_ == State::kCommitting;
+  if (round < round_ || (round == round_ && done_with_round) || round > round_ + config_.sums_ahead_max) {
     return absl::InvalidArgumentError(
         absl::StrCat("stale: sum for round ", round, ", this trainer is at round ", round_));
   }
