@@ -51,7 +51,7 @@ Status EnvelopeAdmission::AdmitAs(const std::string& name, const crypto::PeerIdB
     return Refuse("too_many_names", absl::StrCat("already ", options_.bound_names_max, " names bound"));
   }
   Status st = deliver();
-  if (!st.ok() && binding == kFresh && RefusalReason(st) == reason) {
+  if (!st.ok() && binding == kFresh && (RefusalReason(st) == reason || absl::IsUnavailable(st))) {
     std::lock_guard<std::mutex> lock(mu_);
     bound_.erase(name);
   }
@@ -64,7 +64,7 @@ Status EnvelopeAdmission::Refuse(absl::string_view reason, absl::string_view det
 }
 
 Status EnvelopeAdmission::CountStatus(Status st) {
-  if (!st.ok()) Count(RefusalReason(st));
+  if (!st.ok() && !absl::IsUnavailable(st)) Count(RefusalReason(st));
   return st;
 }
 

@@ -64,13 +64,27 @@ class EnvelopeAdmission {
   // Trust on first use: binds `name` to `signer` if unbound, refuses with
   // `reason` if it is bound to another identity, then runs `deliver` (the
   // protocol's own checks). A fresh binding is undone when `deliver` refuses
-  // with the same reason (the protocol does not know the name). Every
-  // refusal, deliver's included, is counted.
+  // with the same reason (the protocol does not know the name) or answers
+  // Unavailable (not started: nothing is bound before the protocol runs).
+  // Every refusal, deliver's included, is counted (CountStatus).
   Status AdmitAs(const std::string& name, const crypto::PeerIdBytes& signer, absl::string_view reason,
                  absl::FunctionRef<Status()> deliver);
+  // The common path of a payload whose decoded form has `header.job` and
+  // `header.sender` (train/contribution_codec.h, train/secure_codec.h):
+  // malformed when `decoded` failed, then CheckJob, then AdmitAs the sender.
+  template <typename Message>
+  Status AdmitPayload(const net::OpenedEnvelope& env, StatusOr<Message> decoded, uint64_t job,
+                      absl::string_view what, absl::string_view name_reason,
+                      absl::FunctionRef<Status(Message&)> deliver) {
+    if (!decoded.ok()) return Refuse("malformed", decoded.status().message());
+    SWARM_RETURN_IF_ERROR(CheckJob(decoded->header.job, job, what));
+    return AdmitAs(decoded->header.sender, env.sender, name_reason, [&] { return deliver(*decoded); });
+  }
   // Counts and returns InvalidArgument "<reason>: <detail>".
   Status Refuse(absl::string_view reason, absl::string_view detail);
-  // Counts `st` by RefusalReason when it is not OK; returns it.
+  // Counts `st` by RefusalReason when it is a refusal (not OK and not
+  // Unavailable, which means "not ready, retry": e.g. "trainer not started");
+  // returns it.
   Status CountStatus(Status st);
   void Count(const std::string& reason);
 

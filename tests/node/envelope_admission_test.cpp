@@ -79,6 +79,50 @@ TEST(EnvelopeAdmission, ProtocolRefusalsAreCountedByTheirReason) {
   EXPECT_EQ(a.bound_names(), 1u);  // a late contribution still came from a trainer
 }
 
+TEST(EnvelopeAdmission, NotReadyIsNeitherCountedNorBound) {
+  EnvelopeAdmission a({});
+  Status st = a.AdmitAs("t0", Id(1), "not_a_trainer", [] { return absl::UnavailableError("trainer not started"); });
+  EXPECT_TRUE(absl::IsUnavailable(st));
+  EXPECT_TRUE(a.counts().empty());
+  EXPECT_EQ(a.bound_names(), 0u);
+}
+
+struct FakeHeader {
+  uint64_t job = 0;
+  std::string sender;
+};
+struct FakeMessage {
+  FakeHeader header;
+  int value = 0;
+};
+
+TEST(EnvelopeAdmission, AdmitPayloadChecksDecodingJobAndName) {
+  EnvelopeAdmission a({});
+  net::OpenedEnvelope env;
+  env.sender = Id(1);
+  int got = 0;
+  auto deliver = [&](FakeMessage& m) {
+    got = m.value;
+    return absl::OkStatus();
+  };
+  EXPECT_EQ(RefusalReason(a.AdmitPayload<FakeMessage>(env, absl::InvalidArgumentError("short"), 7, "x",
+                                                      "not_a_trainer", deliver)),
+            "malformed");
+  EXPECT_EQ(RefusalReason(a.AdmitPayload<FakeMessage>(env, FakeMessage{{8, "t0"}, 1}, 7, "x", "not_a_trainer",
+                                                      deliver)),
+            "wrong_job");
+  EXPECT_TRUE(a.AdmitPayload<FakeMessage>(env, FakeMessage{{7, "t0"}, 5}, 7, "x", "not_a_trainer", deliver).ok());
+  EXPECT_EQ(got, 5);
+  env.sender = Id(2);
+  EXPECT_EQ(RefusalReason(a.AdmitPayload<FakeMessage>(env, FakeMessage{{7, "t0"}, 6}, 7, "x", "not_a_trainer",
+                                                      deliver)),
+            "not_a_trainer");
+  EXPECT_EQ(got, 5);
+  EXPECT_EQ(a.counts().at("malformed"), 1);
+  EXPECT_EQ(a.counts().at("wrong_job"), 1);
+  EXPECT_EQ(a.counts().at("not_a_trainer"), 1);
+}
+
 TEST(EnvelopeAdmission, BoundNamesAreCapped) {
   EnvelopeAdmission a({.bound_names_max = 2});
   auto ok = [] { return absl::OkStatus(); };

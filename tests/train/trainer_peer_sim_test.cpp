@@ -341,7 +341,10 @@ std::string RunSeed(uint64_t seed, SeedStats* out) {
   const int byz = static_cast<int>(setup.Range(0, (w.n - 1 - crashing - stalling) / 3));
   static const char* kRules[] = {"median", "trimmed_mean", "centered_clip", "multi_krum"};
   w.aggregator = byz == 0 && setup.Bernoulli(0.2) ? "mean" : kRules[setup.Uniform(4)];
-  if (w.aggregator == "multi_krum" && w.n - 2 * byz - crashing - stalling < 3) w.aggregator = "median";
+  // Multi-Krum bounds the Byzantine inputs only with n >= 2f + 3 of them in
+  // the round; a round may close with `quorum` inputs (crashed and stalled
+  // trainers missing), so the quorum itself must reach 2f + 3.
+  if (w.aggregator == "multi_krum" && w.n - byz - crashing - stalling < 2 * byz + 3) w.aggregator = "median";
   w.quorum = static_cast<size_t>(w.n - byz - crashing - stalling);
   w.committee = setup.Bernoulli(0.25);
   for (int i = 0; i < w.n; ++i) w.names.push_back("t" + std::to_string(i));

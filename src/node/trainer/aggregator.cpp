@@ -99,17 +99,17 @@ class SecureAggregatorExtension final : public Extension {
 
   // Admission (node/envelope_admission.h), then the sans-I/O round.
   Status OnEnvelope(const net::OpenedEnvelope& env) override {
-    auto m = train::DecodeSecureCiphertext(env.payload, {.sender_bytes_max = 256,
-                                                         .used_max = 1024,
-                                                         .blob_bytes_max = s_.envelope_bytes_max});
-    if (!m.ok()) return admission_.Refuse("malformed", m.status().message());
-    SWARM_RETURN_IF_ERROR(admission_.CheckJob(m->header.job, s_.job_id, "contribution"));
-    if (!started_.load()) return absl::UnavailableError("trainer not started (aggregator)");
-    Status st = admission_.AdmitAs(m->header.sender, env.sender, "not_a_trainer", [&] {
-      std::lock_guard<std::mutex> lock(mu_);
-      bytes_in_ += static_cast<int64_t>(env.payload.size());
-      return round_->OnContribution(m->header.sender, m->header.round, m->blob, clock_.Now());
-    });
+    Status st = admission_.AdmitPayload<train::SecureCiphertextMessage>(
+        env,
+        train::DecodeSecureCiphertext(env.payload, {.sender_bytes_max = 256,
+                                                    .used_max = 1024,
+                                                    .blob_bytes_max = s_.envelope_bytes_max}),
+        s_.job_id, "contribution", "not_a_trainer", [&](train::SecureCiphertextMessage& m) {
+          if (!started_.load()) return absl::UnavailableError("trainer not started (aggregator)");
+          std::lock_guard<std::mutex> lock(mu_);
+          bytes_in_ += static_cast<int64_t>(env.payload.size());
+          return round_->OnContribution(m.header.sender, m.header.round, m.blob, clock_.Now());
+        });
     cv_.notify_all();
     return st;
   }

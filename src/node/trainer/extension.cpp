@@ -308,14 +308,13 @@ class TrainerExtension final : public Extension {
   // Admission (node/envelope_admission.h), then the peer machine.
   Status OnEnvelope(const net::OpenedEnvelope& env) override {
     if (env.kind == train::kTrainSumKind) return OnSum(env);
-    auto d = train::DecodeContribution(env.payload, {.dim_max = 1ull << 28, .sender_bytes_max = 256});
-    if (!d.ok()) return admission_.Refuse("malformed", d.status().message());
-    SWARM_RETURN_IF_ERROR(admission_.CheckJob(d->header.job, s_.job_id, "contribution"));
-    if (!started_.load()) return absl::UnavailableError("trainer not started");
-    Status st = admission_.AdmitAs(d->header.sender, env.sender, "not_a_trainer", [&] {
-      std::lock_guard<std::mutex> lock(mu_);
-      return peer_->OnContribution(d->header.sender, d->header.round, std::move(d->values), clock_.Now());
-    });
+    Status st = admission_.AdmitPayload<train::DecodedContribution>(
+        env, train::DecodeContribution(env.payload, {.dim_max = 1ull << 28, .sender_bytes_max = 256}), s_.job_id,
+        "contribution", "not_a_trainer", [&](train::DecodedContribution& d) {
+          if (!started_.load()) return absl::UnavailableError("trainer not started");
+          std::lock_guard<std::mutex> lock(mu_);
+          return peer_->OnContribution(d.header.sender, d.header.round, std::move(d.values), clock_.Now());
+        });
     cv_.notify_all();
     return st;
   }
