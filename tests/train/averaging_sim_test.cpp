@@ -103,7 +103,7 @@ SimResult RunSim(uint64_t seed, int n, int byz, int crashed, const std::string& 
     after_event(i);
   };
   after_event = [&](int i) {
-    if (auto out = av[i]->TakeOutcome()) {
+    if (auto out = av[i]->TakeOutbox()) {
       if (out->status.ok() && !is_byz(i)) {
         double err = 0;
         for (size_t k = 0; k < kDim; ++k) err = std::max(err, double(std::fabs(out->aggregate[k] - truth(out->round, k))));

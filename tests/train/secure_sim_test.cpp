@@ -136,7 +136,7 @@ SimResult RunSim(uint64_t seed, int n, int rounds, double drop_p) {
   SimResult res;
   auto agg_drain = [&] {
     agg->OnTick(sim.now());
-    while (auto o = agg->TakeOutcome()) {
+    while (auto o = agg->TakeOutbox()) {
       if (!o->status.ok()) continue;  // trainers give up on their own
       for (int i = 0; i < n; ++i) deliver(kAgg, i, {.from = "agg", .round = o->round, .sum = *o});
     }
