@@ -11,6 +11,7 @@
 
 #include "common/rng.h"
 #include "jobs/scout.h"
+#include "support/sim_seeds.h"
 
 namespace swarm::jobs {
 namespace {
@@ -255,7 +256,8 @@ std::pair<int, int> RunLiarsOfOneOperator(bool label_liars, uint64_t seed, int t
 
 TEST(Queen, LiarsOfOneOperatorNeverOutvoteAnHonestWorker) {
   int wrong = 0, excluded = 0, wrong_unlabelled = 0, excluded_unlabelled = 0;
-  for (uint64_t seed = 1; seed <= 200; ++seed) {
+  for (uint64_t seed : ::swarm::testing::SimSeeds(200)) {
+    SWARM_SIM_SEED_TRACE(seed);
     auto [w, e] = RunLiarsOfOneOperator(true, seed, 12);
     wrong += w;
     excluded += e;
@@ -268,8 +270,11 @@ TEST(Queen, LiarsOfOneOperatorNeverOutvoteAnHonestWorker) {
             << " wrong outputs, " << excluded_unlabelled << " honest exclusions\n";
   EXPECT_EQ(wrong, 0);
   EXPECT_EQ(excluded, 0);
-  // The measure shows what the rule buys: without operators the Sybils win.
-  EXPECT_GT(wrong_unlabelled + excluded_unlabelled, 0);
+  // The measure shows what the rule buys: without operators the Sybils win
+  // (over the 200 seeds; one replayed seed need not show it).
+  if (!::swarm::testing::SimSeedReplay()) {
+    EXPECT_GT(wrong_unlabelled + excluded_unlabelled, 0);
+  }
 }
 
 TEST(Queen, OneOperatorNeverHoldsTwoAssignmentsOfATask) {
