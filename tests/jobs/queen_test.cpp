@@ -256,7 +256,8 @@ std::pair<int, int> RunLiarsOfOneOperator(bool label_liars, uint64_t seed, int t
 
 TEST(Queen, LiarsOfOneOperatorNeverOutvoteAnHonestWorker) {
   int wrong = 0, excluded = 0, wrong_unlabelled = 0, excluded_unlabelled = 0;
-  for (uint64_t seed : ::swarm::testing::SimSeeds(200)) {
+  const std::vector<uint64_t> seeds = ::swarm::testing::SimSeeds(200);
+  for (uint64_t seed : seeds) {
     SWARM_SIM_SEED_TRACE(seed);
     auto [w, e] = RunLiarsOfOneOperator(true, seed, 12);
     wrong += w;
@@ -265,7 +266,7 @@ TEST(Queen, LiarsOfOneOperatorNeverOutvoteAnHonestWorker) {
     wrong_unlabelled += wu;
     excluded_unlabelled += eu;
   }
-  std::cout << "4 liars of one operator, 3 honest operators, f=1, 200 seeds x 12 tasks: with operators "
+  std::cout << "4 liars of one operator, 3 honest operators, f=1, " << seeds.size() << " seed(s) x 12 tasks: with operators "
             << wrong << " wrong outputs, " << excluded << " honest exclusions; identities alone " << wrong_unlabelled
             << " wrong outputs, " << excluded_unlabelled << " honest exclusions\n";
   EXPECT_EQ(wrong, 0);
