@@ -28,7 +28,8 @@
 //   4. two honest trainers that aggregated the same senders in a round apply
 //      bit-identical aggregates (the rules are deterministic).
 // 1,000 seeds in `make test`; SWARM_SIM_SEEDS=N runs N, SWARM_SIM_SEED=S
-// replays seed S alone (a failure prints it).
+// replays seed S alone (tests/support/sim_seeds.h: a failure prints the seed
+// and its replay line).
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -43,6 +44,7 @@
 
 #include "common/rng.h"
 #include "sim/simulator.h"
+#include "support/sim_seeds.h"
 #include "train/contribution_codec.h"
 #include "train/trainer_peer.h"
 
@@ -443,21 +445,23 @@ std::string RunSeed(uint64_t seed, SeedStats* out) {
 }
 
 TEST(TrainerPeerSim, RoundsCloseByTheirDeadlineAndAggregatesStayBoundedOverManySeeds) {
-  uint64_t first = 1, count = 1000;
+  // SWARM_SIM_SEED=<n> runs one seed (src/sim/README.md); SWARM_SIM_SEEDS=<k> runs seeds 1..k.
+  uint64_t count = 1000;
   if (const char* s = std::getenv("SWARM_SIM_SEEDS")) count = std::strtoull(s, nullptr, 10);
-  if (const char* s = std::getenv("SWARM_SIM_SEED")) {
-    first = std::strtoull(s, nullptr, 10);
-    count = 1;
-  }
+  const std::vector<uint64_t> seeds = ::swarm::testing::SimSeeds(count);
+  ASSERT_FALSE(seeds.empty());
+  const uint64_t first = seeds.front();
+  count = seeds.size();
   const auto t0 = std::chrono::steady_clock::now();
   SeedStats total;
   uint64_t failed = 0;
-  for (uint64_t seed = first; seed < first + count; ++seed) {
+  for (uint64_t seed : seeds) {
+    SWARM_SIM_SEED_TRACE(seed);
     SeedStats s;
     const std::string failure = RunSeed(seed, &s);
     if (!failure.empty()) {
       ++failed;
-      ADD_FAILURE() << "seed=" << seed << " (replay: SWARM_SIM_SEED=" << seed << "): " << failure;
+      ADD_FAILURE() << "seed=" << seed << ": " << failure;
       if (failed >= 5) break;
     }
     total.rounds_checked += s.rounds_checked;
@@ -478,7 +482,7 @@ TEST(TrainerPeerSim, RoundsCloseByTheirDeadlineAndAggregatesStayBoundedOverManyS
             << total.worst_ratio << ", failed seeds " << failed << ", wall " << secs << " s\n  refused by reason:";
   for (const auto& [k, v] : total.refused) std::cout << " " << k << "=" << v;
   std::cout << std::endl;
-  if (count >= 100) {
+  if (!::swarm::testing::SimSeedReplay() && count >= 100) {
     // The campaign exercised what it claims to check.
     EXPECT_GT(total.closed_without_someone, 0);
     EXPECT_GT(total.attacker_used, 0);
