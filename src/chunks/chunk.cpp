@@ -1,0 +1,54 @@
+#include "chunks/chunk.h"
+
+#include <zstd.h>
+
+#include "crypto/hash.h"
+
+namespace swarm::chunks {
+
+ChunkId ChunkIdOf(ByteSpan raw) { return crypto::Sha3_256(raw); }
+
+Bytes CompressChunk(ByteSpan raw, int level) {
+  Bytes out(ZSTD_compressBound(raw.size()));
+  const size_t n = ZSTD_compress(out.data(), out.size(), raw.data(), raw.size(), level);
+  SWARM_ASSERT(!ZSTD_isError(n));  // the bound is always enough
+  out.resize(n);
+  return out;
+}
+
+StatusOr<Bytes> OpenChunk(const ChunkId& id, uint32_t expected_raw_bytes, ByteSpan stored) {
+  const std::string name = ToHex(ByteSpan(id.data(), 8));
+  if (expected_raw_bytes == 0 || expected_raw_bytes > kChunkBytesMax) {
+    return absl::InvalidArgumentError(absl::StrCat("chunk ", name, ": expected size ", expected_raw_bytes,
+                                                   " outside 1..", kChunkBytesMax));
+  }
+  const unsigned long long declared = ZSTD_getFrameContentSize(stored.data(), stored.size());
+  if (declared == ZSTD_CONTENTSIZE_ERROR) {
+    return absl::DataLossError(absl::StrCat("chunk ", name, ": not a zstd frame (", stored.size(),
+                                            " bytes)"));
+  }
+  if (declared == ZSTD_CONTENTSIZE_UNKNOWN) {
+    return absl::DataLossError(absl::StrCat("chunk ", name, ": zstd frame does not declare its size"));
+  }
+  if (declared != expected_raw_bytes) {
+    return absl::DataLossError(absl::StrCat("chunk ", name, ": frame declares ", declared,
+                                            " bytes, the manifest says ", expected_raw_bytes));
+  }
+  Bytes raw(expected_raw_bytes);
+  const size_t n = ZSTD_decompress(raw.data(), raw.size(), stored.data(), stored.size());
+  if (ZSTD_isError(n)) {
+    return absl::DataLossError(absl::StrCat("chunk ", name, ": zstd: ", ZSTD_getErrorName(n)));
+  }
+  if (n != expected_raw_bytes) {
+    return absl::DataLossError(absl::StrCat("chunk ", name, ": decompressed to ", n, " bytes, expected ",
+                                            expected_raw_bytes));
+  }
+  const ChunkId got = ChunkIdOf(raw);
+  if (got != id) {
+    return absl::DataLossError(absl::StrCat("chunk ", name, ": content hashes to ",
+                                            ToHex(ByteSpan(got.data(), 8)), "..., not its name"));
+  }
+  return raw;
+}
+
+}  // namespace swarm::chunks
