@@ -373,7 +373,8 @@ Status CheckpointDir::Restore(const std::string& label, const std::string& out_d
                                                  "' exists; restore never overwrites, choose a new directory"));
   }
   SWARM_ASSIGN_OR_RETURN(const Manifest m, ReadManifest(label));
-  const fs::path target = fs::absolute(fs::path(out_dir), ec).lexically_normal();
+  fs::path target = fs::absolute(fs::path(out_dir), ec).lexically_normal();
+  if (target.filename().empty()) target = target.parent_path();  // "out/" names "out"
   const fs::path parent = target.parent_path();
   if (!fs::is_directory(parent, ec)) {
     return absl::NotFoundError(absl::StrCat("restore: parent directory '", parent.string(), "' does not exist"));
