@@ -16,13 +16,28 @@ Bytes CompressChunk(ByteSpan raw, int level) {
   return out;
 }
 
-StatusOr<Bytes> OpenChunk(const ChunkId& id, uint32_t expected_raw_bytes, ByteSpan stored) {
+const char* ChunkRejectName(ChunkReject r) {
+  switch (r) {
+    case ChunkReject::kNone: return "none";
+    case ChunkReject::kNotZstd: return "not_zstd";
+    case ChunkReject::kSizeMismatch: return "size_mismatch";
+    case ChunkReject::kCorrupt: return "corrupt";
+    case ChunkReject::kHashMismatch: return "hash_mismatch";
+  }
+  return "unknown";
+}
+
+StatusOr<Bytes> OpenChunk(const ChunkId& id, uint32_t expected_raw_bytes, ByteSpan stored, ChunkReject* why) {
+  ChunkReject ignored;
+  ChunkReject& reject = why != nullptr ? *why : ignored;
+  reject = ChunkReject::kSizeMismatch;
   const std::string name = ToHex(ByteSpan(id.data(), 8));
   if (expected_raw_bytes == 0 || expected_raw_bytes > kChunkBytesMax) {
     return absl::InvalidArgumentError(absl::StrCat("chunk ", name, ": expected size ", expected_raw_bytes,
                                                    " outside 1..", kChunkBytesMax));
   }
   const unsigned long long declared = ZSTD_getFrameContentSize(stored.data(), stored.size());
+  reject = ChunkReject::kNotZstd;
   if (declared == ZSTD_CONTENTSIZE_ERROR) {
     return absl::DataLossError(absl::StrCat("chunk ", name, ": not a zstd frame (", stored.size(),
                                             " bytes)"));
@@ -30,10 +45,12 @@ StatusOr<Bytes> OpenChunk(const ChunkId& id, uint32_t expected_raw_bytes, ByteSp
   if (declared == ZSTD_CONTENTSIZE_UNKNOWN) {
     return absl::DataLossError(absl::StrCat("chunk ", name, ": zstd frame does not declare its size"));
   }
+  reject = ChunkReject::kSizeMismatch;
   if (declared != expected_raw_bytes) {
     return absl::DataLossError(absl::StrCat("chunk ", name, ": frame declares ", declared,
                                             " bytes, the manifest says ", expected_raw_bytes));
   }
+  reject = ChunkReject::kCorrupt;
   Bytes raw(expected_raw_bytes);
   const size_t n = ZSTD_decompress(raw.data(), raw.size(), stored.data(), stored.size());
   if (ZSTD_isError(n)) {
@@ -43,11 +60,13 @@ StatusOr<Bytes> OpenChunk(const ChunkId& id, uint32_t expected_raw_bytes, ByteSp
     return absl::DataLossError(absl::StrCat("chunk ", name, ": decompressed to ", n, " bytes, expected ",
                                             expected_raw_bytes));
   }
+  reject = ChunkReject::kHashMismatch;
   const ChunkId got = ChunkIdOf(raw);
   if (got != id) {
     return absl::DataLossError(absl::StrCat("chunk ", name, ": content hashes to ",
                                             ToHex(ByteSpan(got.data(), 8)), "..., not its name"));
   }
+  reject = ChunkReject::kNone;
   return raw;
 }
 

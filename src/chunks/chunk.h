@@ -26,7 +26,14 @@ ChunkId ChunkIdOf(ByteSpan raw);
 // A zstd frame of `raw` at `level` (zstd's levels; 1 is fastest).
 Bytes CompressChunk(ByteSpan raw, int level = kCompressionLevelDefault);
 
-// The raw bytes of `stored`, checked against `id` and `expected_raw_bytes`.
-StatusOr<Bytes> OpenChunk(const ChunkId& id, uint32_t expected_raw_bytes, ByteSpan stored);
+// Why OpenChunk refused (for counting by reason, e.g. the label of
+// swarm_sync_rejected_chunks_total{reason}).
+enum class ChunkReject { kNone, kNotZstd, kSizeMismatch, kCorrupt, kHashMismatch };
+const char* ChunkRejectName(ChunkReject r);  // "none", "not_zstd", "size_mismatch", "corrupt", "hash_mismatch"
+
+// The raw bytes of `stored`, checked against `id` and `expected_raw_bytes`;
+// on refusal `*why` (if given) says which check failed.
+StatusOr<Bytes> OpenChunk(const ChunkId& id, uint32_t expected_raw_bytes, ByteSpan stored,
+                          ChunkReject* why = nullptr);
 
 }  // namespace swarm::chunks

@@ -280,6 +280,24 @@ StatusOr<Manifest> CheckpointDir::Latest() const {
   return *best;
 }
 
+StatusOr<Manifest> CheckpointDir::LatestForJob(const std::string& job) const {
+  SWARM_ASSIGN_OR_RETURN(auto list, List());
+  const Manifest* best = nullptr;
+  for (const auto& l : list) {
+    if (!l.manifest) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot resume job '", job, "' from '", dir_, "': ", l.path, " is unreadable (", l.error, ")"));
+    }
+    if (l.manifest->job != job) {
+      return absl::FailedPreconditionError(absl::StrCat("cannot resume job '", job, "' from '", dir_, "': checkpoint '",
+                                                        l.label, "' belongs to job '", l.manifest->job, "'"));
+    }
+    if (best == nullptr || NewerFirst(*l.manifest, *best)) best = &*l.manifest;
+  }
+  if (best == nullptr) return absl::NotFoundError(absl::StrCat("no checkpoint in '", dir_, "' to resume job '", job, "' from"));
+  return *best;
+}
+
 StatusOr<Manifest> CheckpointDir::ReadManifest(const std::string& label) const {
   SWARM_RETURN_IF_ERROR(ValidateLabel(label));
   const std::string path = ManifestPath(label);

@@ -127,6 +127,12 @@ class CheckpointDir {
   StatusOr<std::vector<ListedCheckpoint>> List() const;
   // The newest decodable checkpoint (highest step, then label), NotFound if none.
   StatusOr<Manifest> Latest() const;
+  // Where a run of `job` resumes from: the newest checkpoint, provided every
+  // manifest in the directory decodes (an unknown version or damaged file is
+  // FailedPrecondition naming the file and why: a resume must not silently
+  // skip a newer checkpoint) and belongs to `job` (FailedPrecondition naming
+  // both jobs). NotFound if the directory holds no checkpoint.
+  StatusOr<Manifest> LatestForJob(const std::string& job) const;
 
   StatusOr<Manifest> ReadManifest(const std::string& label) const;
   // The bytes of one blob, every chunk checked against its id and the blob's

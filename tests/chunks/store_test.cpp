@@ -189,6 +189,27 @@ TEST_F(StoreTest, ListsOnlyCompleteCheckpoints) {
   EXPECT_TRUE(found);
 }
 
+TEST_F(StoreTest, LatestForJobRefusesOtherJobsAndUnreadableManifests) {
+  EXPECT_TRUE(absl::IsNotFound(store_->LatestForJob("job-1").status()));
+  Write("s3", 3, {{"x", RandomBytes(5000, 12)}});
+  Write("s7", 7, {{"x", RandomBytes(5000, 13)}});
+  auto latest = store_->LatestForJob("job-1");
+  ASSERT_TRUE(latest.ok()) << latest.status();
+  EXPECT_EQ(latest->label, "s7");
+  auto other = store_->LatestForJob("job-2");
+  EXPECT_TRUE(absl::IsFailedPrecondition(other.status()));
+  EXPECT_NE(other.status().message().find("job 'job-1'"), std::string::npos) << other.status();
+  EXPECT_NE(other.status().message().find("job 'job-2'"), std::string::npos) << other.status();
+  // A manifest of a newer format: refused with the file and the version named.
+  Bytes enc = *EncodeManifest(*latest);
+  enc[7] = 2;
+  ASSERT_TRUE(WriteFileAtomic(store_->ManifestPath("s9"), enc).ok());
+  auto future = store_->LatestForJob("job-1");
+  EXPECT_TRUE(absl::IsFailedPrecondition(future.status()));
+  EXPECT_NE(future.status().message().find("s9.swck"), std::string::npos) << future.status();
+  EXPECT_NE(future.status().message().find("'version' = 2"), std::string::npos) << future.status();
+}
+
 TEST_F(StoreTest, RestoreNeverOverwrites) {
   const Bytes w = RandomBytes(100000, 10), r = RandomBytes(3000, 11);
   Write("ck", 1, {{"weights", w}, {"rng", r}});
