@@ -222,7 +222,12 @@ StatusOr<WriteResult> CheckpointDir::Write(const CheckpointHeader& header_in,
   if (options_.sync) {
     // Every chunk the manifest names must be durable before the manifest is:
     // a chunk found on disk may come from a writer that died before its fsync.
-    for (const PlannedChunk& c : plan.unique_chunks) SWARM_RETURN_IF_ERROR(FsyncPath(ChunkPath(c.id), false));
+    // Likewise its directory entry (the rename), found or new.
+    for (const PlannedChunk& c : plan.unique_chunks) {
+      const std::string path = ChunkPath(c.id);
+      SWARM_RETURN_IF_ERROR(FsyncPath(path, false));
+      dirs_touched.insert(path.substr(0, path.rfind('/')));
+    }
     for (const std::string& d : dirs_touched) SWARM_RETURN_IF_ERROR(FsyncPath(d, true));
     if (new_fanout) SWARM_RETURN_IF_ERROR(FsyncPath(dir_ + "/chunks", true));
   }
@@ -321,13 +326,11 @@ StatusOr<Bytes> CheckpointDir::ReadChunk(const ChunkEntry& c) const {
   const std::string path = ChunkPath(c.id);
   auto stored = ReadFileBounded(path, ZSTD_compressBound(kChunkBytesMax));
   if (!stored.ok()) {
-    if (absl::IsNotFound(stored.status())) {
-      return absl::NotFoundError(absl::StrCat("chunk file missing: ", path));
-    }
+    if (absl::IsNotFound(stored.status())) return absl::NotFoundError("chunk file missing");
     return stored.status();
   }
   auto raw = OpenChunk(c.id, c.raw_bytes, *stored);
-  if (!raw.ok()) return absl::DataLossError(absl::StrCat(path, ": ", raw.status().message()));
+  if (!raw.ok()) return absl::DataLossError(raw.status().message());
   return raw;
 }
 
@@ -342,8 +345,9 @@ StatusOr<Bytes> CheckpointDir::ReadBlob(const Manifest& m, const std::string& bl
   for (size_t k = 0; k < it->refs.size(); ++k) {
     auto raw = ReadChunk(m.chunks[it->refs[k]]);
     if (!raw.ok()) {
-      return Status(raw.status().code(), absl::StrCat("checkpoint '", m.label, "' blob '", blob_name,
-                                                      "' chunk #", k, ": ", raw.status().message()));
+      return Status(raw.status().code(),
+                    absl::StrCat("checkpoint '", m.label, "' blob '", blob_name, "' chunk #", k, " (",
+                                 ChunkPath(m.chunks[it->refs[k]].id), "): ", raw.status().message()));
     }
     out.insert(out.end(), raw->begin(), raw->end());
   }

@@ -162,6 +162,7 @@ class CheckpointDir {
 
  private:
   CheckpointDir(std::string dir, const CheckpointDirOptions& options, Chunker chunker);
+  // Errors without the path (callers name it).
   StatusOr<Bytes> ReadChunk(const ChunkEntry& c) const;
   std::string dir_;
   CheckpointDirOptions options_;

@@ -26,15 +26,17 @@ int main(int argc, char** argv) {
   uint64_t step = 0;
   if (auto latest = (*dir)->Latest(); latest.ok()) step = latest->step;
   swarm::Rng rng(std::strtoull(argv[2], nullptr, 10) ^ (step * 0x9e3779b97f4a7c15ULL));
-  swarm::Bytes params(512 * 1024), opt(256 * 1024);
+  swarm::Bytes params(512 * 1024), opt(1024 * 1024);
   for (auto& b : params) b = static_cast<uint8_t>(rng.Next());
   for (auto& b : opt) b = static_cast<uint8_t>(rng.Next());
   for (;;) {
     ++step;
-    // A training step: a contiguous slice of parameters and optimizer state changes.
+    // A training step: a contiguous slice of parameters changes, and all of
+    // the optimizer state (so every write has many new chunks: a long window
+    // in which chunks are being written).
     const size_t at = rng.Uniform(params.size() - 20000);
     for (size_t i = at; i < at + 20000; ++i) params[i] = static_cast<uint8_t>(rng.Next());
-    for (size_t i = 0; i < 4096; ++i) opt[rng.Uniform(opt.size())] ^= 1;
+    for (auto& b : opt) b = static_cast<uint8_t>(rng.Next());
     swarm::Bytes rng_state(64);
     for (auto& b : rng_state) b = static_cast<uint8_t>(rng.Next());
     const BlobInput blobs[] = {{"params", params}, {"adam.m", opt}, {"rng", rng_state}};
