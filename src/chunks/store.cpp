@@ -199,7 +199,6 @@ StatusOr<WriteResult> CheckpointDir::Write(const CheckpointHeader& header_in,
   st.chunks_unique = plan.unique_chunks.size();
   st.bytes_raw = plan.raw_bytes_total;
   for (const BlobEntry& b : plan.manifest.blobs) st.chunk_refs += b.refs.size();
-  std::set<std::string> dirs_touched;
   bool new_fanout = false;
   const FileWriteOptions chunk_write{.mode = 0644, .replace = true, .sync = false};
   for (const PlannedChunk& c : plan.unique_chunks) {
@@ -213,24 +212,15 @@ StatusOr<WriteResult> CheckpointDir::Write(const CheckpointHeader& header_in,
     }
     const Bytes stored = CompressChunk(c.raw, options_.compression_level);
     SWARM_RETURN_IF_ERROR(WriteFileAtomic(path, stored, chunk_write));
-    dirs_touched.insert(fanout);
     ++st.chunks_new;
     st.bytes_new += c.raw.size();
     st.bytes_stored += stored.size();
   }
   st.bytes_dedup = st.bytes_raw - st.bytes_new;
-  if (options_.sync) {
-    // Every chunk the manifest names must be durable before the manifest is:
-    // a chunk found on disk may come from a writer that died before its fsync.
-    // Likewise its directory entry (the rename), found or new.
-    for (const PlannedChunk& c : plan.unique_chunks) {
-      const std::string path = ChunkPath(c.id);
-      SWARM_RETURN_IF_ERROR(FsyncPath(path, false));
-      dirs_touched.insert(path.substr(0, path.rfind('/')));
-    }
-    for (const std::string& d : dirs_touched) SWARM_RETURN_IF_ERROR(FsyncPath(d, true));
-    if (new_fanout) SWARM_RETURN_IF_ERROR(FsyncPath(dir_ + "/chunks", true));
-  }
+  std::vector<ChunkId> ids;
+  ids.reserve(plan.unique_chunks.size());
+  for (const PlannedChunk& c : plan.unique_chunks) ids.push_back(c.id);
+  SWARM_RETURN_IF_ERROR(SyncChunks(ids, new_fanout));
   SWARM_RETURN_IF_ERROR(WriteFileAtomic(manifest_path, manifest_bytes,
                                         {.mode = 0644, .replace = false, .sync = options_.sync}));
   st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -239,6 +229,71 @@ StatusOr<WriteResult> CheckpointDir::Write(const CheckpointHeader& header_in,
   r.manifest = std::move(plan.manifest);
   r.stats = st;
   return r;
+}
+
+Status CheckpointDir::SyncChunks(const std::vector<ChunkId>& ids, bool new_fanout) const {
+  if (!options_.sync) return absl::OkStatus();
+  // Every chunk a manifest names must be durable before the manifest is: a
+  // chunk found on disk may come from a writer that died before its fsync.
+  // Likewise its directory entry (the rename), found or new.
+  std::set<std::string> dirs;
+  for (const ChunkId& id : ids) {
+    const std::string path = ChunkPath(id);
+    SWARM_RETURN_IF_ERROR(FsyncPath(path, false));
+    dirs.insert(path.substr(0, path.rfind('/')));
+  }
+  for (const std::string& d : dirs) SWARM_RETURN_IF_ERROR(FsyncPath(d, true));
+  if (new_fanout) SWARM_RETURN_IF_ERROR(FsyncPath(dir_ + "/chunks", true));
+  return absl::OkStatus();
+}
+
+std::vector<ChunkEntry> CheckpointDir::MissingChunks(const Manifest& m) const {
+  std::vector<ChunkEntry> out;
+  for (const ChunkEntry& c : m.chunks) {
+    if (::access(ChunkPath(c.id).c_str(), F_OK) != 0) out.push_back(c);
+  }
+  return out;
+}
+
+StatusOr<Bytes> CheckpointDir::ReadStoredChunk(const ChunkEntry& entry) const {
+  const std::string path = ChunkPath(entry.id);
+  auto stored = ReadFileBounded(path, ZSTD_compressBound(kChunkBytesMax));
+  if (!stored.ok()) {
+    if (absl::IsNotFound(stored.status())) return absl::NotFoundError(absl::StrCat("chunk file missing: ", path));
+    return stored.status();
+  }
+  auto raw = OpenChunk(entry.id, entry.raw_bytes, *stored);
+  if (!raw.ok()) return absl::DataLossError(absl::StrCat(path, ": ", raw.status().message()));
+  return stored;
+}
+
+Status CheckpointDir::ImportChunk(const ChunkEntry& entry, ByteSpan stored) {
+  auto raw = OpenChunk(entry.id, entry.raw_bytes, stored);
+  if (!raw.ok()) return absl::InvalidArgumentError(absl::StrCat("import refused: ", raw.status().message()));
+  SWARM_ASSIGN_OR_RETURN(DirLock lock, DirLock::Take(dir_, false, options_.lock_wait_ms));
+  const std::string path = ChunkPath(entry.id);
+  if (::access(path.c_str(), F_OK) == 0) return absl::OkStatus();
+  SWARM_RETURN_IF_ERROR(MakeDir(path.substr(0, path.rfind('/'))));
+  return WriteFileAtomic(path, stored, {.mode = 0644, .replace = true, .sync = false});
+}
+
+Status CheckpointDir::ImportManifest(const Manifest& m) {
+  SWARM_ASSIGN_OR_RETURN(const Bytes bytes, EncodeManifest(m));
+  SWARM_ASSIGN_OR_RETURN(DirLock lock, DirLock::Take(dir_, false, options_.lock_wait_ms));
+  const auto missing = MissingChunks(m);
+  if (!missing.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat("checkpoint '", m.label, "' cannot be imported: ", missing.size(),
+                                                      " chunk(s) missing, first ", ToHex(missing[0].id)));
+  }
+  std::vector<ChunkId> ids;
+  for (const ChunkEntry& c : m.chunks) ids.push_back(c.id);
+  SWARM_RETURN_IF_ERROR(SyncChunks(ids, true));
+  const std::string path = ManifestPath(m.label);
+  Status s = WriteFileAtomic(path, bytes, {.mode = 0644, .replace = false, .sync = options_.sync});
+  if (absl::IsAlreadyExists(s)) {
+    return absl::AlreadyExistsError(absl::StrCat("checkpoint '", m.label, "' already exists (", path, ")"));
+  }
+  return s;
 }
 
 StatusOr<std::vector<ListedCheckpoint>> CheckpointDir::List() const {

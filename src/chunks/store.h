@@ -157,6 +157,22 @@ class CheckpointDir {
   // keep_latest > 0 first removes all but the newest keep_latest checkpoints.
   StatusOr<GcReport> Gc(size_t keep_latest = 0);
 
+  // Receiving a checkpoint from peers (with chunks/fetch.h):
+  //   need = MissingChunks(m)  → ChunkFetcher(need, donors) → ImportChunk(e, stored)
+  //   for each verified chunk → ImportManifest(m) once all are in.
+  // The chunks `m` needs that are not on disk.
+  std::vector<ChunkEntry> MissingChunks(const Manifest& m) const;
+  // The stored (zstd) form of a chunk, read for serving to a peer; checked
+  // like any read (DataLoss if the file does not hold `entry`).
+  StatusOr<Bytes> ReadStoredChunk(const ChunkEntry& entry) const;
+  // Stores one chunk received from a peer; checks it (OpenChunk) first, so a
+  // chunk file always holds its chunk. Not durable until ImportManifest.
+  Status ImportChunk(const ChunkEntry& entry, ByteSpan stored);
+  // Writes `m` as a checkpoint once every chunk it names is on disk
+  // (FailedPrecondition naming the first missing one otherwise); fsyncs the
+  // chunks first, as Write does. AlreadyExists if the label is taken.
+  Status ImportManifest(const Manifest& m);
+
   std::string ChunkPath(const ChunkId& id) const;
   std::string ManifestPath(const std::string& label) const;
 
@@ -164,6 +180,7 @@ class CheckpointDir {
   CheckpointDir(std::string dir, const CheckpointDirOptions& options, Chunker chunker);
   // Errors without the path (callers name it).
   StatusOr<Bytes> ReadChunk(const ChunkEntry& c) const;
+  Status SyncChunks(const std::vector<ChunkId>& ids, bool new_fanout) const;
   std::string dir_;
   CheckpointDirOptions options_;
   Chunker chunker_;

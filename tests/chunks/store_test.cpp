@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "chunks/chunk.h"
+#include "chunks/fetch.h"
 #include "chunks/store.h"
 #include "common/file.h"
 #include "common/rng.h"
@@ -208,6 +209,59 @@ TEST_F(StoreTest, LatestForJobRefusesOtherJobsAndUnreadableManifests) {
   EXPECT_TRUE(absl::IsFailedPrecondition(future.status()));
   EXPECT_NE(future.status().message().find("s9.swck"), std::string::npos) << future.status();
   EXPECT_NE(future.status().message().find("'version' = 2"), std::string::npos) << future.status();
+}
+
+// The local half of joining: a newcomer that holds an older checkpoint
+// fetches only the missing chunks of the donor's newer one (one donor lies),
+// imports them, then the manifest; the result verifies and matches.
+TEST_F(StoreTest, ImportFromDonorsThroughTheFetcher) {
+  auto donor = CheckpointDir::Open((dir_ / "donor").string(), opts_);
+  ASSERT_TRUE(donor.ok());
+  Bytes params = RandomBytes(400000, 20);
+  const BlobInput v1[] = {{"params", params}};
+  ASSERT_TRUE((*donor)->Write({.job = "j", .label = "s1", .step = 1}, v1).ok());
+  // The newcomer already has s1 (e.g. from an earlier sync).
+  const Manifest m1 = *(*donor)->ReadManifest("s1");
+  for (const ChunkEntry& c : m1.chunks) ASSERT_TRUE(store_->ImportChunk(c, *(*donor)->ReadStoredChunk(c)).ok());
+  ASSERT_TRUE(store_->ImportManifest(m1).ok());
+  for (size_t i = 100000; i < 110000; ++i) params[i] ^= 0xff;
+  const BlobInput v2[] = {{"params", params}};
+  ASSERT_TRUE((*donor)->Write({.job = "j", .label = "s2", .step = 2}, v2).ok());
+  const Manifest m2 = *(*donor)->ReadManifest("s2");
+  const auto need = store_->MissingChunks(m2);
+  EXPECT_GT(need.size(), 0u);
+  EXPECT_LT(need.size(), m2.chunks.size() / 4) << "only the chunks around the edit are missing";
+  auto early = store_->ImportManifest(m2);
+  EXPECT_TRUE(absl::IsFailedPrecondition(early)) << early;
+
+  ChunkFetcher fetcher(need, {"liar", "donor"}, {.in_flight_per_donor_max = 2});
+  int64_t now = 0;
+  for (int round = 0; round < 100 && !fetcher.done() && !fetcher.stuck(); ++round, now += 100) {
+    fetcher.OnTick(now);
+    for (const ChunkRequest& r : fetcher.TakeOutbox()) {
+      if (r.donor == "liar") {
+        fetcher.OnChunk(r.request_id, CompressChunk(RandomBytes(r.raw_bytes, 99)), now);
+      } else {
+        auto stored = (*donor)->ReadStoredChunk({r.id, r.raw_bytes});
+        ASSERT_TRUE(stored.ok()) << stored.status();
+        fetcher.OnChunk(r.request_id, *stored, now);
+      }
+    }
+    for (auto& [entry, stored] : fetcher.TakeVerified()) ASSERT_TRUE(store_->ImportChunk(entry, stored).ok());
+  }
+  ASSERT_TRUE(fetcher.done());
+  ASSERT_FALSE(fetcher.evidence().empty());
+  EXPECT_EQ(fetcher.evidence()[0].donor, "liar");
+  EXPECT_EQ(fetcher.evidence()[0].reason, "hash_mismatch");
+  EXPECT_EQ(fetcher.progress(now).donors_usable, 1u);
+  ASSERT_TRUE(store_->ImportManifest(m2).ok());
+  EXPECT_TRUE(store_->Verify("s2")->ok);
+  EXPECT_EQ(*store_->ReadBlob(*store_->ReadManifest("s2"), "params"), params);
+  EXPECT_EQ(ManifestRoot(*store_->ReadManifest("s2")), ManifestRoot(m2));
+  // A bad chunk is never imported.
+  const ChunkEntry fake{ChunkIdOf(AsBytes("x")), 1};
+  EXPECT_FALSE(store_->ImportChunk(fake, CompressChunk(AsBytes("y"))).ok());
+  EXPECT_TRUE(absl::IsAlreadyExists(store_->ImportManifest(m2)));
 }
 
 TEST_F(StoreTest, RestoreNeverOverwrites) {
