@@ -41,5 +41,31 @@ TEST(CheckpointMetrics, NewAndDedupBytesAndDuration) {
   fs::remove_all(dir);
 }
 
+TEST(CheckpointMetrics, SyncBytesByDonorAndRejectionsByReason) {
+  Metrics metrics;
+  CheckpointMetrics cm(metrics);
+  const Bytes a(3000, 1), b(2000, 2);
+  chunks::ChunkFetcher f({{chunks::ChunkIdOf(a), 3000}, {chunks::ChunkIdOf(b), 2000}}, {"good", "liar"},
+                         {.in_flight_per_donor_max = 1});
+  f.OnTick(0);
+  for (const auto& r : f.TakeOutbox()) {
+    const Bytes& raw = r.id == chunks::ChunkIdOf(a) ? a : b;
+    f.OnChunk(r.request_id, chunks::CompressChunk(r.donor == "liar" ? Bytes(raw.size(), 9) : raw), 1);
+  }
+  cm.UpdateSync(f);
+  f.OnTick(2);
+  for (const auto& r : f.TakeOutbox()) {
+    const Bytes& raw = r.id == chunks::ChunkIdOf(a) ? a : b;
+    f.OnChunk(r.request_id, chunks::CompressChunk(raw), 3);
+  }
+  cm.UpdateSync(f);
+  cm.UpdateSync(f);  // no change: nothing added twice
+  ASSERT_TRUE(f.done());
+  const std::string text = metrics.Render();
+  EXPECT_NE(text.find("swarm_sync_bytes_total{donor=\"good\"} 5000"), std::string::npos) << text;
+  EXPECT_EQ(text.find("swarm_sync_bytes_total{donor=\"liar\"}"), std::string::npos) << text;
+  EXPECT_NE(text.find("swarm_sync_rejected_chunks_total{reason=\"hash_mismatch\"} 1"), std::string::npos) << text;
+}
+
 }  // namespace
 }  // namespace swarm::node
