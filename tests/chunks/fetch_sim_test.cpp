@@ -3,7 +3,8 @@
 // another chunk's frame or garbage), one refuses a third of its requests.
 // Every run must finish with every chunk verified, the liar (and only the
 // liar) reported as evidence, and no donor ever holding more than the bound
-// of requests. A failure prints the seed; rerun with it to replay.
+// of requests. Seeds follow tests/support/sim_seeds.h: a failure prints the
+// seed and its replay line (SWARM_SIM_SEED=<n>).
 #include <gtest/gtest.h>
 
 #include <map>
@@ -12,6 +13,7 @@
 #include "chunks/fetch.h"
 #include "common/rng.h"
 #include "sim/simulator.h"
+#include "support/sim_seeds.h"
 
 namespace swarm::chunks {
 namespace {
@@ -112,7 +114,8 @@ class Harness : public sim::Simulator<FetchMsg>::Handler {
 TEST(ChunkFetchSim, ManyDonorsOneLiarLossyLinks) {
   constexpr int kSeeds = 150;
   uint64_t evidence_total = 0;
-  for (uint64_t seed = 1; seed <= kSeeds; ++seed) {
+  for (uint64_t seed : swarm::testing::SimSeeds(kSeeds)) {
+    SWARM_SIM_SEED_TRACE(seed);
     Harness h(seed, 60);
     h.sim_.RunUntil(Seconds(120));
     const auto& f = *h.fetcher_;
@@ -137,7 +140,9 @@ TEST(ChunkFetchSim, ManyDonorsOneLiarLossyLinks) {
     EXPECT_GT(f.bytes_by_donor().count(DonorName(1)), 0u) << "seed " << seed;
     EXPECT_GT(f.bytes_by_donor().count(DonorName(4)), 0u) << "seed " << seed;
   }
-  EXPECT_GE(evidence_total, static_cast<uint64_t>(kSeeds) * 9 / 10);
+  if (!swarm::testing::SimSeedReplay()) {
+    EXPECT_GE(evidence_total, static_cast<uint64_t>(kSeeds) * 9 / 10);
+  }
 }
 
 TEST(ChunkFetchSim, EveryDonorLyingLeavesItStuckNamingTheChunk) {
