@@ -272,7 +272,7 @@ void AddFheCommand(CLI::App& app) {
   kg->add_option("--scheme", kf->scheme, "ckks (approximate reals) or bfv (exact integers mod t)")
       ->check(CLI::IsMember({"ckks", "bfv"}))
       ->capture_default_str();
-  kg->add_option("--n", kf->n, "ring degree: 4096, 8192, 16384 or 32768 (presets in docs/fhe.md)")->capture_default_str();
+  kg->add_option("--n", kf->n, "ring degree: 4096, 8192, 16384, 32768 or 65536 (presets in docs/fhe.md)")->capture_default_str();
   kg->add_option("--out", kf->out, "key directory to create")->required();
   kg->add_option("--rotations", kf->rotations,
                  "Galois keys: 'pow2' (left by 1,2,4,..,N/4: sum/dot), 'none', or steps like '1,-1,8'")

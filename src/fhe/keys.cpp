@@ -28,7 +28,8 @@ SecretKey KeyGenerator::GenerateSecretKey() {
   prng_.Fill(sk.id.data(), sk.id.size());
   sk.param_hash = c.hash();
   const Basis all = KeyBasis(c, c.max_level());
-  std::vector<int64_t> t = prng_.Ternary(c.n());
+  const int h = c.spec().secret_hamming_weight;
+  std::vector<int64_t> t = h > 0 ? prng_.SparseTernary(c.n(), static_cast<size_t>(h)) : prng_.Ternary(c.n());
   sk.s = FromSigned(c, all, t);
   SecureZero(t.data(), t.size() * sizeof(int64_t));
   ToNtt(c, all, sk.s);

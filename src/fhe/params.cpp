@@ -18,10 +18,33 @@ StatusOr<int> SecurityBoundBits(size_t n) {
     case 8192: return 218;
     case 16384: return 438;
     case 32768: return 881;
+    case 65536: return 1747;
     default:
       return absl::InvalidArgumentError(absl::StrCat(
-          "poly_degree ", n, " unsupported: must be 4096, 8192, 16384 or 32768"));
+          "poly_degree ", n, " unsupported: must be 4096, 8192, 16384, 32768 or 65536"));
   }
+}
+
+StatusOr<int> SparseSecurityBoundBits(size_t n, int h) {
+  if (h <= 0) return SecurityBoundBits(n);
+  if (h >= 192 && n == 32768) return 768;
+  if (h >= 192 && n == 65536) return 1550;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "secret_hamming_weight ", h, " at poly_degree ", n,
+      " has no published 128-bit estimate here (known: h >= 192 at N = 32768 or 65536); "
+      "use a uniform ternary secret (secret_hamming_weight 0) or allow_insecure in tests"));
+}
+
+Status CheckSecurity(size_t n, double log2_qp, int h) {
+  if (h <= 0) return CheckSecurity(n, log2_qp);
+  SWARM_ASSIGN_OR_RETURN(int bound, SparseSecurityBoundBits(n, h));
+  if (log2_qp > bound) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "insecure parameters: log2(Q*P) = %.2f bits exceeds %d bits, the published 128-bit bound for N = %d "
+        "with a sparse ternary secret of Hamming weight %d",
+        log2_qp, bound, n, h));
+  }
+  return absl::OkStatus();
 }
 
 Status CheckSecurity(size_t n, double log2_qp) {
@@ -49,6 +72,12 @@ StatusOr<ParamSpec> CkksPreset(size_t n) {
       s.special_prime_bits = 60;
       s.scale = std::ldexp(1.0, 40);
       break;
+    case 65536:
+      s.data_prime_bits = {60};
+      for (int i = 0; i < 30; ++i) s.data_prime_bits.push_back(50);
+      s.special_prime_bits = 60;
+      s.scale = std::ldexp(1.0, 50);
+      break;
     default: return SecurityBoundBits(n).status();
   }
   return s;
@@ -64,6 +93,7 @@ StatusOr<ParamSpec> BfvPreset(size_t n) {
     case 8192: s.data_prime_bits = {54, 54, 54}; s.special_prime_bits = 54; break;
     case 16384: s.data_prime_bits = std::vector<int>(7, 54); s.special_prime_bits = 54; break;
     case 32768: s.data_prime_bits = std::vector<int>(15, 55); s.special_prime_bits = 55; break;
+    case 65536: s.data_prime_bits = std::vector<int>(16, 59); s.special_prime_bits = 60; break;
     default: return SecurityBoundBits(n).status();
   }
   return s;
@@ -102,7 +132,18 @@ double Context::log2_q_at(size_t level) const {
 
 StatusOr<ContextPtr> Context::Create(const ParamSpec& spec) {
   const size_t n = spec.poly_degree;
-  SWARM_RETURN_IF_ERROR(SecurityBoundBits(n).status());
+  if (spec.allow_insecure) {
+    if (n < kInsecurePolyDegreeMin || n > kPolyDegreeMax || (n & (n - 1)) != 0) {
+      return absl::InvalidArgumentError(absl::StrCat("poly_degree ", n, " must be a power of two in [",
+                                                      kInsecurePolyDegreeMin, ", ", kPolyDegreeMax, "]"));
+    }
+  } else {
+    SWARM_RETURN_IF_ERROR(SecurityBoundBits(n).status());
+  }
+  if (spec.secret_hamming_weight < 0 || static_cast<size_t>(spec.secret_hamming_weight) > n) {
+    return absl::InvalidArgumentError(absl::StrCat("secret_hamming_weight ", spec.secret_hamming_weight,
+                                                   " must be in [0, poly_degree ", n, "]"));
+  }
   if (spec.scheme != Scheme::kCkks && spec.scheme != Scheme::kBfv) {
     return absl::InvalidArgumentError(absl::StrCat("scheme ", static_cast<int>(spec.scheme), " unknown"));
   }
@@ -126,7 +167,7 @@ StatusOr<ContextPtr> Context::Create(const ParamSpec& spec) {
   // Cheap check first (bit sizes bound the log from above), exact one after generation.
   double approx = spec.special_prime_bits - 1;
   for (int b : spec.data_prime_bits) approx += b - 1;
-  SWARM_RETURN_IF_ERROR(CheckSecurity(n, approx));
+  if (!spec.allow_insecure) SWARM_RETURN_IF_ERROR(CheckSecurity(n, approx, spec.secret_hamming_weight));
   if (spec.scheme == Scheme::kCkks) {
     if (!(spec.scale >= 2.0) || spec.scale > std::ldexp(1.0, 60)) {
       return absl::InvalidArgumentError(absl::StrCat("scale ", spec.scale, " must be in [2, 2^60] for CKKS"));
@@ -152,7 +193,7 @@ StatusOr<ContextPtr> Context::Create(const ParamSpec& spec) {
   ctx->moduli_.emplace_back(p);
   ctx->log2_qp_ = 0;
   for (const auto& m : ctx->moduli_) ctx->log2_qp_ += std::log2(static_cast<double>(m.value()));
-  SWARM_RETURN_IF_ERROR(CheckSecurity(n, ctx->log2_qp_));
+  if (!spec.allow_insecure) SWARM_RETURN_IF_ERROR(CheckSecurity(n, ctx->log2_qp_, spec.secret_hamming_weight));
   for (const auto& m : ctx->moduli_) {
     SWARM_ASSIGN_OR_RETURN(auto t, NttTables::Create(n, m.value()));
     ctx->ntt_.push_back(std::move(t));

@@ -8,7 +8,15 @@
 // builds the NTT tables and scheme constants, and refuses insecure
 // combinations: log2(Q*P) must not exceed the HomomorphicEncryption.org
 // standard's 128-bit classical bound for ternary secrets (109, 218, 438, 881
-// bits for N = 4096, 8192, 16384, 32768); the error names that bound.
+// bits for N = 4096, 8192, 16384, 32768; 1747 for N = 65536, the value OpenFHE's
+// HEStd_128_classic table extends the standard with); the error names that bound.
+// A sparse ternary secret (secret_hamming_weight h > 0, h entries ±1, used by
+// bootstrapping, see bootstrap.h) is weaker: it is accepted only where a
+// published estimate exists (h ≥ 192: log2(QP) ≤ 768 at N = 32768 and ≤ 1550 at
+// N = 65536, Lattigo's default bootstrapping sets), refused elsewhere.
+// allow_insecure = true skips these checks (and admits N down to 1024) for
+// tests and benchmarks that ask for it by name; Context::insecure() reports it
+// and tools must print it. Parameters read from a peer never carry it.
 //
 // Levels: a ciphertext at level l uses the primes q_0..q_l; a fresh CKKS
 // ciphertext is at level L-1 and each rescale lowers the level by one.
@@ -34,8 +42,9 @@ enum class Scheme : uint8_t { kCkks = 1, kBfv = 2 };
 const char* SchemeName(Scheme s);
 
 inline constexpr size_t kPolyDegreeMin = 4096;
-inline constexpr size_t kPolyDegreeMax = 32768;
-inline constexpr size_t kDataPrimesMax = 24;
+inline constexpr size_t kPolyDegreeMax = 65536;
+inline constexpr size_t kInsecurePolyDegreeMin = 1024;  // only with allow_insecure
+inline constexpr size_t kDataPrimesMax = 32;
 inline constexpr size_t kBfvDataPrimesMax = 16;  // HPS scaling accumulates 16 terms in 128 bits
 
 struct ParamSpec {
@@ -45,12 +54,17 @@ struct ParamSpec {
   int special_prime_bits = 60;       // P, at least as large as the largest q_i
   int plain_modulus_bits = 0;        // BFV only: t prime ≡ 1 mod 2N of this size
   double scale = 0;                  // CKKS only: default encoding scale (e.g. 2^40)
+  int secret_hamming_weight = 0;     // 0: uniform ternary secret; h > 0: exactly h entries ±1
+  bool allow_insecure = false;       // skip the security checks (tests/benchmarks only; printed)
 };
 
 // The standard's 128-bit classical bound on log2(Q*P) for ternary secrets.
 StatusOr<int> SecurityBoundBits(size_t poly_degree);
 // OK when log2_qp ≤ bound(N); otherwise an error naming N, log2(QP) and the bound.
 Status CheckSecurity(size_t poly_degree, double log2_qp);
+// The same for a sparse ternary secret of Hamming weight h (see above).
+StatusOr<int> SparseSecurityBoundBits(size_t poly_degree, int hamming_weight);
+Status CheckSecurity(size_t poly_degree, double log2_qp, int hamming_weight);
 
 // Presets within the bound. CKKS N=8192: q = {60, 40, 40}, P = 60, scale 2^40
 // (4 primes); N=16384: {60, 40 x6}, P = 60 (8 primes). BFV: t = 20 bits.
@@ -84,6 +98,8 @@ class Context {
   const NttTables& ntt(size_t i) const { return ntt_[i]; }
   size_t special_index() const { return data_count_; }
   double log2_qp() const { return log2_qp_; }
+  // True when the spec asked for allow_insecure and the security checks were skipped.
+  bool insecure() const { return spec_.allow_insecure; }
   // log2 of q_0 * ... * q_level.
   double log2_q_at(size_t level) const;
   const ParamHash& hash() const { return hash_; }

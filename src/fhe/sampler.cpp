@@ -100,6 +100,22 @@ std::vector<int64_t> Prng::Ternary(size_t n) {
   return v;
 }
 
+std::vector<int64_t> Prng::SparseTernary(size_t n, size_t h) {
+  std::vector<int64_t> v(n, 0);
+  if (h > n) h = n;
+  // Partial Fisher-Yates over positions; unbiased bounded draws by rejection.
+  std::vector<uint32_t> pos(n);
+  for (size_t i = 0; i < n; ++i) pos[i] = static_cast<uint32_t>(i);
+  for (size_t i = 0; i < h; ++i) {
+    const uint64_t range = n - i, limit = UINT64_MAX - UINT64_MAX % range;
+    uint64_t r;
+    do r = NextU64(); while (r >= limit);
+    std::swap(pos[i], pos[i + r % range]);
+    v[pos[i]] = (NextU64() & 1) ? 1 : -1;
+  }
+  return v;
+}
+
 std::vector<int64_t> Prng::Cbd(size_t n) {
   std::vector<int64_t> v(n);
   for (size_t i = 0; i < n; ++i) {

@@ -40,6 +40,8 @@ class Prng {
   // Uniform residues in every row of `basis` (valid in NTT form too).
   RnsPoly UniformPoly(const Context& ctx, const Basis& basis);
   std::vector<int64_t> Ternary(size_t n);
+  // Exactly h entries ±1 (positions and signs uniform), the rest 0; h ≤ n.
+  std::vector<int64_t> SparseTernary(size_t n, size_t h);
   std::vector<int64_t> Cbd(size_t n);
 
  private:

@@ -28,7 +28,7 @@ constexpr OpInfo kOps[] = {
     {OpKind::kRescale, "rescale", 1, false},  {OpKind::kRotate, "rotate", 1, true},
     {OpKind::kConjugate, "conjugate", 1, false}, {OpKind::kSum, "sum", 1, false},
     {OpKind::kDot, "dot", 2, false},          {OpKind::kMatmul, "matmul", 1, false},
-    {OpKind::kPolyval, "polyval", 1, false},
+    {OpKind::kPolyval, "polyval", 1, false},  {OpKind::kBootstrap, "bootstrap", 1, false},
 };
 
 const OpInfo& Info(OpKind k) {

@@ -21,7 +21,9 @@
 //   BFV rotates rows) · conjugate (1) · sum (1: every slot = sum of slots) ·
 //   dot (2: every slot = <a, b>) · matmul (1, `matrix` = rows of a plain
 //   matrix, diagonal method) · polyval (1, `coeffs` = c0, c1, ... of
-//   sum c_i x^i).
+//   sum c_i x^i) · bootstrap (1: CKKS bootstrapping, fhe/bootstrap.h; the
+//   result is at the bootstrapping output level with the default scale; only
+//   with EvalKeys::bootstrapper, otherwise refused before any work).
 //
 // ParseCircuit checks the text only (syntax, names, arities, field types,
 // cycles, named limits) and returns the ops in a topological order.
@@ -65,6 +67,7 @@ enum class OpKind : uint8_t {
   kDot,
   kMatmul,
   kPolyval,
+  kBootstrap,
 };
 
 // "add", "mul_plain", ... (the TOML spelling).

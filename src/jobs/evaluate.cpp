@@ -3,6 +3,7 @@
 #include <cmath>
 #include <optional>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "fhe/bfv.h"
 #include "fhe/ckks.h"
@@ -140,6 +141,20 @@ StatusOr<Shape> CheckCkksOp(const Op& op, const EvalKeys& k, const std::vector<S
       r.level -= depth;
       break;
     }
+    case OpKind::kBootstrap: {
+      SWARM_RETURN_IF_ERROR(NeedTwoParts(op, a[0]));
+      if (!k.bootstrapper) {
+        return OpError(op, "bootstrapping is unavailable: the job's keys include no bootstrapping keys for these parameters "
+                           "(parameters from fhe::PlanBootstrap, a sparse secret, Galois keys for Bootstrapper::RotationSteps)");
+      }
+      const size_t out = k.bootstrapper->plan().output_level;
+      if (a[0].level > out) {
+        return OpError(op, absl::StrCat("argument at level ", a[0].level, " is above the level bootstrapping returns (", out,
+                                        "); it needs no bootstrapping"));
+      }
+      r.level = out;
+      break;
+    }
   }
   return r;
 }
@@ -225,6 +240,7 @@ StatusOr<fhe::Ciphertext> EvalCkks(const Op& op, const EvalKeys& k, const fhe::C
     case OpKind::kDot: return ev.Dot(*a[0], *a[1]);
     case OpKind::kMatmul: return ev.MatVec(enc, *a[0], op.matrix, op.rows, op.cols);
     case OpKind::kPolyval: return ev.EvalPolynomial(*a[0], op.coeffs);
+    case OpKind::kBootstrap: return k.bootstrapper->Bootstrap(*a[0]);
   }
   return absl::InternalError("unreachable");
 }
@@ -301,9 +317,13 @@ Status CheckCircuit(const Circuit& c, const EvalKeys& keys, const Values& inputs
   for (const Op& op : c.ops) {
     std::vector<Shape> args;
     for (const auto& a : op.args) args.push_back(shapes.at(a));
-    SWARM_ASSIGN_OR_RETURN(Shape s, c.scheme == fhe::Scheme::kCkks ? CheckCkksOp(op, keys, args)
-                                                                   : CheckBfvOp(op, keys, args));
-    shapes[op.id] = s;
+    auto s = c.scheme == fhe::Scheme::kCkks ? CheckCkksOp(op, keys, args) : CheckBfvOp(op, keys, args);
+    if (!s.ok() && keys.bootstrapper && absl::StrContains(s.status().message(), "depth budget")) {
+      return absl::Status(s.status().code(), absl::StrCat(s.status().message(), "; bootstrapping is available for these "
+                                                          "parameters: insert a 'bootstrap' op before this one"));
+    }
+    if (!s.ok()) return s.status();
+    shapes[op.id] = *s;
   }
   return absl::OkStatus();
 }

@@ -27,6 +27,7 @@
 
 #include "common/bytes.h"
 #include "crypto/hash.h"
+#include "fhe/bootstrap.h"
 #include "fhe/ciphertext.h"
 #include "jobs/circuit.h"
 
@@ -36,6 +37,10 @@ struct EvalKeys {
   fhe::ContextPtr ctx;
   std::shared_ptr<const fhe::RelinKey> relin;    // may be null
   std::shared_ptr<const fhe::GaloisKeys> galois; // may be null
+  // May be null: then a "bootstrap" op is refused before any work, and a
+  // circuit deeper than the chain is refused as before. LoadEvalKeys never
+  // sets it (the job wire carries no bootstrapping configuration yet).
+  std::shared_ptr<const fhe::Bootstrapper> bootstrapper;
 };
 
 // Builds EvalKeys from serialized blobs (fhe/serialize.h); relin and galois
