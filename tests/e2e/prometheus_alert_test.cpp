@@ -5,14 +5,13 @@
 #include <signal.h>
 
 #include <filesystem>
-#include <fstream>
-#include <iostream>
 #include <set>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "e2e/process.h"
+#include "e2e/prometheus_server.h"
 #include "support/test_inputs.h"
 
 namespace swarm::e2e {
@@ -20,28 +19,12 @@ namespace {
 
 using nlohmann::json;
 
-constexpr char kPrometheus[] = "/usr/bin/prometheus";
-constexpr char kPromtool[] = "/usr/bin/promtool";
 // Rules: for 30 s; scrape and evaluation every 5 s; start-up on a loaded machine.
 constexpr double kReadyBoundS = 90;
 constexpr double kFireBoundS = 150;
 
-// Alerts in state "firing", as "Name/peer" strings.
-std::set<std::string> Firing(const std::string& prom) {
-  auto [code, body] = HttpGet(prom, "/api/v1/alerts");
-  std::set<std::string> out;
-  if (code != 200) return out;
-  const json j = json::parse(body, nullptr, false);
-  if (!j.is_object() || !j.contains("data")) return out;
-  for (const auto& a : j["data"]["alerts"]) {
-    if (a.value("state", "") != "firing") continue;
-    out.insert(a["labels"].value("alertname", "") + "/" + a["labels"].value("peer", ""));
-  }
-  return out;
-}
-
 TEST(E2ePrometheus, AKilledPeerFiresPeerDownAndMembersDeadThroughPrometheus) {
-  SWARM_REQUIRE_INPUT(kPrometheus, "scripts/setup installs Debian's prometheus package");
+  SWARM_REQUIRE_INPUT(PrometheusServer::kBinary, "scripts/setup installs Debian's prometheus package");
   const std::string rules = std::string(SWARM_SOURCE_DIR) + "/deploy/prometheus/swarm_rules.yml";
   const std::string dir = TempDir("prom");
   UseRunCredentials(dir);
@@ -70,31 +53,21 @@ TEST(E2ePrometheus, AKilledPeerFiresPeerDownAndMembersDeadThroughPrometheus) {
     EXPECT_NE(config.find("\"" + n["http"].get<std::string>() + "\""), std::string::npos) << config;
   }
   // The written config is valid for Prometheus itself (and loads the rules).
-  RunResult check = RunSwarm({kPromtool, "check", "config", dir + "/prometheus.yml"}, 60);
+  RunResult check = RunSwarm({PrometheusServer::kPromtool, "check", "config", dir + "/prometheus.yml"}, 60);
   ASSERT_EQ(check.exit_code, 0) << check.out << check.err;
 
-  const std::string prom = "127.0.0.1:" + std::to_string(FreePort());
-  const pid_t server = Spawn({kPrometheus, "--config.file=" + dir + "/prometheus.yml",
-                              "--storage.tsdb.path=" + dir + "/prometheus-data", "--web.listen-address=" + prom,
-                              "--log.level=warn"},
-                             dir + "/prometheus.log");
-  Stop stop_server{server};
+  PrometheusServer prom(dir + "/prometheus.yml", dir);
   // Every peer scraped and up.
-  const bool scraped = Eventually(kReadyBoundS, [&] {
-    auto [code, body] = HttpGet(prom, "/api/v1/query?query=sum(up%7Bjob%3D%22swarm%22%7D)");
-    if (code != 200) return false;
-    const json j = json::parse(body, nullptr, false);
-    return j.is_object() && !j["data"]["result"].empty() && j["data"]["result"][0]["value"][1] == "4";
-  });
-  ASSERT_TRUE(scraped) << "Prometheus did not scrape 4 peers up; its log:\n" << ReadFile(dir + "/prometheus.log");
-  EXPECT_TRUE(Firing(prom).empty());
+  ASSERT_TRUE(Eventually(kReadyBoundS, [&] { return prom.QueryValue("sum(up{job=\"swarm\"})") == "4"; }))
+      << "Prometheus did not scrape 4 peers up; its log:\n" << prom.log();
+  EXPECT_TRUE(prom.Firing().empty());
 
   const json victim = nodes[2];
   const std::string victim_id = victim["id"];
   ASSERT_EQ(kill(victim["pid"].get<int>(), SIGKILL), 0);
   std::set<std::string> firing;
   const bool fired = Eventually(kFireBoundS, [&] {
-    firing = Firing(prom);
+    firing = prom.Firing();
     return firing.count("SwarmPeerDown/" + victim_id) && firing.count("SwarmMembersDead/" + nodes[0]["id"].get<std::string>());
   });
   std::string seen;
