@@ -89,6 +89,34 @@ inline double SecondsPerCall(const std::function<void()>& fn, double min_seconds
   return best;
 }
 
+// This thread's CPU time in seconds (CLOCK_THREAD_CPUTIME_ID): unlike wall
+// time, it does not count time spent waiting for a core on a loaded machine.
+inline double ThreadCpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+// As SecondsPerCall, but counting this thread's CPU time (for single-threaded
+// code measured beside an anchor on a shared machine).
+inline double ThreadCpuSecondsPerCall(const std::function<void()>& fn, double min_seconds = 0.2,
+                                      int min_iters = 3, int repeats = 3) {
+  fn();  // warm up
+  double best = 1e300;
+  for (int r = 0; r < repeats; ++r) {
+    long iters = 0;
+    const double start = ThreadCpuSeconds();
+    double elapsed = 0;
+    do {
+      fn();
+      ++iters;
+      elapsed = ThreadCpuSeconds() - start;
+    } while (elapsed < min_seconds || iters < min_iters);
+    best = std::min(best, elapsed / static_cast<double>(iters));
+  }
+  return best;
+}
+
 // Percentile (0..100) of samples (copied, sorted).
 inline double Percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
