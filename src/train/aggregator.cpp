@@ -99,6 +99,20 @@ Status Aggregator::Aggregate(std::span<const Contribution> inputs, std::span<flo
                                                      out.size()));
     }
   }
+  // Rules whose output carries any non-finite input into a non-finite output
+  // coordinate (the mean: NaN + x = NaN, Inf + x = Inf or NaN) skip the
+  // validation pass: a finite output proves every input was finite. A
+  // non-finite output (a bad input, or a sum that overflowed) falls back to
+  // validating and excluding as usual.
+  if (PropagatesNonFinite()) {
+    SWARM_RETURN_IF_ERROR(AggregateValid(inputs, out, r));
+    if (kernels::AllFinite(out.data(), out.size())) {
+      r.used = inputs.size();
+      return absl::OkStatus();
+    }
+    r = AggregationReport{};
+    r.received = inputs.size();
+  }
   std::vector<char> finite(inputs.size());
   ForEach(inputs.size(), [&](size_t i) { finite[i] = AllFinite(inputs[i]) ? 1 : 0; });
   for (size_t i = 0; i < inputs.size(); ++i) {

@@ -86,6 +86,10 @@ class Aggregator {
   virtual void set_parallel_for(ParallelFor p) { parallel_for_ = std::move(p); }
 
  protected:
+  // True when any NaN/Inf input makes some output coordinate NaN/Inf, so a
+  // finite output proves the inputs finite and the validation pass can be
+  // skipped (see Aggregate).
+  virtual bool PropagatesNonFinite() const { return false; }
   // Runs task over [0, tasks) with parallel_for_ when set, else in order.
   void ForEach(size_t tasks, const std::function<void(size_t)>& task) const;
   ParallelFor parallel_for_;
@@ -106,6 +110,7 @@ class MeanAggregator final : public Aggregator {
  public:
   std::string name() const override { return "mean"; }
  protected:
+  bool PropagatesNonFinite() const override { return true; }
   Status AggregateValid(std::span<const Contribution>, std::span<float>,
                         AggregationReport&) override;
 };

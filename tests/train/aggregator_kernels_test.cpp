@@ -239,5 +239,44 @@ TEST(FastAggregators, NonFiniteContributionIsStillExcludedOnTheParallelPath) {
   EXPECT_EQ(out[999], 1.0f);
 }
 
+TEST(FastAggregators, MeanSkipsValidationOnlyWhenTheOutputProvesTheInputsFinite) {
+  // Every kind of bad input at every position is still excluded and counted.
+  for (float bad : {NAN, INFINITY, -INFINITY}) {
+    for (size_t at : {0u, 500u, 999u}) {
+      std::vector<Vec> in(4, Vec(1000, 2.0f));
+      in[2][at] = bad;
+      MeanAggregator a;
+      std::vector<Contribution> views(in.begin(), in.end());
+      Vec out(1000);
+      AggregationReport r;
+      ASSERT_TRUE(a.Aggregate(views, out, &r).ok());
+      EXPECT_EQ(r.excluded_nonfinite, 1u);
+      EXPECT_EQ(r.used, 3u);
+      EXPECT_EQ(out[at], 2.0f);
+    }
+  }
+  // +Inf in one input and -Inf in another: NaN in the sum, both excluded.
+  std::vector<Vec> in(4, Vec(10, 1.0f));
+  in[0][3] = INFINITY;
+  in[1][3] = -INFINITY;
+  MeanAggregator a;
+  std::vector<Contribution> views(in.begin(), in.end());
+  Vec out(10);
+  AggregationReport r;
+  ASSERT_TRUE(a.Aggregate(views, out, &r).ok());
+  EXPECT_EQ(r.excluded_nonfinite, 2u);
+  EXPECT_EQ(out[3], 1.0f);
+  // Finite inputs whose sum overflows: nothing excluded, the mean is Inf
+  // exactly as the plain loop gives (the fallback path reruns the rule).
+  std::vector<Vec> big(2, Vec(3, 3e38f));
+  std::vector<Contribution> big_views(big.begin(), big.end());
+  Vec big_out(3);
+  AggregationReport rb;
+  ASSERT_TRUE(a.Aggregate(big_views, big_out, &rb).ok());
+  EXPECT_EQ(rb.excluded_nonfinite, 0u);
+  EXPECT_EQ(rb.used, 2u);
+  EXPECT_TRUE(std::isinf(big_out[0]));
+}
+
 }  // namespace
 }  // namespace swarm::train
