@@ -40,6 +40,7 @@ struct UpFlags {
   std::string config_file;
   std::vector<std::string> sets;
   std::vector<std::string> node_sets;  // "I:key=value"
+  std::vector<std::string> prometheus_rules;
   double ready_timeout_s = 30;
   double stop_timeout_s = 10;
   std::string log_level = "info";
@@ -92,6 +93,27 @@ bool Healthy(const std::string& http) {
   cli.set_read_timeout(1, 0);
   auto res = cli.Get("/healthz");
   return res && res->status == 200;
+}
+
+// A Prometheus config that scrapes every peer's /metrics (labels: peer = its
+// id, swarm_dir = the cluster), loading `rule_files` (absolute paths).
+std::string PrometheusConfig(const ChildGroup<Child>& children, const std::string& dir,
+                             const std::vector<std::string>& rule_files) {
+  std::string y = "# Written by `swarm up` for the cluster in " + dir +
+                  ".\n# Run: prometheus --config.file=" + dir +
+                  "/prometheus.yml --storage.tsdb.path=" + dir +
+                  "/prometheus-data\n# Rules: deploy/prometheus/ in the swarm repository (swarm up --prometheus-rules).\n"
+                  "global:\n  scrape_interval: 5s\n  evaluation_interval: 5s\n";
+  if (!rule_files.empty()) {
+    y += "rule_files:\n";
+    for (const auto& f : rule_files) y += "  - " + nlohmann::json(f).dump() + "\n";
+  }
+  y += "scrape_configs:\n  - job_name: swarm\n    metrics_path: /metrics\n    static_configs:\n";
+  for (const auto& c : children) {
+    y += "      - targets: [" + nlohmann::json(c.http).dump() + "]\n        labels: {peer: " +
+         nlohmann::json(c.id).dump() + ", swarm_dir: " + nlohmann::json(dir).dump() + "}\n";
+  }
+  return y;
 }
 
 nlohmann::json ClusterJson(const ChildGroup<Child>& children) {
@@ -257,12 +279,20 @@ int RunUp(const UpFlags& f) {
   if (const Status s = WriteFileAtomic(dir + "/cluster.json", cluster.dump(2) + "\n", {.mode = 0644}); !s.ok()) {
     std::cerr << "swarm up: cannot write cluster.json: " << s.message() << "\n";
   }
+  std::vector<std::string> rule_files;
+  for (const auto& r : f.prometheus_rules) rule_files.push_back(std::filesystem::absolute(r).string());
+  if (const Status s = WriteFileAtomic(dir + "/prometheus.yml", PrometheusConfig(children, dir, rule_files),
+                                       {.mode = 0644});
+      !s.ok()) {
+    std::cerr << "swarm up: cannot write prometheus.yml: " << s.message() << "\n";
+  }
   std::vector<std::vector<std::string>> rows;
   for (const auto& c : children) {
     rows.push_back({c.id, c.grpc, "http://" + c.http, std::to_string(c.pid), "healthy"});
   }
   std::cout << FormatTable({"peer", "grpc", "http (metrics, dashboard)", "pid", "state"}, rows)
-            << "cluster: " << dir << "/cluster.json   (Ctrl-C stops every peer)" << std::endl;
+            << "cluster: " << dir << "/cluster.json   (Ctrl-C stops every peer)\n"
+            << "prometheus: " << dir << "/prometheus.yml   (scrapes every peer's /metrics)" << std::endl;
 
   for (;;) {
     timespec timeout{0, 500'000'000};
@@ -286,7 +316,8 @@ void AddUpCommand(CLI::App& app) {
       "Start a local cluster of peers on loopback and keep it running until Ctrl-C.\n\n"
       "Examples:\n  swarm up --nodes 3 --base-port 47100 --dir /tmp/x\n"
       "  swarm up --nodes 4 --set 'consensus.committee={peers}' --node-set 3:log.level=debug\n"
-      "Writes DIR/cluster.json ({\"nodes\":[{\"id\",\"grpc\",\"http\",\"pid\"}...]}); each peer logs to "
+      "Writes DIR/cluster.json ({\"nodes\":[{\"id\",\"grpc\",\"http\",\"pid\"}...]}) and DIR/prometheus.yml "
+      "(a Prometheus scrape config for every peer's /metrics, label peer=<id>); each peer logs to "
       "DIR/<id>/node.log. Peers stop when `swarm up` stops, however it stops.\n"
       "Admission: `swarm up` is the issuer of the swarm it starts: a new issuer key per run "
       "(DIR/admission/issuer.{key,pub}), and each peer gets DIR/<id>/node.key and a grant "
@@ -306,6 +337,9 @@ void AddUpCommand(CLI::App& app) {
   cmd->add_option("--node-set", f->node_sets,
                   "Config override for one peer, I:key=value (I = 0-based index); repeatable, "
                   "applied after --set");
+  cmd->add_option("--prometheus-rules", f->prometheus_rules,
+                  "Rule file listed in DIR/prometheus.yml (e.g. deploy/prometheus/swarm_rules.yml); repeatable")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--ready-timeout", f->ready_timeout_s, "Seconds to wait for every peer to be healthy")
       ->capture_default_str();
   cmd->add_option("--log-level", f->log_level, "Peers' log level")->capture_default_str();

@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
   swarm::cli::AddLedgerCommand(app);
   swarm::cli::AddAdmissionCommand(app);
   swarm::cli::AddCheckpointCommand(app);
+  swarm::cli::AddNetrelayCommand(app);
 #ifdef SWARM_HAVE_TRAIN
   swarm::cli::AddTrainCommand(app);
 #endif

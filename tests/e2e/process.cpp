@@ -116,10 +116,16 @@ bool ProcessExists(pid_t pid) {
 }
 
 std::pair<int, std::string> HttpGet(const std::string& host_port, const std::string& path) {
+  return HttpGet(host_port, path, "");
+}
+
+std::pair<int, std::string> HttpGet(const std::string& host_port, const std::string& path,
+                                    const std::string& bearer_token) {
   const auto colon = host_port.rfind(':');
   httplib::Client cli(host_port.substr(0, colon), std::stoi(host_port.substr(colon + 1)));
   cli.set_connection_timeout(1, 0);
   cli.set_read_timeout(2, 0);
+  if (!bearer_token.empty()) cli.set_bearer_token_auth(bearer_token);
   auto res = cli.Get(path);
   if (!res) return {0, ""};
   return {res->status, res->body};

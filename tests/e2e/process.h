@@ -35,6 +35,9 @@ bool ProcessExists(pid_t pid);  // alive and not a zombie
 std::string ReadFile(const std::string& path);
 // GET http://host:port/path; returns status (0 if unreachable) and body.
 std::pair<int, std::string> HttpGet(const std::string& host_port, const std::string& path);
+// The same with "Authorization: Bearer <token>" (peers whose HTTP is not on loopback).
+std::pair<int, std::string> HttpGet(const std::string& host_port, const std::string& path,
+                                    const std::string& bearer_token);
 
 // Polls `pred` every 300 ms until it holds or `seconds` passed; the last
 // answer after the deadline decides (the one bounded wait of e2e tests).
