@@ -148,10 +148,11 @@ void Swim::ApplyClaim(const Update& u, Nanos now) {
   if (u.origin == self_) return;  // our own claims: we hold them already
   if (!IsAdmittedMember(u.origin)) return Reject("unadmitted");
   if (!u.signature || u.signature->empty()) return Reject("missing_signature");
-  {
-    const MemberState os = slots_[u.origin].state;
-    if (os == MemberState::kDead || os == MemberState::kLeft) return;  // not a member now
-  }
+  // A claim about ourselves is refuted even when we hold its accuser dead: after
+  // a partition both sides hold each other dead, and the first claim that
+  // crosses the healed link must start the refutation, or neither side ever
+  // takes the other back. (The accuser is admitted and its signature checked;
+  // a refutation only raises our own incarnation by one.)
   if (u.member == self_) {
     if (leaving_) return;
     if (u.incarnation < incarnation_) {  // refuted already: the sender gets our record
@@ -161,6 +162,10 @@ void Swim::ApplyClaim(const Update& u, Nanos now) {
     if (!authority_->Verify(u)) return Reject("forged");
     Refute(now);  // own + 1, whatever incarnation the claim named
     return;
+  }
+  {
+    const MemberState os = slots_[u.origin].state;
+    if (os == MemberState::kDead || os == MemberState::kLeft) return;  // not a member now
   }
   if (u.member >= slots_.size() || !slots_[u.member].meta || !slots_[u.member].adm) return;  // ghost
   Slot& s = slots_[u.member];

@@ -6,7 +6,8 @@
 // partition between the regions makes each side see the other dead (and
 // each side's own peers alive), and that a real Prometheus on the host
 // (bearer token, deploy/prometheus rules) fires SwarmPartition. Healing is
-// the DISABLED_ test below: it fails today (a membership finding).
+// the second test: it failed until a peer refuted claims about itself from
+// accusers it holds dead (membership/swim_state.cpp ApplyClaim).
 #include <signal.h>
 
 #include <chrono>
@@ -130,7 +131,7 @@ TEST_F(E2eNetns, APartitionBetweenRegionsIsSeenDeadOnBothSidesAndAlertedByPromet
 // after the heal, with 0 refutations, although TCP between them worked again.
 // Scenario and commands: docs/reliability.md "Partition heal". Run with
 // --gtest_also_run_disabled_tests once membership heals it.
-TEST_F(E2eNetns, DISABLED_APartitionHealsOnceBothSidesHoldTheOtherDead) {
+TEST_F(E2eNetns, APartitionHealsOnceBothSidesHoldTheOtherDead) {
   PartitionUntilDead();
   HealUntilAlive();
   std::string last;
