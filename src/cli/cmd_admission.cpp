@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "admission/grant.h"
 #include "cli/commands.h"
+#include "cli/credentials.h"
 #include "crypto/hash.h"
 #include "crypto/identity.h"
 #include "net/dial.h"
@@ -241,6 +242,7 @@ StatusOr<CommittedSet> ReadCommittedAdmission(const std::string& peer, int64_t t
 
 void RunCommit(const CommitFlags& f) {
   const std::string cmd = "admission commit";
+  UseEnvironmentCredentialsOrExit();  // the calls are signed with $SWARM_CREDENTIALS (the record by the issuer)
   auto issuer = crypto::Identity::Load(f.issuer);
   if (!issuer.ok()) Fail(cmd, issuer.status(), kExitUsage);
   if (f.grants.empty() && f.revoke.empty()) {
@@ -386,7 +388,8 @@ void AddAdmissionCommand(CLI::App& app) {
       "The record holds the whole admitted set: the last committed one (read from --peer) plus\n"
       "--grant files, minus --revoke peer ids. It is signed by the issuer key and the committee\n"
       "refuses one authored by anyone else. Once committed, peers admit only the grants it names\n"
-      "(docs/security.md \"Committed admission\"); before the first one, any grant the issuer signed.\n\n"
+      "(docs/security.md \"Committed admission\"); before the first one, any grant the issuer signed.\n"
+      "Calls are signed with $SWARM_CREDENTIALS (e.g. <swarm up dir>/admission).\n\n"
       "Example:\n"
       "  swarm admission commit --issuer issuer/issuer.key --peer 127.0.0.1:7000 \\\n"
       "      --grant n0/admission.grant --grant n1/admission.grant --revoke 3fa2...");

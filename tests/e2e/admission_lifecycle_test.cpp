@@ -52,6 +52,15 @@ double Sum(const std::string& http, const std::string& name, const std::vector<s
   return total;
 }
 
+// The full peer id (64 hex) of the member displayed as `name` in a status.
+std::string FullPeerId(const json& s, const std::string& name) {
+  if (!s.is_object() || !s.contains("members")) return "";
+  for (const auto& m : s["members"]) {
+    if (m.value("id", "") == name) return m.value("peer_id", "");
+  }
+  return "";
+}
+
 RunResult Swarm(std::vector<std::string> args, double timeout_s = 60) {
   args.insert(args.begin(), SwarmBinary());
   return RunSwarm(args, timeout_s);
@@ -134,6 +143,7 @@ TEST(E2eAdmissionClosed, AClosedPeerRefusesEveryCallSignedOrNot) {
   const std::string dir = TempDir("closed");
   // A valid identity and grant from some issuer: the closed peer trusts none.
   ASSERT_EQ(Swarm({"admission", "issuer-keygen", "--out", dir + "/issuer"}).exit_code, 0);
+  std::filesystem::create_directories(dir + "/admission");
   ASSERT_EQ(Swarm({"keygen", "--out", dir + "/admission/operator.key"}).exit_code, 0);
   RunResult issued = Swarm({"admission", "issue", "--issuer", dir + "/issuer/issuer.key", "--peer-key",
                             dir + "/admission/operator.key", "--swarm", "prod", "--roles", "observer,client",
@@ -178,7 +188,8 @@ TEST(E2eAdmissionExpiry, AnExpiredMemberLeavesEveryViewAndPlacementAndARenewedGr
     return true;
   })) << Status(up.http(0)).dump();
   const json s2 = Status(up.http(2));
-  const std::string victim = s2["peer_id"];
+  const std::string victim = FullPeerId(Status(up.http(0)), up.id(2));
+  ASSERT_EQ(victim.size(), 64u) << Status(up.http(0)).dump();
   ASSERT_EQ(RingPeers(Status(up.http(0))).count(up.id(2)), 1u) << Status(up.http(0))["ring"].dump();
   // Replace n2's grant file with one that lives 30 s (same issuer, roles, address).
   const std::string swarm_id = s2["admission"]["swarm_id"];
@@ -195,7 +206,8 @@ TEST(E2eAdmissionExpiry, AnExpiredMemberLeavesEveryViewAndPlacementAndARenewedGr
   ASSERT_TRUE(Eventually(75, [&] {
     for (int i = 0; i < 2; ++i) {
       const json s = Status(up.http(i));
-      if (MemberIds(s).count(victim) || RingPeers(s).count(up.id(2))) return false;
+      if (!s.is_object() || MemberIds(s).count(victim) || RingPeers(s).count(up.id(2))) return false;
+      if (Refused(s)[victim] != "expired") return false;
     }
     return true;
   })) << Status(up.http(0)).dump();
@@ -276,10 +288,16 @@ TEST(E2eAdmissionCommitted, CommittedGrantsRuleTheCommitteeAndOnlyTheIssuerCommi
     }
     return true;
   })) << ConsensusOf(up.http(0)).dump() << up.log(0);
-  const std::string outsider = Status(up.http(4))["peer_id"];
-  auto commit = [&](const std::string& key, const std::vector<std::string>& grants) {
+  const std::string outsider = FullPeerId(Status(up.http(0)), up.id(4));
+  ASSERT_EQ(outsider.size(), 64u) << Status(up.http(0)).dump();
+  auto commit = [&](const std::string& key, const std::vector<std::string>& grants,
+                    const std::vector<std::string>& revoke = {}) {
     std::vector<std::string> args = {"admission", "commit", "--issuer", key, "--peer", up.grpc(0), "--peer",
                                      up.grpc(1), "--timeout-ms", "30000"};
+    for (const auto& r : revoke) {
+      args.push_back("--revoke");
+      args.push_back(r);
+    }
     for (const auto& g : grants) {
       args.push_back("--grant");
       args.push_back(g);
@@ -288,8 +306,13 @@ TEST(E2eAdmissionCommitted, CommittedGrantsRuleTheCommitteeAndOnlyTheIssuerCommi
   };
   std::vector<std::string> grants = {dir + "/admission/operator.grant"};
   for (int i = 0; i < 4; ++i) grants.push_back(dir + "/n" + std::to_string(i) + "/admission.grant");
-  // A committee member's key is not an issuer: refused by every replica.
-  RunResult forged = commit(dir + "/n0/node.key", grants);
+  // A committee member's key is not an issuer: the tool will not put the
+  // issuer's grants under it, and a record it signs anyway (a revocation) is
+  // refused by every replica.
+  RunResult mixed = commit(dir + "/n0/node.key", grants);
+  EXPECT_NE(mixed.exit_code, 0) << mixed.out;
+  EXPECT_TRUE(Has(mixed.err, "is not --issuer")) << mixed.err;
+  RunResult forged = commit(dir + "/n0/node.key", {}, {FullPeerId(Status(up.http(0)), up.id(1))});
   EXPECT_NE(forged.exit_code, 0) << forged.out;
   EXPECT_TRUE(Has(forged.err, "not a trusted issuer")) << forged.err;
   EXPECT_EQ(ConsensusOf(up.http(0))["epochs"]["admission"].value("version", 0), 0);
@@ -317,7 +340,8 @@ TEST(E2eAdmissionCommitted, CommittedGrantsRuleTheCommitteeAndOnlyTheIssuerCommi
   // Committing its grant (version 2) brings it back.
   RunResult v2 = commit(dir + "/admission/issuer.key", {dir + "/n4/admission.grant"});
   ASSERT_EQ(v2.exit_code, 0) << v2.out << v2.err;
-  EXPECT_TRUE(Has(v2.out, "committed epoch.admission version 2: 6 grant(s)")) << v2.out;
+  EXPECT_TRUE(Has(v2.out, "committed epoch.admission version 2 at ledger index")) << v2.out;
+  EXPECT_TRUE(Has(v2.out, ": 6 grant(s), 0 revoked")) << v2.out;
   EXPECT_TRUE(Eventually(60, [&] {
     for (int i = 0; i < 4; ++i) {
       if (!MemberIds(Status(up.http(i))).count(outsider)) return false;
