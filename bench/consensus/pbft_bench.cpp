@@ -18,6 +18,7 @@
 #include "consensus/codec.h"
 #include "consensus/ml_dsa_authenticator.h"
 #include "consensus/replica.h"
+#include "timing_authenticator.h"
 #include "crypto/signer.h"
 
 namespace swarm::consensus {
@@ -80,7 +81,7 @@ Measurement Run(uint32_t n, size_t batch, bool ml_dsa, double seconds) {
   uint64_t committed_at_primary = 0;
   Clock::time_point batch_start;
   auto collect = [&](uint32_t i) {
-    Ready r = replicas[i]->TakeReady();
+    Ready r = replicas[i]->TakeOutbox();
     if (i == 0) {
       for (const auto& e : r.committed) {
         committed_at_primary += e.requests.size();

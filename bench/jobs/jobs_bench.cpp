@@ -100,7 +100,7 @@ double RunInProcess(const Setup& s, uint32_t tasks) {
   (void)queen.AddWorker(0, false, 1.0, 0);
   (void)queen.SubmitJob(1, tasks, 0);
   while (true) {
-    for (const auto& a : queen.TakeAssignments()) inbox.push_back(a);
+    for (const auto& a : queen.TakeOutbox()) inbox.push_back(a);
     cv.notify_all();
     if (queen.Progress(1)->state != jobs::JobState::kRunning) break;
     cv.wait(lock, [&] { return !results.empty(); });

@@ -78,7 +78,7 @@ class SyncPeer final : public swarm::node::Extension {
     (void)av_->OnContribution(self_, r, v, clock_.Now());
     for (;;) {
       av_->OnTick(clock_.Now());
-      if (auto out = av_->TakeOutcome()) return swarm::ToSeconds(out->duration);
+      if (auto out = av_->TakeOutbox()) return swarm::ToSeconds(out->duration);
       cv_.wait_for(lock, std::chrono::milliseconds(2));
     }
   }

@@ -86,7 +86,7 @@ void Check(Harness& h, ByteSpan wire) {
   SWARM_ASSERT(back.ok() && *back == *m);
   h.replica->OnMessage(ReplicaId(0), *m);
   h.replica->OnTick(1);
-  (void)h.replica->TakeReady();
+  (void)h.replica->TakeOutbox();
 }
 
 }  // namespace

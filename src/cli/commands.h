@@ -21,6 +21,7 @@ void AddStatusCommand(CLI::App& app);
 void AddCryptoCommands(CLI::App& app);  // keygen, identity, crypto
 void AddLedgerCommand(CLI::App& app);
 void AddAdmissionCommand(CLI::App& app);  // cmd_admission.cpp
+void AddCheckpointCommand(CLI::App& app);  // cmd_checkpoint.cpp
 void AddTrainCommand(CLI::App& app);      // cmd_train.cpp, if SWARM_HAVE_TRAIN
 void AddEvolveCommand(CLI::App& app);     // cmd_evolve.cpp, if SWARM_HAVE_EVO
 void AddFheCommand(CLI::App& app);        // cmd_fhe.cpp, if SWARM_HAVE_FHE

@@ -62,6 +62,7 @@ int main(int argc, char** argv) {
   swarm::cli::AddCryptoCommands(app);
   swarm::cli::AddLedgerCommand(app);
   swarm::cli::AddAdmissionCommand(app);
+  swarm::cli::AddCheckpointCommand(app);
 #ifdef SWARM_HAVE_TRAIN
   swarm::cli::AddTrainCommand(app);
 #endif

@@ -153,7 +153,7 @@ std::vector<StatusOr<double>> RemoteEvaluatorPool::EvaluateBatch(
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait_for(lock, std::chrono::nanoseconds(wake - now), [this] { return !done_.empty(); });
   }
-  return dispatcher_.TakeResults();
+  return dispatcher_.TakeOutbox();
 }
 
 std::vector<evo::EvaluatorView> RemoteEvaluatorPool::evaluators() const {

@@ -5,8 +5,6 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
-#include <chrono>
-
 #include "crypto/hash.h"
 
 namespace swarm::consensus {
@@ -68,28 +66,6 @@ std::vector<Bytes> KeyedHashAuthenticator::DeriveKeys(uint32_t n, uint64_t seed)
     keys.emplace_back(d.begin(), d.end());
   }
   return keys;
-}
-
-namespace {
-double Since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-}  // namespace
-
-Bytes TimingAuthenticator::Sign(ByteSpan msg) {
-  const auto t0 = std::chrono::steady_clock::now();
-  Bytes s = inner_->Sign(msg);
-  sign_seconds_ += Since(t0);
-  ++signs_;
-  return s;
-}
-
-bool TimingAuthenticator::Verify(ReplicaId signer, ByteSpan msg, ByteSpan sig) {
-  const auto t0 = std::chrono::steady_clock::now();
-  const bool ok = inner_->Verify(signer, msg, sig);
-  verify_seconds_ += Since(t0);
-  ++verifies_;
-  return ok;
 }
 
 }  // namespace swarm::consensus

@@ -53,22 +53,4 @@ class KeyedHashAuthenticator final : public Authenticator {
   std::unique_ptr<Impl> impl_;
 };
 
-// Wraps another authenticator and accumulates the time spent in it
-// (benchmarks use this to report the share of time in signing/verifying).
-class TimingAuthenticator final : public Authenticator {
- public:
-  explicit TimingAuthenticator(Authenticator* inner) : inner_(inner) {}
-  Bytes Sign(ByteSpan msg) override;
-  bool Verify(ReplicaId signer, ByteSpan msg, ByteSpan sig) override;
-  double sign_seconds() const { return sign_seconds_; }
-  double verify_seconds() const { return verify_seconds_; }
-  uint64_t signs() const { return signs_; }
-  uint64_t verifies() const { return verifies_; }
-
- private:
-  Authenticator* inner_;
-  double sign_seconds_ = 0, verify_seconds_ = 0;
-  uint64_t signs_ = 0, verifies_ = 0;
-};
-
 }  // namespace swarm::consensus

@@ -1,7 +1,6 @@
 #include "consensus/ledger_machine.h"
 
 #include <filesystem>
-#include <fstream>
 
 #include <spdlog/spdlog.h>
 

@@ -92,7 +92,7 @@ void Replica::Send(std::optional<ReplicaId> to, Message m) {
   ready_.messages.push_back(Outgoing{to, std::move(m)});
 }
 
-Ready Replica::TakeReady() {
+Ready Replica::TakeOutbox() {
   Ready out = std::move(ready_);
   ready_ = Ready{};
   return out;

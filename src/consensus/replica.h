@@ -3,7 +3,7 @@
 //
 // The driver feeds it Propose(request) for client requests, OnMessage(from,
 // msg) for every message received, and OnTick(now) regularly (every few
-// milliseconds of its clock); after each call it takes TakeReady() and acts on
+// milliseconds of its clock); after each call it takes TakeOutbox() and acts on
 // it in the order documented on Ready. The replica never reads a clock, opens
 // a socket or starts a thread. It signs and verifies through the injected
 // Authenticator and applies committed requests through the injected
@@ -112,7 +112,7 @@ struct CommittedEntry {
   std::vector<bool> applied;      // per request: false if it was a duplicate and skipped
 };
 
-// Outputs accumulated since the last TakeReady. The driver acts on the fields
+// Outputs accumulated since the last TakeOutbox. The driver acts on the fields
 // in this order:
 struct Ready {
   // 1. If set, save durable_state() durably (fsync) BEFORE sending any of
@@ -167,7 +167,7 @@ class Replica {
   // `now` is the driver's monotonic clock; it must not decrease.
   void OnTick(Nanos now);
 
-  Ready TakeReady();
+  Ready TakeOutbox();
   bool HasReady() const;
   const DurableState& durable_state() const { return d_; }
 
@@ -175,6 +175,9 @@ class Replica {
   bool in_view_change() const { return d_.in_view_change; }
   ReplicaId primary() const { return Primary(d_.view); }
   SeqNumber last_executed() const { return last_executed_; }
+  // Whether (client, client_seq) was executed — also inside a snapshot
+  // installed by state transfer, for which no CommittedEntry is reported.
+  bool Executed(uint64_t client, uint64_t client_seq) const { return executed_.Contains(client, client_seq); }
   SeqNumber stable_checkpoint() const { return d_.stable.seq; }
   size_t log_size() const { return d_.log.size(); }
   size_t pending_requests() const { return pending_.size(); }

@@ -286,7 +286,7 @@ Nanos Dispatcher::NextDeadline() const {
   return t;
 }
 
-std::vector<StatusOr<double>> Dispatcher::TakeResults() {
+std::vector<StatusOr<double>> Dispatcher::TakeOutbox() {
   SWARM_ASSERT(done());
   std::vector<StatusOr<double>> out;
   out.reserve(jobs_.size());

@@ -12,7 +12,7 @@
 //     ... d.OnRemoteReply(id, results, now) / d.OnRemoteFailure(id, why, now)
 //     ... d.OnLocalResult(job, r) / d.OnCheckResult(job, r)
 //   }
-//   std::vector<StatusOr<double>> r = d.TakeResults();
+//   std::vector<StatusOr<double>> r = d.TakeOutbox();
 //
 // Policy:
 //   * Each pending job goes to the local evaluator with probability
@@ -130,7 +130,7 @@ class Dispatcher {
   // at the latest if nothing arrives.
   Nanos NextDeadline() const;
   // The batch's results in job order (valid once done()); resets the batch.
-  std::vector<StatusOr<double>> TakeResults();
+  std::vector<StatusOr<double>> TakeOutbox();
 
   const DispatchCounters& counters() const { return counters_; }
   std::vector<EvaluatorView> evaluators(Nanos now) const;

@@ -305,7 +305,7 @@ std::optional<Nanos> Queen::NextDeadline() const {
   return best;
 }
 
-std::vector<Assignment> Queen::TakeAssignments() {
+std::vector<Assignment> Queen::TakeOutbox() {
   std::vector<Assignment> out;
   out.swap(outbox_);
   return out;

@@ -33,7 +33,7 @@
 //
 // Driving (etcd-raft style): the caller feeds events — AddWorker/RemoveWorker,
 // SubmitJob, OnResult/OnFailure from workers, OnTick(now) — and after each
-// call takes TakeAssignments() and sends each (job, task) to its worker.
+// call takes TakeOutbox() and sends each (job, task) to its worker.
 // Results that arrive after a deadline still count as votes. Nothing here
 // reads a clock, a socket or a thread; randomness is the seeded Rng.
 //
@@ -147,7 +147,7 @@ class Queen {
   // Earliest outstanding deadline (to schedule the next OnTick), if any.
   std::optional<Nanos> NextDeadline() const;
 
-  std::vector<Assignment> TakeAssignments();
+  std::vector<Assignment> TakeOutbox();
 
   StatusOr<JobProgress> Progress(JobId job) const;
   // The accepted digest of a task (once accepted).

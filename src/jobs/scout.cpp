@@ -29,7 +29,7 @@ void Scout::OnTick(Nanos now) {
   }
 }
 
-std::vector<Probe> Scout::TakeProbes() {
+std::vector<Probe> Scout::TakeOutbox() {
   std::vector<Probe> out;
   out.swap(outbox_);
   return out;

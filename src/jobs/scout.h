@@ -8,7 +8,7 @@
 // (Queen::SetThroughputHint). A probe not answered within probe_timeout
 // counts as a failure (the worker's hint is divided by 2).
 //
-// Driving: AddWorker/RemoveWorker, OnTick(now) then TakeProbes() to send,
+// Driving: AddWorker/RemoveWorker, OnTick(now) then TakeOutbox() to send,
 // OnProbeReply(worker, nonce, now) when a reply arrives. Replies with an
 // unknown nonce are ignored (counted).
 //
@@ -43,7 +43,7 @@ class Scout {
   void AddWorker(uint32_t w) { workers_.try_emplace(w); }
   void RemoveWorker(uint32_t w) { workers_.erase(w); }
   void OnTick(Nanos now);
-  std::vector<Probe> TakeProbes();
+  std::vector<Probe> TakeOutbox();
   void OnProbeReply(uint32_t worker, uint64_t nonce, Nanos now);
 
   // Units per second (0 = not yet measured).

@@ -41,7 +41,9 @@ MembershipDriver::MembershipDriver(const NodeConfig& config, const crypto::Ident
                                    net::EnvelopeSealer& sealer, Metrics& metrics, MembershipAdmission admission,
                                    std::function<std::shared_ptr<grpc::Channel>(const std::string&)> channel_to)
     : config_(config), identity_(identity), metrics_(metrics), origin_(clock_.Now()),
-      sealer_(sealer), admission_(std::move(admission)) {
+      sealer_(sealer), admission_(std::move(admission)),
+      envelope_checks_({.payload_bytes_max = membership::CodecLimits{}.message_bytes_max + 256,
+                        .on_refusal = [this](const std::string& reason) { Count(reason); }}) {
   channel_to_ = std::move(channel_to);
   swim_config_.sync_updates_per_message_max = kSyncUpdatesPerMessage;
   swim_config_.probe_interval = config.membership_probe_interval;
@@ -111,13 +113,12 @@ void MembershipDriver::Count(const std::string& reason) {
 
 void MembershipDriver::Deliver(const net::OpenedEnvelope& env) {
   const Bytes& p = env.payload;
-  const membership::CodecLimits limits;
-  if (p.size() > limits.message_bytes_max + 256) return Count("oversized");
+  if (!envelope_checks_.CheckSize(env).ok()) return;
   if (p.empty() || p.size() < 1u + p[0]) return Count("malformed");
   std::string name(p.begin() + 1, p.begin() + 1 + p[0]);
   if (!membership::PeerDirectory::ValidateName(name).ok()) return Count("bad_peer_id");
   // A member speaks only as itself: the name is the envelope signer's peer id.
-  if (name != MembershipAuthority::NameOf(env.sender)) return Count("name_hijack");
+  if (!envelope_checks_.SignerMustBe(name, MembershipAuthority::NameOf(env.sender), "name_hijack").ok()) return;
   std::unique_lock<std::mutex> lock(mu_);
   if (inbound_.size() >= kInboundQueueMax) {
     lock.unlock();

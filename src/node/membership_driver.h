@@ -47,6 +47,7 @@
 #include "membership/swim.h"
 #include "net/envelope.h"
 #include "node/config.h"
+#include "node/envelope_admission.h"
 #include "node/membership_authority.h"
 #include "node/metrics.h"
 #include "node/view.h"
@@ -117,6 +118,7 @@ class MembershipDriver {
   std::string self_address_;
   net::EnvelopeSealer& sealer_;
   MembershipAdmission admission_;
+  EnvelopeAdmission envelope_checks_;  // size and signer's name (node/envelope_admission.h)
 
   // Driver-thread state.
   std::unique_ptr<membership::PeerDirectory> dir_;

@@ -11,9 +11,10 @@ Status LinkModel::Validate() const {
   SWARM_RETURN_IF_ERROR(prob("loss", loss));
   SWARM_RETURN_IF_ERROR(prob("duplicate", duplicate));
   SWARM_RETURN_IF_ERROR(prob("reorder", reorder));
-  if (latency_base < 0 || latency_jitter_mean < 0 || reorder_delay_mean < 0)
+  if (latency_base < 0 || latency_jitter_mean < 0 || latency_jitter_max < 0 || reorder_delay_mean < 0)
     return absl::InvalidArgumentError(absl::StrCat("link model: negative time (latency_base=", latency_base,
                                                    "ns, latency_jitter_mean=", latency_jitter_mean,
+                                                   "ns, latency_jitter_max=", latency_jitter_max,
                                                    "ns, reorder_delay_mean=", reorder_delay_mean, "ns)"));
   return absl::OkStatus();
 }
@@ -21,6 +22,7 @@ Status LinkModel::Validate() const {
 Nanos LinkModel::SampleLatency(Rng& rng) const {
   Nanos t = latency_base;
   if (latency_jitter_mean > 0) t += static_cast<Nanos>(rng.Exponential(static_cast<double>(latency_jitter_mean)));
+  if (latency_jitter_max > 0) t += static_cast<Nanos>(rng.Uniform(static_cast<uint64_t>(latency_jitter_max) + 1));
   if (reorder > 0 && rng.Bernoulli(reorder))
     t += static_cast<Nanos>(rng.Exponential(static_cast<double>(reorder_delay_mean)));
   return t;

@@ -1,8 +1,10 @@
 // Per-link network behaviour for the simulator.
 //
 // A LinkModel says how one directed link (from -> to) treats a message: a
-// latency drawn as `latency_base + Exponential(latency_jitter_mean)` (the
-// exponential tail reorders messages naturally), an independent loss
+// latency drawn as `latency_base + Exponential(latency_jitter_mean) +
+// Uniform[0, latency_jitter_max]` (either jitter reorders messages; the
+// uniform one alone keeps the delay bounded, as partial synchrony after GST
+// assumes), an independent loss
 // probability, a duplication probability (the copy gets its own latency) and
 // an explicit reordering probability that adds `Exponential(reorder_delay_mean)`.
 // LinkTable resolves the model of a link: an exact (from,to) override first,
@@ -24,6 +26,7 @@ using NodeId = uint32_t;
 struct LinkModel {
   Nanos latency_base = Millis(5);
   Nanos latency_jitter_mean = Millis(5);
+  Nanos latency_jitter_max = 0;  // bounded uniform jitter on top (0: none)
   double loss = 0.0;        // probability a message is dropped
   double duplicate = 0.0;   // probability a second copy is delivered
   double reorder = 0.0;     // probability of an extra reorder delay

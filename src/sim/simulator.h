@@ -81,7 +81,9 @@ class Simulator {
   size_t pending_events() const { return queue_.size(); }
 
   // Sends from `from` to `to` now, through hooks, partitions and the link model.
-  void Send(NodeId from, NodeId to, Msg msg) {
+  // `hold` > 0 adds that much delay on top of the link's latency (a sender
+  // that sits on its messages; partitions and loss still apply at send time).
+  void Send(NodeId from, NodeId to, Msg msg, Nanos hold = 0) {
     SWARM_ASSERT(from < node_count_ && to < node_count_);
     if (!up_[from]) {
       ++stats_.dropped_down;
@@ -94,10 +96,11 @@ class Simulator {
       }
       SWARM_ASSERT(to < node_count_);
     }
-    Transmit(from, to, std::move(msg));
+    Transmit(from, to, std::move(msg), hold);
   }
-  // A message that appears to come from `from` (forged or injected by a test).
-  void Inject(NodeId from, NodeId to, Msg msg) { Transmit(from, to, std::move(msg)); }
+  // A message that appears to come from `from` (forged or injected by a test;
+  // sent even when `from` is down, bypassing hooks).
+  void Inject(NodeId from, NodeId to, Msg msg, Nanos hold = 0) { Transmit(from, to, std::move(msg), hold); }
 
   void SetByzantine(NodeId node, ByzantineHook hook) { hooks_[node] = std::move(hook); }
 
@@ -108,10 +111,20 @@ class Simulator {
   }
   void Crash(NodeId node, Nanos at) { Push(Event{at, 0, node, 0, 0, kCrash}); }
   void Restart(NodeId node, Nanos at) { Push(Event{at, 0, node, 0, 0, kRestart}); }
-  // Runs `fn` at virtual time `at` (test scripting: change links, measure, ...).
+  // Runs `fn` at virtual time `at` (clamped to now; test scripting: change
+  // links, submit client requests, measure, ...). Slots of calls that ran are
+  // reused, so a driver may schedule calls for as long as it runs.
   void At(Nanos at, std::function<void()> fn) {
-    calls_.push_back(std::move(fn));
-    Push(Event{at, 0, 0, 0, static_cast<uint32_t>(calls_.size() - 1), kCall});
+    uint32_t slot;
+    if (!free_calls_.empty()) {
+      slot = free_calls_.back();
+      free_calls_.pop_back();
+      calls_[slot] = std::move(fn);
+    } else {
+      slot = static_cast<uint32_t>(calls_.size());
+      calls_.push_back(std::move(fn));
+    }
+    Push(Event{std::max(at, now()), 0, 0, 0, slot, kCall});
   }
 
   // Processes one event; false when the queue is empty.
@@ -156,6 +169,8 @@ class Simulator {
         break;
       case kCall: {
         auto fn = std::move(calls_[e.payload]);
+        calls_[e.payload] = nullptr;
+        free_calls_.push_back(e.payload);
         fn();
         break;
       }
@@ -190,7 +205,7 @@ class Simulator {
     queue_.push(e);
   }
 
-  void Transmit(NodeId from, NodeId to, Msg msg) {
+  void Transmit(NodeId from, NodeId to, Msg msg, Nanos hold = 0) {
     ++stats_.sent;
     if (partitions_.Blocked(from, to, now())) {
       ++stats_.dropped_partition;
@@ -203,9 +218,9 @@ class Simulator {
     }
     if (link.duplicate > 0 && rng_.Bernoulli(link.duplicate)) {
       ++stats_.duplicated;
-      Schedule(from, to, Msg(msg), now() + link.SampleLatency(rng_));
+      Schedule(from, to, Msg(msg), now() + hold + link.SampleLatency(rng_));
     }
-    Schedule(from, to, std::move(msg), now() + link.SampleLatency(rng_));
+    Schedule(from, to, std::move(msg), now() + hold + link.SampleLatency(rng_));
   }
 
   void Schedule(NodeId from, NodeId to, Msg&& msg, Nanos at) {
@@ -235,6 +250,7 @@ class Simulator {
   std::vector<std::optional<Msg>> slab_;
   std::vector<uint32_t> free_;
   std::vector<std::function<void()>> calls_;
+  std::vector<uint32_t> free_calls_;
   uint64_t next_seq_ = 0;
   SimStats stats_;
 };

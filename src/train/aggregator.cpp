@@ -7,26 +7,17 @@
 #include <cstring>
 
 #include "absl/strings/str_join.h"
+#include "train/aggregator_internal.h"
+#include "train/aggregator_kernels.h"
 
 namespace swarm::train {
 namespace {
 
-bool AllFinite(Contribution c) {
-  // Exponent bits all ones = Inf or NaN. Integer ops so the loop vectorizes.
-  uint32_t bad = 0;
-  const float* p = c.data();
-  for (size_t j = 0; j < c.size(); ++j) {
-    uint32_t u;
-    std::memcpy(&u, p + j, 4);
-    bad |= static_cast<uint32_t>((u & 0x7f800000u) == 0x7f800000u);
-  }
-  return bad == 0;
-}
-
-// Cache-sized block of coordinates the coordinate-wise rules work through.
-constexpr size_t kBlock = 4096;
+bool AllFinite(Contribution c) { return kernels::AllFinite(c.data(), c.size()); }
 
 // Median of v[0..n) (reorders v). Even n: mean of the two middle values.
+// The scalar path, used where the sorting network does not pay (n beyond
+// kNetworkInputsMax).
 inline float MedianInPlace(float* v, size_t n) {
   const size_t mid = n / 2;
   std::nth_element(v, v + mid, v + n);
@@ -34,6 +25,57 @@ inline float MedianInPlace(float* v, size_t n) {
   if (n % 2 == 1) return hi;
   const float lo = *std::max_element(v, v + mid);
   return 0.5f * (lo + hi);
+}
+
+// Coordinates per block the network sorts at once (a multiple of
+// kernels::kLanesMultiple), and per task handed to parallel_for.
+constexpr size_t kSortBlock = 256;
+constexpr size_t kChunk = kAggregatorChunk;
+constexpr size_t kNetworkInputsMax = 1024;
+
+size_t ChunkCount(size_t d) { return (d + kChunk - 1) / kChunk; }
+
+// Median of the block's sorted rows into o (lanes values).
+void EmitMedian(float* const* rows, size_t n, size_t lanes, float* o) {
+  const size_t mid = n / 2;
+  if (n % 2 == 1) {
+    std::memcpy(o, rows[mid], lanes * sizeof(float));
+  } else {
+    kernels::Midpoint(rows[mid - 1], rows[mid], o, lanes);
+  }
+}
+
+// Runs `emit(rows, lanes, out, first, count)` for every block of chunk `task`: rows[i]
+// holds contribution i's values at the block's coordinates, sorted per
+// column by `network`; `out` points at the block's outputs, which are the
+// coordinates [first, first + count). The last block
+// of a short chunk is zero-padded to a multiple of kLanesMultiple (padding
+// lanes are sorted too and then ignored: lanes are independent).
+template <typename Emit>
+void ForSortedBlocks(std::span<const Contribution> in, const std::vector<kernels::Comparator>& net,
+                     size_t task, std::span<float> out, Emit emit) {
+  const size_t n = in.size();
+  const size_t lo = task * kChunk, hi = std::min(out.size(), lo + kChunk);
+  std::vector<float> scratch(n * kSortBlock);
+  std::vector<float*> rows(n);
+  for (size_t i = 0; i < n; ++i) rows[i] = scratch.data() + i * kSortBlock;
+  std::vector<float> tail_out(kSortBlock);
+  for (size_t b = lo; b < hi; b += kSortBlock) {
+    const size_t m = std::min(kSortBlock, hi - b);
+    const size_t lanes = (m + kernels::kLanesMultiple - 1) / kernels::kLanesMultiple *
+                         kernels::kLanesMultiple;
+    for (size_t i = 0; i < n; ++i) {
+      std::memcpy(rows[i], in[i].data() + b, m * sizeof(float));
+      if (lanes > m) std::fill(rows[i] + m, rows[i] + lanes, 0.0f);
+    }
+    kernels::SortColumns(rows.data(), net, lanes);
+    if (lanes == m) {
+      emit(rows.data(), lanes, out.data() + b, b, m);
+    } else {
+      emit(rows.data(), lanes, tail_out.data(), b, m);
+      std::memcpy(out.data() + b, tail_out.data(), m * sizeof(float));
+    }
+  }
 }
 
 }  // namespace
@@ -56,7 +98,25 @@ Status Aggregator::Aggregate(std::span<const Contribution> inputs, std::span<flo
                                                      inputs[i].size(), " elements, expected ",
                                                      out.size()));
     }
-    if (!AllFinite(inputs[i])) {
+  }
+  // Rules whose output carries any non-finite input into a non-finite output
+  // coordinate (the mean: NaN + x = NaN, Inf + x = Inf or NaN) skip the
+  // validation pass: a finite output proves every input was finite. A
+  // non-finite output (a bad input, or a sum that overflowed) falls back to
+  // validating and excluding as usual.
+  if (PropagatesNonFinite()) {
+    SWARM_RETURN_IF_ERROR(AggregateValid(inputs, out, r));
+    if (kernels::AllFinite(out.data(), out.size())) {
+      r.used = inputs.size();
+      return absl::OkStatus();
+    }
+    r = AggregationReport{};
+    r.received = inputs.size();
+  }
+  std::vector<char> finite(inputs.size());
+  ForEach(inputs.size(), [&](size_t i) { finite[i] = AllFinite(inputs[i]) ? 1 : 0; });
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (!finite[i]) {
       ++r.excluded_nonfinite;
       continue;
     }
@@ -73,34 +133,85 @@ Status Aggregator::Aggregate(std::span<const Contribution> inputs, std::span<flo
   return absl::OkStatus();
 }
 
+void Aggregator::ForEach(size_t tasks, const std::function<void(size_t)>& task) const {
+  if (parallel_for_ && tasks > 1) {
+    parallel_for_(tasks, task);
+    return;
+  }
+  for (size_t t = 0; t < tasks; ++t) task(t);
+}
+
 Status MeanAggregator::AggregateValid(std::span<const Contribution> in, std::span<float> out,
                                       AggregationReport&) {
   const size_t d = out.size();
   const float inv = 1.0f / static_cast<float>(in.size());
   // Block by block so the running sum stays in cache: one pass over `out`.
-  for (size_t lo = 0; lo < d; lo += kBlock) {
-    const size_t hi = std::min(d, lo + kBlock);
-    float* o = out.data();
-    const float* x0 = in[0].data();
-    for (size_t j = lo; j < hi; ++j) o[j] = x0[j];
-    for (size_t i = 1; i < in.size(); ++i) {
-      const float* x = in[i].data();
-      for (size_t j = lo; j < hi; ++j) o[j] += x[j];
+  constexpr size_t kBlock = 4096;
+  ForEach(ChunkCount(d), [&](size_t task) {
+    const size_t chunk_lo = task * kChunk, chunk_hi = std::min(d, chunk_lo + kChunk);
+    for (size_t lo = chunk_lo; lo < chunk_hi; lo += kBlock) {
+      const size_t m = std::min(chunk_hi, lo + kBlock) - lo;
+      float* o = out.data() + lo;
+      std::memcpy(o, in[0].data() + lo, m * sizeof(float));
+      for (size_t i = 1; i < in.size(); ++i) kernels::AddInto(o, in[i].data() + lo, m);
+      for (size_t j = 0; j < m; ++j) o[j] *= inv;
     }
-    for (size_t j = lo; j < hi; ++j) o[j] *= inv;
-  }
+  });
   return absl::OkStatus();
 }
 
 Status MedianAggregator::AggregateValid(std::span<const Contribution> in, std::span<float> out,
                                         AggregationReport&) {
   const size_t n = in.size();
-  std::vector<float> col(n);
-  for (size_t j = 0; j < out.size(); ++j) {
-    for (size_t i = 0; i < n; ++i) col[i] = in[i][j];
-    out[j] = MedianInPlace(col.data(), n);
+  if (n > kNetworkInputsMax) {
+    std::vector<float> col(n);
+    for (size_t j = 0; j < out.size(); ++j) {
+      for (size_t i = 0; i < n; ++i) col[i] = in[i][j];
+      out[j] = MedianInPlace(col.data(), n);
+    }
+    return absl::OkStatus();
   }
+  const auto net = kernels::SortingNetwork(n);
+  ForEach(ChunkCount(out.size()), [&](size_t task) {
+    ForSortedBlocks(in, net, task, out, [&](float* const* rows, size_t lanes, float* o, size_t, size_t) {
+      EmitMedian(rows, n, lanes, o);
+    });
+  });
   return absl::OkStatus();
+}
+
+void MedianAndChunkDistances(std::span<const Contribution> in, std::span<float> v,
+                             std::vector<double>& partial, const ParallelFor& parallel_for) {
+  const size_t n = in.size();
+  partial.assign(ChunkCount(v.size()) * n, 0.0);
+  const auto net = n > kNetworkInputsMax ? std::vector<kernels::Comparator>{} : kernels::SortingNetwork(n);
+  auto task = [&](size_t c) {
+    if (n > kNetworkInputsMax) {
+      std::vector<float> col(n);
+      const size_t lo = c * kChunk, hi = std::min(v.size(), lo + kChunk);
+      for (size_t j = lo; j < hi; ++j) {
+        for (size_t i = 0; i < n; ++i) col[i] = in[i][j];
+        v[j] = MedianInPlace(col.data(), n);
+      }
+      for (size_t i = 0; i < n; ++i) {
+        partial[c * n + i] = kernels::SquaredDistance(in[i].data() + lo, v.data() + lo, hi - lo);
+      }
+      return;
+    }
+    ForSortedBlocks(in, net, c, v, [&](float* const* rows, size_t lanes, float* o, size_t first, size_t m) {
+      EmitMedian(rows, n, lanes, o);
+      // The block's inputs are still in cache: take their distances to the
+      // block's median now instead of in another pass over the inputs.
+      for (size_t i = 0; i < n; ++i) {
+        partial[c * n + i] += kernels::SquaredDistance(in[i].data() + first, o, m);
+      }
+    });
+  };
+  if (parallel_for && ChunkCount(v.size()) > 1) {
+    parallel_for(ChunkCount(v.size()), task);
+  } else {
+    for (size_t c = 0; c < ChunkCount(v.size()); ++c) task(c);
+  }
 }
 
 Status TrimmedMeanAggregator::AggregateValid(std::span<const Contribution> in,
@@ -111,15 +222,24 @@ Status TrimmedMeanAggregator::AggregateValid(std::span<const Contribution> in,
     return absl::FailedPreconditionError(absl::StrCat(
         "trimmed_mean: needs more than 2*trim = ", 2 * b, " contributions, got ", n));
   }
-  std::vector<float> col(n);
   const float inv = 1.0f / static_cast<float>(n - 2 * b);
-  for (size_t j = 0; j < out.size(); ++j) {
-    for (size_t i = 0; i < n; ++i) col[i] = in[i][j];
-    std::sort(col.begin(), col.end());
-    float s = 0;
-    for (size_t i = b; i < n - b; ++i) s += col[i];
-    out[j] = s * inv;
+  if (n > kNetworkInputsMax) {
+    std::vector<float> col(n);
+    for (size_t j = 0; j < out.size(); ++j) {
+      for (size_t i = 0; i < n; ++i) col[i] = in[i][j];
+      std::sort(col.begin(), col.end());
+      float s = 0;
+      for (size_t i = b; i < n - b; ++i) s += col[i];
+      out[j] = s * inv;
+    }
+    return absl::OkStatus();
   }
+  const auto net = kernels::SortingNetwork(n);
+  ForEach(ChunkCount(out.size()), [&](size_t task) {
+    ForSortedBlocks(in, net, task, out, [&](float* const* rows, size_t lanes, float* o, size_t, size_t) {
+      kernels::SumRowsScaled(rows, b, n - b, inv, o, lanes);
+    });
+  });
   return absl::OkStatus();
 }
 
@@ -167,6 +287,7 @@ StatusOr<std::unique_ptr<Aggregator>> MakeAggregator(const AggregatorSpec& s) {
   if (s.bucket_size > 1) {
     rule = std::make_unique<BucketingAggregator>(std::move(rule), s.bucket_size, s.seed);
   }
+  if (s.parallel_for) rule->set_parallel_for(s.parallel_for);
   return rule;
 }
 

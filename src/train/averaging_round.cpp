@@ -206,7 +206,7 @@ void Averager::Close(Nanos now, bool by_deadline) {
   outcome_ = std::move(out);
 }
 
-std::optional<RoundOutcome> Averager::TakeOutcome() {
+std::optional<RoundOutcome> Averager::TakeOutbox() {
   std::optional<RoundOutcome> out = std::move(outcome_);
   outcome_.reset();
   return out;

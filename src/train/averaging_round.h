@@ -8,7 +8,8 @@
 //   Open(r, now)                    start collecting round r
 //   OnContribution(from, r, v, now) a contribution arrived (own one included)
 //   OnTick(now)                     time passed
-//   TakeOutcome()                   the round's result, once it closed
+//   TakeOutbox()                    the round's result, once it closed (the outbox
+//                                   holds at most one outcome)
 //
 // A round closes when every expected trainer contributed, or the deadline
 // (`round_deadline` after Open) passed and at least `quorum` did; then the
@@ -96,7 +97,7 @@ class Averager {
   Status OnContribution(const std::string& from, uint64_t round, std::vector<float> vec, Nanos now);
   void OnTick(Nanos now);
   // The closed round's outcome, once (nullopt while open or after taken).
-  std::optional<RoundOutcome> TakeOutcome();
+  std::optional<RoundOutcome> TakeOutbox();
 
   uint64_t round() const { return round_; }
   bool open() const { return open_; }

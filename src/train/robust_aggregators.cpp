@@ -4,18 +4,20 @@
 #include <numeric>
 
 #include "train/aggregator.h"
+#include "train/aggregator_internal.h"
+#include "train/aggregator_kernels.h"
 
 namespace swarm::train {
 namespace {
 
 double SquaredDistance(const float* a, const float* b, size_t d) {
-  double s = 0;
-  for (size_t j = 0; j < d; ++j) {
-    const double t = static_cast<double>(a[j]) - b[j];
-    s += t * t;
-  }
-  return s;
+  return kernels::SquaredDistance(a, b, d);
 }
+
+// Coordinates per task (parallel_for; the same chunks as the median start's)
+// and per fused block of CenteredClip.
+constexpr size_t kClipChunk = kAggregatorChunk;
+constexpr size_t kClipBlock = 2048;
 
 }  // namespace
 
@@ -34,12 +36,15 @@ Status MultiKrumAggregator::AggregateValid(std::span<const Contribution> in,
   }
   const size_t d = out.size();
   std::vector<double> dist(static_cast<size_t>(n) * n, 0.0);
+  std::vector<std::pair<int, int>> pairs;
   for (int i = 0; i < n; ++i) {
-    for (int k = i + 1; k < n; ++k) {
-      const double s = SquaredDistance(in[i].data(), in[k].data(), d);
-      dist[i * n + k] = dist[k * n + i] = s;
-    }
+    for (int k = i + 1; k < n; ++k) pairs.emplace_back(i, k);
   }
+  ForEach(pairs.size(), [&](size_t p) {
+    const auto [i, k] = pairs[p];
+    const double s = SquaredDistance(in[i].data(), in[k].data(), d);
+    dist[i * n + k] = dist[k * n + i] = s;
+  });
   std::vector<double> score(n);
   std::vector<double> row;
   for (int i = 0; i < n; ++i) {
@@ -59,10 +64,7 @@ Status MultiKrumAggregator::AggregateValid(std::span<const Contribution> in,
   std::sort(order.begin(), order.end());
   report.selected = order;
   std::fill(out.begin(), out.end(), 0.0f);
-  for (size_t idx : order) {
-    const float* x = in[idx].data();
-    for (size_t j = 0; j < d; ++j) out[j] += x[j];
-  }
+  for (size_t idx : order) kernels::AddInto(out.data(), in[idx].data(), d);
   const float inv = 1.0f / static_cast<float>(m);
   for (auto& v : out) v *= inv;
   return absl::OkStatus();
@@ -72,35 +74,72 @@ Status CenteredClipAggregator::AggregateValid(std::span<const Contribution> in,
                                               std::span<float> out, AggregationReport& report) {
   const size_t n = in.size();
   const size_t d = out.size();
+  // dist2[i] = ||x_i - v||^2, summed per chunk and then in chunk order so the
+  // result does not depend on how many threads ran the chunks.
+  const size_t chunks = (d + kClipChunk - 1) / kClipChunk;
+  std::vector<double> partial(chunks * n);
+  auto sum_partials = [&] {
+    std::vector<double> dist2(n, 0.0);
+    for (size_t c = 0; c < chunks; ++c) {
+      for (size_t i = 0; i < n; ++i) dist2[i] += partial[c * n + i];
+    }
+    return dist2;
+  };
   std::vector<float> v(d);
   if (from_previous_ && previous_.size() == d) {
     v = previous_;
+    ForEach(chunks, [&](size_t c) {
+      const size_t lo = c * kClipChunk, m = std::min(d, lo + kClipChunk) - lo;
+      for (size_t i = 0; i < n; ++i) {
+        partial[c * n + i] = SquaredDistance(in[i].data() + lo, v.data() + lo, m);
+      }
+    });
   } else {
-    MedianAggregator median;
-    SWARM_RETURN_IF_ERROR(median.Aggregate(in, v));
+    // The median start and the first distances in one pass over the inputs.
+    MedianAndChunkDistances(in, v, partial, parallel_for_);
   }
+  std::vector<double> dist2 = sum_partials();
   double tau = tau_;
-  std::vector<double> dist(n);
   if (tau <= 0) {
-    for (size_t i = 0; i < n; ++i) dist[i] = std::sqrt(SquaredDistance(in[i].data(), v.data(), d));
-    std::vector<double> sorted = dist;
+    std::vector<double> sorted(n);
+    for (size_t i = 0; i < n; ++i) sorted[i] = std::sqrt(dist2[i]);
     std::nth_element(sorted.begin(), sorted.begin() + n / 2, sorted.end());
     tau = sorted[n / 2];
   }
   report.clip_tau = tau;
-  std::vector<double> acc(d);
+  const double inv = 1.0 / static_cast<double>(n);
+  std::vector<double> w(n);
   for (int it = 0; it < iterations_; ++it) {
-    std::fill(acc.begin(), acc.end(), 0.0);
     for (size_t i = 0; i < n; ++i) {
-      const float* x = in[i].data();
-      const double norm = std::sqrt(SquaredDistance(x, v.data(), d));
+      const double norm = std::sqrt(dist2[i]);
       // tau == 0 (all inputs identical to the start) means nothing to move.
-      const double w = norm <= tau ? 1.0 : (norm > 0 ? tau / norm : 0.0);
-      if (w == 0.0) continue;
-      for (size_t j = 0; j < d; ++j) acc[j] += w * (static_cast<double>(x[j]) - v[j]);
+      w[i] = norm <= tau ? 1.0 : (norm > 0 ? tau / norm : 0.0);
     }
-    const double inv = 1.0 / static_cast<double>(n);
-    for (size_t j = 0; j < d; ++j) v[j] = static_cast<float>(v[j] + acc[j] * inv);
+    const bool last = it + 1 == iterations_;
+    // One pass per iteration: for each block, the clipped step moves v, and
+    // (except in the last iteration) the block's share of the next
+    // iteration's distances is taken while the block is still in cache.
+    ForEach(chunks, [&](size_t c) {
+      const size_t chunk_lo = c * kClipChunk, chunk_hi = std::min(d, chunk_lo + kClipChunk);
+      std::vector<float> acc(kClipBlock);
+      for (size_t i = 0; i < n; ++i) partial[c * n + i] = 0;
+      for (size_t lo = chunk_lo; lo < chunk_hi; lo += kClipBlock) {
+        const size_t m = std::min(chunk_hi, lo + kClipBlock) - lo;
+        std::fill(acc.begin(), acc.begin() + m, 0.0f);
+        for (size_t i = 0; i < n; ++i) {
+          if (w[i] == 0.0) continue;
+          kernels::AddScaledDifference(acc.data(), in[i].data() + lo, v.data() + lo,
+                                       static_cast<float>(w[i]), m);
+        }
+        float* vb = v.data() + lo;
+        const float inv_n = static_cast<float>(inv);
+        for (size_t j = 0; j < m; ++j) vb[j] += acc[j] * inv_n;
+        if (!last) {
+          for (size_t i = 0; i < n; ++i) partial[c * n + i] += SquaredDistance(in[i].data() + lo, vb, m);
+        }
+      }
+    });
+    if (!last) dist2 = sum_partials();
     report.clip_iterations = it + 1;
   }
   std::copy(v.begin(), v.end(), out.begin());
@@ -120,10 +159,7 @@ Status BucketingAggregator::AggregateValid(std::span<const Contribution> in,
   std::vector<std::vector<float>> means(buckets, std::vector<float>(d, 0.0f));
   for (size_t b = 0; b < buckets; ++b) {
     const size_t lo = b * s, hi = std::min(n, lo + s);
-    for (size_t k = lo; k < hi; ++k) {
-      const float* x = in[perm[k]].data();
-      for (size_t j = 0; j < d; ++j) means[b][j] += x[j];
-    }
+    for (size_t k = lo; k < hi; ++k) kernels::AddInto(means[b].data(), in[perm[k]].data(), d);
     const float inv = 1.0f / static_cast<float>(hi - lo);
     for (auto& v : means[b]) v *= inv;
   }

@@ -233,7 +233,7 @@ void SecureSumRound::Advance(Nanos now) {
   for (auto& [from, v] : kept) (void)Add(from, std::move(v), now);  // a failure is counted as bad_ciphertext
 }
 
-std::optional<SecureRoundOutcome> SecureSumRound::TakeOutcome() {
+std::optional<SecureRoundOutcome> SecureSumRound::TakeOutbox() {
   if (outcomes_.empty()) return std::nullopt;
   SecureRoundOutcome out = std::move(outcomes_.front());
   outcomes_.pop_front();

@@ -12,7 +12,7 @@
 // The driver calls
 //   OnContribution(from, r, wire, now)  a "train_ct" blob arrived (SWSS bytes)
 //   OnTick(now)                         time passed
-//   TakeOutcome()                       closed rounds' sums, oldest first
+//   TakeOutbox()                        the oldest closed round's sum (call until nullopt)
 //
 // Rounds: the aggregator does not know when trainers start computing, so a
 // round's clock starts at its FIRST accepted contribution. It closes when
@@ -104,7 +104,7 @@ class SecureSumRound {
   // whose message starts with the exclusion name.
   Status OnContribution(const std::string& from, uint64_t round, ByteSpan wire, Nanos now);
   void OnTick(Nanos now);
-  std::optional<SecureRoundOutcome> TakeOutcome();
+  std::optional<SecureRoundOutcome> TakeOutbox();
 
   uint64_t round() const { return round_; }          // the current round
   bool done() const { return config_.rounds > 0 && round_ > config_.rounds; }

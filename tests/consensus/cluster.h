@@ -62,7 +62,7 @@ struct Cluster {
   // Collects every replica's Ready into the queue.
   void Collect() {
     for (uint32_t i = 0; i < replicas.size(); ++i) {
-      Ready r = replicas[i]->TakeReady();
+      Ready r = replicas[i]->TakeOutbox();
       for (auto& e : r.committed) committed[i].push_back(e.seq);
       for (auto& out : r.messages) {
         if (auto* nv = std::get_if<Signed<NewView>>(&out.message)) new_views.push_back(*nv);

@@ -12,6 +12,7 @@
 #include "consensus/ledger_machine.h"
 #include "consensus/ml_dsa_record_signer.h"
 #include "store/signers.h"
+#include "support/sim_seeds.h"
 
 namespace swarm::node {
 namespace {
@@ -149,7 +150,8 @@ class Committee {
 };
 
 TEST(EpochProposerSim, StableChangesYieldOneRecordEachAndFlappingNone) {
-  for (uint64_t seed = 1; seed <= 40; ++seed) {
+  for (uint64_t seed : ::swarm::testing::SimSeeds(40)) {
+    SWARM_SIM_SEED_TRACE(seed);
     std::mt19937_64 rng(seed);
     Committee committee;
     std::vector<EpochProposer> proposers(4, EpochProposer(EpochKind::kMembership, Opts()));

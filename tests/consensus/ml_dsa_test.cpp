@@ -69,7 +69,7 @@ TEST(MlDsaAuthenticatorTest, CommitteeOrdersAndChangesViewUnderMlDsa) {
     for (bool busy = true; busy;) {
       busy = false;
       for (uint32_t i = 0; i < 4; ++i) {
-        Ready rd = replicas[i]->TakeReady();
+        Ready rd = replicas[i]->TakeOutbox();
         for (auto& out : rd.messages) {
           for (uint32_t j = 0; j < 4; ++j) {
             if (j == i || (out.to && out.to->value() != j)) continue;

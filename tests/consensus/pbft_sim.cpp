@@ -8,6 +8,7 @@
 #include "common/rng.h"
 #include "consensus/canonical.h"
 #include "consensus/codec.h"
+#include "sim/simulator.h"
 
 namespace swarm::consensus::sim {
 
@@ -50,42 +51,39 @@ class SimStateMachine final : public StateMachine {
     for (uint8_t b : r.payload) x = (x ^ b) * 0x100000001b3ULL;
     hash_ = x * 0x94d049bb133111ebULL + seq;
     ++count_;
+    if (r.client >= 1 && r.client <= kClients) ++client_count_;
   }
   Bytes Snapshot() override {
-    Bytes b(16);
+    Bytes b(24);
     for (int i = 0; i < 8; ++i) b[i] = static_cast<uint8_t>(hash_ >> (8 * i));
     for (int i = 0; i < 8; ++i) b[8 + i] = static_cast<uint8_t>(count_ >> (8 * i));
+    for (int i = 0; i < 8; ++i) b[16 + i] = static_cast<uint8_t>(client_count_ >> (8 * i));
     return b;
   }
   Status Restore(ByteSpan s) override {
-    if (s.size() != 16) return absl::InvalidArgumentError("sim state: want 16 bytes");
-    hash_ = count_ = 0;
+    if (s.size() != 24) return absl::InvalidArgumentError("sim state: want 24 bytes");
+    hash_ = count_ = client_count_ = 0;
     for (int i = 0; i < 8; ++i) hash_ |= static_cast<uint64_t>(s[i]) << (8 * i);
     for (int i = 0; i < 8; ++i) count_ |= static_cast<uint64_t>(s[8 + i]) << (8 * i);
+    for (int i = 0; i < 8; ++i) client_count_ |= static_cast<uint64_t>(s[16 + i]) << (8 * i);
     return absl::OkStatus();
   }
   uint64_t hash() const { return hash_; }
   uint64_t count() const { return count_; }
+  // Requests of the simulated clients (ids 1..kClients) applied, duplicates skipped by the replica excluded.
+  uint64_t client_count() const { return client_count_; }
+
+  static constexpr uint64_t kClients = 3;
 
  private:
-  uint64_t hash_ = 0, count_ = 0;
+  uint64_t hash_ = 0, count_ = 0, client_count_ = 0;
 };
 
-enum class Kind { kDeliver, kTick, kSubmit, kCrash, kRestart, kPartition, kHeal };
-
-struct Event {
-  Nanos t = 0;
-  uint64_t order = 0;
-  Kind kind = Kind::kTick;
-  uint32_t from = 0, to = 0;  // to = node for tick/crash/restart; request index for submit
-  std::shared_ptr<const Message> msg;
-};
-
-struct Later {
-  bool operator()(const Event& a, const Event& b) const {
-    return a.t != b.t ? a.t > b.t : a.order > b.order;
-  }
-};
+// Messages travel through sim::Simulator as shared immutable values, so a
+// broadcast or a duplicate costs one pointer copy.
+using MsgPtr = std::shared_ptr<const Message>;
+using Net = ::swarm::sim::Simulator<MsgPtr>;
+constexpr uint32_t kTickTimer = 1;
 
 struct Node {
   std::unique_ptr<KeyedHashAuthenticator> auth;
@@ -106,23 +104,18 @@ struct ClientRequest {
   bool committed = false;
 };
 
-class Sim {
+class Sim final : public Net::Handler {
  public:
-  explicit Sim(const SimOptions& o) : o_(o), rng_(o.seed) {}
+  explicit Sim(const SimOptions& o) : o_(o), net_(o.seed, o.n, this), rng_(net_.rng()) {}
 
   SimResult Run() {
     Setup();
-    while (!heap_.empty() && result_.failure.empty()) {
-      std::pop_heap(heap_.begin(), heap_.end(), Later{});
-      Event e = std::move(heap_.back());
-      heap_.pop_back();
-      now_ = e.t;
+    while (result_.failure.empty() && net_.Step()) {
       ++result_.events;
-      Handle(e);
-      if (now_ >= next_check_) {
-        next_check_ = now_ + Millis(50);
-        if (now_ > o_.gst && Done()) break;
-        if (now_ > o_.gst + o_.horizon) {
+      if (net_.now() >= next_check_) {
+        next_check_ = net_.now() + Millis(50);
+        if (net_.now() > o_.gst && Done()) break;
+        if (net_.now() > o_.gst + o_.horizon) {
           Fail("liveness: not done " + std::to_string(ToSeconds(o_.horizon)) + " s after GST; " + Describe());
         }
       }
@@ -130,8 +123,8 @@ class Sim {
     if (result_.failure.empty() && !Done()) Fail("event queue empty before completion; " + Describe());
     if (result_.failure.empty()) FinalChecks();
     result_.ok = result_.failure.empty();
-    result_.finished_at = now_;
-    for (uint32_t i = 0; i < o_.n; ++i) {
+    result_.finished_at = net_.now();
+    for (uint32_t i = 0; i < nodes_.size(); ++i) {
       if (nodes_[i].byzantine || !nodes_[i].replica) continue;
       const auto& c = nodes_[i].replica->counters();
       Accumulate(result_.honest_counters, c);
@@ -164,14 +157,8 @@ class Sim {
 
   void Fail(const std::string& why) {
     if (result_.failure.empty()) {
-      result_.failure = "t=" + std::to_string(ToSeconds(now_)) + "s: " + why;
+      result_.failure = "t=" + std::to_string(ToSeconds(net_.now())) + "s: " + why;
     }
-  }
-
-  void Push(Event e) {
-    e.order = order_++;
-    heap_.push_back(std::move(e));
-    std::push_heap(heap_.begin(), heap_.end(), Later{});
   }
 
   ReplicaConfig ConfigFor(uint32_t i) const {
@@ -192,11 +179,22 @@ class Sim {
     }
     nd.replica = std::move(r).value();
     nd.alive = true;
-    Push(Event{now_ + static_cast<Nanos>(rng_.Uniform(o_.tick)) + 1, 0, Kind::kTick, 0, i, {}});
+    net_.SetTimer(i, net_.now() + static_cast<Nanos>(rng_.Uniform(o_.tick)) + 1, kTickTimer);
     Drain(i);
   }
 
   void Setup() {
+    // Before GST: the scenario's loss and duplication on every link; after: none.
+    ::swarm::sim::LinkModel link;
+    link.latency_base = o_.delay_min;
+    link.latency_jitter_mean = 0;
+    link.latency_jitter_max = o_.delay_max - o_.delay_min;
+    link.loss = o_.loss;
+    link.duplicate = o_.duplicate;
+    if (Status st = link.Validate(); !st.ok()) return Fail(std::string(st.message()));
+    net_.links().SetDefault(link);
+    link.loss = link.duplicate = 0;
+    net_.At(o_.gst, [this, link] { net_.links().SetDefault(link); });
     const auto keys = KeyedHashAuthenticator::DeriveKeys(o_.n, o_.seed);
     nodes_.resize(o_.n);
     for (uint32_t i = 0; i < o_.n; ++i) {
@@ -215,11 +213,12 @@ class Sim {
     std::sort(times.begin(), times.end());
     std::map<uint64_t, uint64_t> next_seq;
     for (int k = 0; k < o_.requests; ++k) {
-      const uint64_t client = 1 + rng_.Uniform(3);
+      const uint64_t client = 1 + rng_.Uniform(SimStateMachine::kClients);
       Request r{client, ++next_seq[client], Bytes(1 + rng_.Uniform(24))};
       for (auto& b : r.payload) b = static_cast<uint8_t>(rng_.Next());
+      submitted_.emplace(std::make_pair(r.client, r.client_seq), r.payload);
       clients_.push_back(ClientRequest{std::move(r), false});
-      Push(Event{times[k], 0, Kind::kSubmit, 0, static_cast<uint32_t>(k), {}});
+      net_.At(times[k], [this, k] { Submit(static_cast<uint32_t>(k)); });
     }
     // Crashes of distinct honest replicas, restarted before GST.
     std::vector<uint32_t> order = honest_;
@@ -229,57 +228,53 @@ class Sim {
       const Nanos back = at + static_cast<Nanos>(o_.gst * rng_.UniformDouble(0.05, 0.3));
       nodes_[order[c]].may_crash = true;
       nodes_[order[c]].saved = nodes_[order[c]].replica->durable_state();
-      Push(Event{at, 0, Kind::kCrash, 0, order[c], {}});
-      Push(Event{back, 0, Kind::kRestart, 0, order[c], {}});
+      net_.Crash(order[c], at);
+      net_.Restart(order[c], back);
     }
     if (o_.partitions) {
+      // Random two-way splits one after another, the last healed at GST.
       Nanos t = static_cast<Nanos>(rng_.Uniform(o_.gst / 3));
-      while (t < o_.gst) {
+      for (int k = 0; t < o_.gst; ++k) {
         const Nanos end = std::min(o_.gst, t + static_cast<Nanos>(rng_.Uniform(o_.gst / 2)) + Millis(50));
-        Push(Event{t, 0, Kind::kPartition, 0, 0, {}});
-        Push(Event{end, 0, Kind::kHeal, 0, 0, {}});
+        std::vector<::swarm::sim::NodeId> side;
+        for (uint32_t i = 0; i < o_.n; ++i) {
+          if (rng_.Uniform(2)) side.push_back(i);
+        }
+        if (Status st = net_.partitions().Add("split" + std::to_string(k), side, t, end); !st.ok()) {
+          return Fail(std::string(st.message()));
+        }
         t = end + static_cast<Nanos>(rng_.Uniform(o_.gst / 3)) + Millis(10);
       }
     }
-    group_.assign(o_.n, 0);
   }
 
-  void Handle(Event& e) {
-    switch (e.kind) {
-      case Kind::kDeliver: return Deliver(e);
-      case Kind::kTick: {
-        Node& nd = nodes_[e.to];
-        if (!nd.alive) return;
-        nd.replica->OnTick(now_);
-        Drain(e.to);
-        if (nd.byzantine) ByzantineTick(e.to);
-        Push(Event{now_ + o_.tick, 0, Kind::kTick, 0, e.to, {}});
-        return;
-      }
-      case Kind::kSubmit: return Submit(e.to);
-      case Kind::kCrash: {
-        Node& nd = nodes_[e.to];
-        ReplicaCounters c = nd.replica->counters();
-        Accumulate(nd.counters_before_crash, c);
-        nd.replica.reset();
-        nd.sm.reset();
-        nd.alive = false;
-        return;
-      }
-      case Kind::kRestart: {
-        // Through the storage encoding, as a real driver would read it back.
-        auto bytes = EncodeDurableState(nodes_[e.to].saved);
-        auto state = bytes.ok() ? DecodeDurableState(*bytes) : StatusOr<DurableState>(bytes.status());
-        if (!state.ok()) return Fail("durable state codec: " + std::string(state.status().message()));
-        return StartReplica(e.to, std::move(state).value());
-      }
-      case Kind::kPartition:
-        for (auto& g : group_) g = static_cast<int>(rng_.Uniform(2));
-        return;
-      case Kind::kHeal:
-        std::fill(group_.begin(), group_.end(), 0);
-        return;
-    }
+  // ---- sim::Simulator<MsgPtr>::Handler ----
+  void OnDeliver(::swarm::sim::NodeId to, ::swarm::sim::NodeId from, MsgPtr&& msg) override {
+    Deliver(to, from, std::move(msg));
+  }
+  void OnTimer(::swarm::sim::NodeId i, uint32_t tag) override {
+    Node& nd = nodes_[i];
+    if (!nd.alive) return;
+    nd.replica->OnTick(net_.now());
+    Drain(i);
+    if (nd.byzantine) ByzantineTick(i);
+    net_.SetTimer(i, net_.now() + o_.tick, kTickTimer);
+  }
+  void OnCrash(::swarm::sim::NodeId i) override {
+    Node& nd = nodes_[i];
+    if (!nd.replica) return;
+    ReplicaCounters c = nd.replica->counters();
+    Accumulate(nd.counters_before_crash, c);
+    nd.replica.reset();
+    nd.sm.reset();
+    nd.alive = false;
+  }
+  void OnRestart(::swarm::sim::NodeId i) override {
+    // Through the storage encoding, as a real driver would read it back.
+    auto bytes = EncodeDurableState(nodes_[i].saved);
+    auto state = bytes.ok() ? DecodeDurableState(*bytes) : StatusOr<DurableState>(bytes.status());
+    if (!state.ok()) return Fail("durable state codec: " + std::string(state.status().message()));
+    StartReplica(i, std::move(state).value());
   }
 
   void Submit(uint32_t k) {
@@ -296,13 +291,12 @@ class Sim {
       Drain(at);
     }
     // The client retries until the request is committed.
-    Push(Event{now_ + Millis(700), 0, Kind::kSubmit, 0, k, {}});
+    net_.At(net_.now() + Millis(700), [this, k] { Submit(k); });
   }
 
-  void Deliver(Event& e) {
-    Node& nd = nodes_[e.to];
+  void Deliver(uint32_t to, uint32_t from, MsgPtr held) {
+    Node& nd = nodes_[to];
     if (!nd.alive) return;
-    std::shared_ptr<const Message> held = std::move(e.msg);
     const Message* mp = held.get();
     Message decoded;
     if (o_.codec) {
@@ -320,14 +314,14 @@ class Sim {
     if (nd.byzantine) {
       if (const auto* vc = std::get_if<Signed<ViewChange>>(&m)) nd.vcs[vc->body.new_view][vc->signer.value()] = *vc;
     }
-    nd.replica->OnMessage(ReplicaId(e.from), m);
-    Drain(e.to);
+    nd.replica->OnMessage(ReplicaId(from), m);
+    Drain(to);
   }
 
   void Drain(uint32_t i) {
     Node& nd = nodes_[i];
     if (!nd.replica) return;
-    Ready r = nd.replica->TakeReady();
+    Ready r = nd.replica->TakeOutbox();
     // Persist before sending, as Ready's contract says; a crash loses the rest.
     if (r.must_persist && nd.may_crash) nd.saved = nd.replica->durable_state();
     if (!nd.byzantine) {
@@ -339,28 +333,36 @@ class Sim {
           return;
         }
         result_.max_committed = std::max(result_.max_committed, e.seq);
-        for (const auto& req : e.requests) committed_requests_.insert({req.client, req.client_seq});
+        for (size_t k = 0; k < e.requests.size(); ++k) {
+          const Request& req = e.requests[k];
+          committed_requests_.insert({req.client, req.client_seq});
+          if (k < e.applied.size() && !e.applied[k]) continue;
+          // Validity: an applied request is one a client submitted, byte for
+          // byte; only a Byzantine primary may add requests of its own (under
+          // client ids that are not the simulated clients').
+          auto it = submitted_.find({req.client, req.client_seq});
+          const bool client_id = req.client >= 1 && req.client <= SimStateMachine::kClients;
+          if ((it == submitted_.end() && (client_id || o_.byzantine.empty())) ||
+              (it != submitted_.end() && it->second != req.payload)) {
+            Fail("VALIDITY: honest replica " + std::to_string(i) + " applied a request no client submitted (client " +
+                 std::to_string(req.client) + " seq " + std::to_string(req.client_seq) + ") at seq " +
+                 std::to_string(e.seq));
+            return;
+          }
+        }
       }
     }
     for (auto& out : r.messages) SendFrom(i, std::move(out));
   }
 
-  // ---- network ----
-  void Transmit(uint32_t from, uint32_t to, const Message& m, Nanos extra = 0) {
-    Transmit(from, to, std::make_shared<const Message>(m), extra);
+  // ---- network: everything goes through sim::Simulator (partitions, loss,
+  // duplication, bounded delay; `hold` is a Byzantine sender's extra delay) ----
+  void Transmit(uint32_t from, uint32_t to, const Message& m, Nanos hold = 0) {
+    Transmit(from, to, std::make_shared<const Message>(m), hold);
   }
-  void Transmit(uint32_t from, uint32_t to, std::shared_ptr<const Message> m, Nanos extra = 0) {
+  void Transmit(uint32_t from, uint32_t to, MsgPtr m, Nanos hold = 0) {
     if (to == from || to >= o_.n) return;
-    int copies = 1;
-    if (now_ < o_.gst) {
-      if (group_[from] != group_[to]) return;
-      if (rng_.Bernoulli(o_.loss)) return;
-      if (rng_.Bernoulli(o_.duplicate)) copies = 2;
-    }
-    for (int c = 0; c < copies; ++c) {
-      const Nanos d = o_.delay_min + static_cast<Nanos>(rng_.Uniform(o_.delay_max - o_.delay_min + 1)) + extra;
-      Push(Event{now_ + d, 0, Kind::kDeliver, from, to, m});
-    }
+    net_.Send(from, to, std::move(m), hold);
   }
 
   std::vector<uint32_t> Destinations(uint32_t from, const Outgoing& out) const {
@@ -622,6 +624,11 @@ class Sim {
       return Fail("application applied " + std::to_string(first.sm->count()) + " requests, want at least " +
                   std::to_string(clients_.size()));
     }
+    // Exactly once: every client request applied once, retries and re-proposals skipped.
+    if (first.sm->client_count() != clients_.size()) {
+      return Fail("application applied " + std::to_string(first.sm->client_count()) +
+                  " requests of the clients, want exactly " + std::to_string(clients_.size()));
+    }
   }
 
   std::string Describe() const {
@@ -643,15 +650,13 @@ class Sim {
   }
 
   SimOptions o_;
-  Rng rng_;
-  Nanos now_ = 0;
+  Net net_;
+  Rng& rng_;  // the simulator's: one seed drives the network and the driver
   Nanos next_check_ = 0;
-  uint64_t order_ = 0;
-  std::vector<Event> heap_;
   std::vector<Node> nodes_;
   std::vector<uint32_t> honest_;
-  std::vector<int> group_;
   std::vector<ClientRequest> clients_;
+  std::map<std::pair<uint64_t, uint64_t>, Bytes> submitted_;  // (client, client_seq) -> payload
   std::map<SeqNumber, Digest> committed_;
   std::set<std::pair<uint64_t, uint64_t>> committed_requests_;
   SimResult result_;

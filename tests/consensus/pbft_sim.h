@@ -1,14 +1,24 @@
-// A small deterministic network driver for PBFT replicas (tests only).
+// The PBFT replicas' simulation driver (tests only), on sim::Simulator.
 //
-// One thread, virtual time, one seeded common/rng.h Rng: the same options and
-// seed replay exactly the same run. It models message delay (hence
-// reordering), loss and duplication before GST, partitions that heal at GST,
-// crash and restart of honest replicas (restart from the durable state saved
-// at the crash), and up to f Byzantine replicas with the behaviours below. It
-// checks, after every delivered event, that no two honest replicas commit
-// different batches at one sequence number; at the end, that every honest
-// replica executed everything committed anywhere, that their application
-// states are equal, and that every client request was committed.
+// The network, the timers (one tick per replica), client submissions and
+// retries, crashes and restarts and partitions all run in one
+// sim::Simulator<shared_ptr<const Message>>: one thread, virtual time, one
+// seeded Rng (the simulator's, shared with this driver's own choices), so the
+// same options and seed replay exactly the same run. Before GST the links
+// lose and duplicate messages and random two-way partitions come and go (the
+// last heals at GST); every delay is bounded (uniform between delay_min and
+// delay_max), so after GST the network is synchronous. Honest replicas crash
+// and restart from the durable state saved at the crash (through its storage
+// codec); up to f Byzantine replicas behave as below. Checked:
+//   - agreement, after every delivered event: no two honest replicas commit
+//     different batches at one sequence number;
+//   - validity, at every commit: an applied request is one a client
+//     submitted, byte for byte (only a Byzantine primary may add requests,
+//     and never under a client's id);
+//   - liveness after GST: within `horizon` every client request is committed
+//     and every honest replica executed everything committed anywhere;
+//   - at the end: equal application states at equal sequence numbers, and
+//     each client request applied exactly once.
 #pragma once
 
 #include <cstdint>

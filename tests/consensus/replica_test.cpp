@@ -197,6 +197,11 @@ TEST(ReplicaTest, LaggingReplicaCatchesUpByStateTransfer) {
   EXPECT_EQ(c.machines[3]->log, c.machines[0]->log);
   EXPECT_GE(c.replicas[3]->counters().state_transfers, 1u);
   EXPECT_EQ(c.replicas[3]->last_executed(), c.replicas[0]->last_executed());
+  // The requests inside the installed snapshot count as executed (a driver
+  // answers its waiting clients from this; no CommittedEntry reports them).
+  for (uint64_t k = 1; k <= 12; ++k) EXPECT_TRUE(c.replicas[3]->Executed(1, k)) << "request " << k;
+  EXPECT_FALSE(c.replicas[3]->Executed(1, 13));
+  EXPECT_FALSE(c.replicas[3]->Executed(2, 1));
 }
 
 TEST(ReplicaTest, RestartFromDurableStateResumes) {

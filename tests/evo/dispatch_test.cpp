@@ -53,7 +53,7 @@ struct Harness {
       now += Millis(100);
     }
     EXPECT_TRUE(d.done());
-    return d.TakeResults();
+    return d.TakeOutbox();
   }
 };
 
@@ -251,7 +251,7 @@ TEST(Dispatch, LateAndMalformedRepliesAreHandled) {
   if (!w.remote.empty()) h.d.OnRemoteReply(w.remote[0].id, {Truth(0)}, Millis(23));
   else h.d.OnLocalResult(w.local[0], Truth(0));
   ASSERT_TRUE(h.d.done());
-  ExpectTruth(h.d.TakeResults());
+  ExpectTruth(h.d.TakeOutbox());
 }
 
 TEST(Dispatch, ConfigIsValidated) {

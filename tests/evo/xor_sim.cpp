@@ -1,10 +1,12 @@
 // XOR is solved from fixed seeds within a generation cap; the run is
-// deterministic (same seed -> same evaluations count and champion).
+// deterministic (same seed -> same evaluations count and champion). A failure
+// prints its seed; SWARM_SIM_SEED=<n> runs that seed alone.
 #include <gtest/gtest.h>
 
 #include "evo/island.h"
 #include "evo/network.h"
 #include "evo/tasks.h"
+#include "support/sim_seeds.h"
 
 namespace swarm::evo {
 namespace {
@@ -35,7 +37,8 @@ RunResult RunXor(uint64_t seed, uint64_t generation_cap) {
 }
 
 TEST(XorSim, SolvedForFixedSeedsWithinCap) {
-  for (uint64_t seed : {1, 2, 3, 4, 5}) {
+  for (uint64_t seed : ::swarm::testing::SimSeeds(5)) {
+    SWARM_SIM_SEED_TRACE(seed);
     RunResult r = RunXor(seed, 150);
     EXPECT_TRUE(r.solved) << "seed " << seed;
   }

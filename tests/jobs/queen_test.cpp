@@ -11,6 +11,7 @@
 
 #include "common/rng.h"
 #include "jobs/scout.h"
+#include "support/sim_seeds.h"
 
 namespace swarm::jobs {
 namespace {
@@ -64,7 +65,7 @@ TEST(Queen, ReplicateAcceptsMajorityAndExcludesTheLiar) {
   c.f = 1;
   Queen q = MakeQueen(c, 3);
   ASSERT_TRUE(q.SubmitJob(1, 1, 0).ok());
-  auto a = q.TakeAssignments();
+  auto a = q.TakeOutbox();
   ASSERT_EQ(a.size(), 3u);  // 2f+1 distinct workers
   std::set<WorkerId> ws;
   for (const auto& x : a) ws.insert(x.worker);
@@ -83,7 +84,7 @@ TEST(Queen, ReplicateAcceptsMajorityAndExcludesTheLiar) {
   for (const auto& w : q.Workers(3)) EXPECT_EQ(w.excluded, w.id == a[0].worker) << w.id;
   // The excluded worker gets no further tasks.
   ASSERT_TRUE(q.SubmitJob(2, 5, 4).ok());
-  for (const auto& x : q.TakeAssignments()) EXPECT_NE(x.worker, a[0].worker);
+  for (const auto& x : q.TakeOutbox()) EXPECT_NE(x.worker, a[0].worker);
 }
 
 TEST(Queen, QuorumOneAcceptsFirstResult) {
@@ -92,7 +93,7 @@ TEST(Queen, QuorumOneAcceptsFirstResult) {
   c.task_attempts_max = 4;
   Queen q = MakeQueen(c, 2);
   ASSERT_TRUE(q.SubmitJob(1, 2, 0).ok());
-  auto a = q.TakeAssignments();
+  auto a = q.TakeOutbox();
   ASSERT_EQ(a.size(), 2u);
   q.OnResult(a[0].worker, 1, a[0].task, D(3), 1);
   EXPECT_EQ(*q.Accepted(1, a[0].task), D(3));
@@ -105,12 +106,12 @@ TEST(Queen, DeadlineMissIsRescheduledAndPenalized) {
   c.task_attempts_max = 4;
   Queen q = MakeQueen(c, 2);
   ASSERT_TRUE(q.SubmitJob(1, 1, 0).ok());
-  auto a = q.TakeAssignments();
+  auto a = q.TakeOutbox();
   ASSERT_EQ(a.size(), 1u);
   const WorkerId slow = a[0].worker;
   EXPECT_EQ(q.NextDeadline(), Seconds(1));
   q.OnTick(Seconds(1));
-  auto b = q.TakeAssignments();
+  auto b = q.TakeOutbox();
   ASSERT_EQ(b.size(), 1u);
   EXPECT_NE(b[0].worker, slow);
   EXPECT_EQ(q.counters().deadline_misses, 1u);
@@ -129,10 +130,10 @@ TEST(Queen, DeadWorkerTasksAreRescheduled) {
   c.f = 1;
   Queen q = MakeQueen(c, 4);
   ASSERT_TRUE(q.SubmitJob(1, 1, 0).ok());
-  auto a = q.TakeAssignments();
+  auto a = q.TakeOutbox();
   ASSERT_EQ(a.size(), 3u);
   q.RemoveWorker(a[0].worker, 1);
-  auto b = q.TakeAssignments();
+  auto b = q.TakeOutbox();
   ASSERT_EQ(b.size(), 1u);
   EXPECT_EQ(q.counters().rescheduled_dead, 1u);
   q.OnResult(a[1].worker, 1, 0, D(5), 2);
@@ -145,7 +146,7 @@ TEST(Queen, IgnoresUnsolicitedAndDuplicateResults) {
   c.f = 1;
   Queen q = MakeQueen(c, 4);
   ASSERT_TRUE(q.SubmitJob(1, 1, 0).ok());
-  auto a = q.TakeAssignments();
+  auto a = q.TakeOutbox();
   std::set<WorkerId> asked;
   for (const auto& x : a) asked.insert(x.worker);
   WorkerId other = 0;
@@ -167,7 +168,7 @@ TEST(Queen, FailsAJobWhenNoDigestReachesTheQuorum) {
   ASSERT_TRUE(q.SubmitJob(1, 1, 0).ok());
   uint8_t d = 1;
   for (int round = 0; round < 10 && q.Progress(1)->state == JobState::kRunning; ++round) {
-    for (const auto& x : q.TakeAssignments()) q.OnResult(x.worker, 1, 0, D(d++), 1);  // everyone differs
+    for (const auto& x : q.TakeOutbox()) q.OnResult(x.worker, 1, 0, D(d++), 1);  // everyone differs
   }
   auto p = *q.Progress(1);
   EXPECT_EQ(p.state, JobState::kFailed);
@@ -182,7 +183,7 @@ TEST(Queen, SampleModeAuditsAFractionWithGuardians) {
   Queen q = MakeQueen(c, 4);  // workers 1 and 3 are guardians
   ASSERT_TRUE(q.SubmitJob(1, 200, 0).ok());
   std::map<TaskId, std::vector<WorkerId>> per_task;
-  for (const auto& x : q.TakeAssignments()) per_task[x.task].push_back(x.worker);
+  for (const auto& x : q.TakeOutbox()) per_task[x.task].push_back(x.worker);
   size_t audited = 0;
   for (const auto& [t, ws] : per_task) {
     ASSERT_GE(ws.size(), 1u);
@@ -206,7 +207,7 @@ TEST(Queen, HigherPheromoneGetsMoreTasks) {
   ASSERT_TRUE(q.AddWorker(1, false, 4.0, 0).ok());  // scout says 4x faster
   ASSERT_TRUE(q.SubmitJob(1, 2000, 0).ok());
   size_t to1 = 0, total = 0;
-  for (const auto& x : q.TakeAssignments()) {
+  for (const auto& x : q.TakeOutbox()) {
     ++total;
     to1 += x.worker == 1;
   }
@@ -237,7 +238,7 @@ std::pair<int, int> RunLiarsOfOneOperator(bool label_liars, uint64_t seed, int t
   Rng rng(seed);
   Nanos now = 1;
   for (int round = 0; round < 64; ++round) {
-    auto a = q->TakeAssignments();
+    auto a = q->TakeOutbox();
     if (a.empty()) break;
     // Answer in a random order; liars agree on one wrong digest.
     for (size_t i = a.size(); i > 1; --i) std::swap(a[i - 1], a[rng.Uniform(i)]);
@@ -255,7 +256,9 @@ std::pair<int, int> RunLiarsOfOneOperator(bool label_liars, uint64_t seed, int t
 
 TEST(Queen, LiarsOfOneOperatorNeverOutvoteAnHonestWorker) {
   int wrong = 0, excluded = 0, wrong_unlabelled = 0, excluded_unlabelled = 0;
-  for (uint64_t seed = 1; seed <= 200; ++seed) {
+  const std::vector<uint64_t> seeds = ::swarm::testing::SimSeeds(200);
+  for (uint64_t seed : seeds) {
+    SWARM_SIM_SEED_TRACE(seed);
     auto [w, e] = RunLiarsOfOneOperator(true, seed, 12);
     wrong += w;
     excluded += e;
@@ -263,13 +266,16 @@ TEST(Queen, LiarsOfOneOperatorNeverOutvoteAnHonestWorker) {
     wrong_unlabelled += wu;
     excluded_unlabelled += eu;
   }
-  std::cout << "4 liars of one operator, 3 honest operators, f=1, 200 seeds x 12 tasks: with operators "
+  std::cout << "4 liars of one operator, 3 honest operators, f=1, " << seeds.size() << " seed(s) x 12 tasks: with operators "
             << wrong << " wrong outputs, " << excluded << " honest exclusions; identities alone " << wrong_unlabelled
             << " wrong outputs, " << excluded_unlabelled << " honest exclusions\n";
   EXPECT_EQ(wrong, 0);
   EXPECT_EQ(excluded, 0);
-  // The measure shows what the rule buys: without operators the Sybils win.
-  EXPECT_GT(wrong_unlabelled + excluded_unlabelled, 0);
+  // The measure shows what the rule buys: without operators the Sybils win
+  // (over the 200 seeds; one replayed seed need not show it).
+  if (!::swarm::testing::SimSeedReplay()) {
+    EXPECT_GT(wrong_unlabelled + excluded_unlabelled, 0);
+  }
 }
 
 TEST(Queen, OneOperatorNeverHoldsTwoAssignmentsOfATask) {
@@ -279,7 +285,7 @@ TEST(Queen, OneOperatorNeverHoldsTwoAssignmentsOfATask) {
   ASSERT_TRUE(q.ok());
   for (WorkerId w = 0; w < 6; ++w) ASSERT_TRUE(q->AddWorker(w, false, 1.0, 0, w < 4 ? "sybil" : "").ok());
   ASSERT_TRUE(q->SubmitJob(1, 1, 0).ok());
-  auto a = q->TakeAssignments();
+  auto a = q->TakeOutbox();
   ASSERT_EQ(a.size(), 3u);  // sybil + worker 4 + worker 5
   int sybil = 0;
   for (const auto& x : a) sybil += x.worker < 4;
@@ -297,7 +303,7 @@ TEST(Scout, ThroughputHintsAreRelativeToTheMean) {
   s.AddWorker(1);
   s.AddWorker(2);
   s.OnTick(0);
-  auto probes = s.TakeProbes();
+  auto probes = s.TakeOutbox();
   ASSERT_EQ(probes.size(), 3u);
   s.OnProbeReply(0, probes[0].nonce, Millis(100));
   s.OnProbeReply(1, probes[1].nonce, Millis(300));
@@ -310,9 +316,9 @@ TEST(Scout, ThroughputHintsAreRelativeToTheMean) {
   ASSERT_EQ(h.size(), 2u);
   EXPECT_NEAR(h[0] / h[1], 3.0, 1e-9);
   EXPECT_NEAR((h[0] + h[1]) / 2, 1.0, 1e-9);
-  EXPECT_TRUE(s.TakeProbes().empty());  // nothing due before probe_interval
+  EXPECT_TRUE(s.TakeOutbox().empty());  // nothing due before probe_interval
   s.OnTick(Seconds(10));
-  EXPECT_EQ(s.TakeProbes().size(), 3u);  // every worker, the timed-out one included
+  EXPECT_EQ(s.TakeOutbox().size(), 3u);  // every worker, the timed-out one included
 }
 
 }  // namespace

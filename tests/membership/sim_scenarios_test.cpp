@@ -1,6 +1,7 @@
 // Simulation tests of SWIM at scale (CTest label `sim`). Each prints its
-// measured figures; every failure message carries the seed, and rerunning
-// with that seed replays the run exactly.
+// measured figures; every failure message carries the seed, and
+// SWARM_SIM_SEED=<n> runs that seed alone, replaying it exactly
+// (src/sim/README.md).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <set>
 
 #include "membership/support/sim_cluster.h"
+#include "support/sim_seeds.h"
 
 namespace swarm::membership {
 namespace {
@@ -39,9 +41,12 @@ TEST(SwimSim, JoinReachesEveryMemberWithinClog2nPeriods) {
   // Claim: every member knows it within c·log2(n) periods, c = 2.
   // Seeds 1-3 with everything on; seed 1 again with adaptive fanout off.
   const double c = 2.0;
-  for (int run = 0; run < 4; ++run) {
-    const uint64_t seed = run < 3 ? run + 1 : 1;
-    const bool fanout = run < 3;
+  std::vector<std::pair<uint64_t, bool>> runs;  // (seed, adaptive fanout)
+  const std::vector<uint64_t> seeds = ::swarm::testing::SimSeeds(3);
+  for (uint64_t seed : seeds) runs.push_back({seed, true});
+  if (!seeds.empty()) runs.push_back({seeds.front(), false});
+  for (const auto& [seed, fanout] : runs) {
+    SWARM_SIM_SEED_TRACE(seed);
     ClusterOptions o;
     o.config.adaptive_fanout = fanout;
     o.nodes = 1000;
@@ -81,9 +86,11 @@ TEST(SwimSim, JoinReachesEveryMemberWithinClog2nPeriods) {
 }
 
 TEST(SwimSim, TenPercentCrashDetectedByAllWithinBound) {
+  for (uint64_t seed : ::swarm::testing::SimSeeds(1, 42)) {
+  SWARM_SIM_SEED_TRACE(seed);
   ClusterOptions o;
   o.nodes = 1000;
-  o.seed = 42;
+  o.seed = seed;
   o.link.loss = 0.01;
   SimCluster cl(o);
   Recorder rec(o.nodes);
@@ -139,6 +146,7 @@ TEST(SwimSim, TenPercentCrashDetectedByAllWithinBound) {
   EXPECT_EQ(missing, 0u) << "seed=" << o.seed;
   EXPECT_LE(mx, bound) << "seed=" << o.seed;
   EXPECT_EQ(false_dead, 0u) << "seed=" << o.seed;
+  }
 }
 
 struct FpResult {
@@ -192,7 +200,8 @@ FpResult FalsePositives(uint64_t seed, uint32_t n, double periods, const Variant
 std::vector<FpResult> CompareFalsePositives(uint32_t n, double periods, uint64_t seeds, bool degraded,
                                             const std::vector<Variant>& variants, const char* label) {
   std::vector<FpResult> total(variants.size());
-  for (uint64_t seed = 1; seed <= seeds; ++seed) {
+  for (uint64_t seed : ::swarm::testing::SimSeeds(seeds)) {
+    SWARM_SIM_SEED_TRACE(seed);
     for (size_t v = 0; v < variants.size(); ++v) {
       const FpResult a = FalsePositives(seed, n, periods, variants[v], degraded);
       FpResult& t = total[v];
@@ -231,7 +240,9 @@ TEST(SwimSim, FalsePositivesAtFivePercentLoss100Seeds) {
   // tuning: at most 10 either way, and the adaptive parts never worse.
   EXPECT_LE(r[0].members_declared_dead, 10u);
   EXPECT_LE(r[1].members_declared_dead, 10u);
-  EXPECT_LE(r[0].members_declared_dead, r[1].members_declared_dead);
+  if (!::swarm::testing::SimSeedReplay()) {
+    EXPECT_LE(r[0].members_declared_dead, r[1].members_declared_dead);
+  }
 }
 
 TEST(SwimSim, FalsePositivesWithOverloadedPeersAblation20Seeds) {
@@ -247,9 +258,11 @@ TEST(SwimSim, FalsePositivesWithOverloadedPeersAblation20Seeds) {
 }
 
 TEST(SwimSim, PartitionThirtySeventyHealsAndViewsConverge) {
+  for (uint64_t seed : ::swarm::testing::SimSeeds(1, 9)) {
+  SWARM_SIM_SEED_TRACE(seed);
   ClusterOptions o;
   o.nodes = 1000;
-  o.seed = 9;
+  o.seed = seed;
   o.link.loss = 0.01;
   SimCluster cl(o);
   std::vector<sim::NodeId> minority;
@@ -276,6 +289,7 @@ TEST(SwimSim, PartitionThirtySeventyHealsAndViewsConverge) {
             << ToSeconds(t - heal) << " s after heal" << (converged() ? "" : " -- NOT CONVERGED") << std::endl;
   EXPECT_GT(cross_dead, 0u) << "the partition had no effect; seed=" << o.seed;
   EXPECT_TRUE(converged()) << "seed=" << o.seed;
+  }
 }
 
 }  // namespace

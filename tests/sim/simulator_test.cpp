@@ -1,10 +1,14 @@
 // sim::Simulator: determinism from the seed, link model (loss, duplication,
-// latency, reordering), partitions with heal, crash/restart, Byzantine hook.
+// latency, bounded and unbounded jitter, reordering), hold delays, partitions
+// with heal, crash/restart with timers, Byzantine hook, scripted calls; and the
+// seed convention of tests/support/sim_seeds.h.
+#include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 
 #include <map>
 
 #include "sim/simulator.h"
+#include "support/sim_seeds.h"
 
 namespace swarm::sim {
 namespace {
@@ -168,6 +172,137 @@ TEST(Simulator, LinkModelValidateNamesField) {
   m.latency_base = -1;
   EXPECT_FALSE(m.Validate().ok());
   EXPECT_TRUE(LinkModel{}.Validate().ok());
+}
+
+
+TEST(Simulator, UniformJitterStaysWithinItsBound) {
+  Log log;
+  Simulator<int> s(3, 2, &log);
+  log.sim = &s;
+  LinkModel m;
+  m.latency_base = Millis(1);
+  m.latency_jitter_mean = 0;
+  m.latency_jitter_max = Millis(14);
+  s.links().SetDefault(m);
+  for (int i = 0; i < 5000; ++i) s.Send(0, 1, i);
+  s.RunUntil(Seconds(1));
+  ASSERT_EQ(log.got.size(), 5000u);
+  Nanos lo = Seconds(1), hi = 0;
+  size_t inversions = 0;
+  for (size_t i = 0; i < log.got.size(); ++i) {
+    lo = std::min(lo, log.got[i].at);
+    hi = std::max(hi, log.got[i].at);
+    if (i > 0) inversions += log.got[i].msg < log.got[i - 1].msg;
+  }
+  EXPECT_GE(lo, Millis(1));
+  EXPECT_LE(hi, Millis(15));
+  EXPECT_LT(lo, Millis(2)) << "the draw must cover the low end";
+  EXPECT_GT(hi, Millis(14)) << "the draw must cover the high end";
+  EXPECT_GT(inversions, 100u);
+  m.latency_jitter_max = -1;
+  EXPECT_NE(m.Validate().message().find("latency_jitter_max=-1"), std::string::npos);
+}
+
+TEST(Simulator, HoldDelaysOneMessageOnTopOfTheLink) {
+  Log log;
+  Simulator<int> s(1, 2, &log);
+  log.sim = &s;
+  LinkModel fixed;
+  fixed.latency_base = Millis(10);
+  fixed.latency_jitter_mean = 0;
+  s.links().SetDefault(fixed);
+  s.Send(0, 1, 1, Millis(500));
+  s.Send(0, 1, 2);
+  s.Inject(1, 0, 3, Millis(100));
+  s.RunUntil(Seconds(1));
+  ASSERT_EQ(log.got.size(), 3u);
+  EXPECT_EQ(log.got[0].msg, 2);
+  EXPECT_EQ(log.got[0].at, Millis(10));
+  EXPECT_EQ(log.got[1].msg, 3);
+  EXPECT_EQ(log.got[1].at, Millis(110));
+  EXPECT_EQ(log.got[2].msg, 1);
+  EXPECT_EQ(log.got[2].at, Millis(510));
+}
+
+// A restarted node gets fresh timers; those set before the crash never fire,
+// even when they were due after the restart.
+TEST(Simulator, TimersSetAfterRestartFireOnesFromBeforeTheCrashDoNot) {
+  struct H : Simulator<int>::Handler {
+    Simulator<int>* sim = nullptr;
+    std::vector<std::pair<Nanos, uint32_t>> fired;
+    void OnDeliver(NodeId, NodeId, int&&) override {}
+    void OnTimer(NodeId n, uint32_t tag) override { fired.push_back({sim->now(), tag}); }
+    void OnRestart(NodeId n) override { sim->SetTimer(n, sim->now() + Seconds(1), 2); }
+  } h;
+  Simulator<int> s(1, 1, &h);
+  h.sim = &s;
+  s.SetTimer(0, Seconds(5), 1);
+  s.Crash(0, Seconds(1));
+  s.Restart(0, Seconds(2));
+  s.Crash(0, Seconds(2));  // same time, queued after the restart: down again, its new timer dropped
+  s.RunUntil(Seconds(10));
+  EXPECT_TRUE(h.fired.empty());
+  EXPECT_FALSE(s.IsUp(0));
+  s.Restart(0, Seconds(11));
+  s.RunUntil(Seconds(20));
+  ASSERT_EQ(h.fired.size(), 1u);
+  EXPECT_EQ(h.fired[0], (std::pair<Nanos, uint32_t>{Seconds(12), 2}));
+}
+
+TEST(Simulator, ScriptedCallsRunInTimeOrderAndReuseTheirSlots) {
+  Log log;
+  Simulator<int> s(1, 1, &log);
+  log.sim = &s;
+  std::vector<int> order;
+  int calls = 0;
+  // A call that reschedules itself until it ran 1,000 times (like a retrying client).
+  std::function<void()> again = [&] {
+    order.push_back(++calls);
+    if (calls < 1000) s.At(s.now() + Millis(1), again);
+  };
+  s.At(Millis(1), again);
+  s.At(Millis(0), [&] { order.push_back(-1); });
+  s.RunUntil(Seconds(10));
+  ASSERT_EQ(order.size(), 1001u);
+  EXPECT_EQ(order[0], -1);
+  EXPECT_EQ(order[1000], 1000);
+  EXPECT_EQ(s.now(), Seconds(10));
+  EXPECT_EQ(s.pending_events(), 0u);
+  s.At(0, [&] { order.push_back(-2); });  // in the past: runs now
+  s.RunUntil(Seconds(10));
+  EXPECT_EQ(order.back(), -2);
+}
+
+TEST(SimSeeds, FullRunOrOneSeedFromTheEnvironment) {
+  ::unsetenv("SWARM_SIM_SEED");
+  EXPECT_FALSE(testing::SimSeedReplay());
+  EXPECT_EQ(testing::SimSeeds(3), (std::vector<uint64_t>{1, 2, 3}));
+  EXPECT_EQ(testing::SimSeeds(2, 10), (std::vector<uint64_t>{10, 11}));
+  ::setenv("SWARM_SIM_SEED", "417", 1);
+  EXPECT_TRUE(testing::SimSeedReplay());
+  EXPECT_EQ(testing::SimSeeds(1000), (std::vector<uint64_t>{417}));
+  const std::string line = testing::SimReplayLine(417);
+  EXPECT_NE(line.find("SWARM_SIM_SEED=417"), std::string::npos) << line;
+  EXPECT_NE(line.find("'^SimSeeds.FullRunOrOneSeedFromTheEnvironment$'"), std::string::npos) << line;
+  ::unsetenv("SWARM_SIM_SEED");
+}
+
+TEST(SimSeeds, AFailureCarriesTheSeedAndItsReplayLine) {
+  EXPECT_NONFATAL_FAILURE(
+      {
+        SWARM_SIM_SEED_TRACE(42);
+        ADD_FAILURE() << "invariant broken";
+      },
+      "seed 42 (replay: SWARM_SIM_SEED=42 ctest --test-dir build -R "
+      "'^SimSeeds.AFailureCarriesTheSeedAndItsReplayLine$' --output-on-failure)");
+}
+
+TEST(SimSeeds, ABadSeedValueFailsNamingTheVariableAndValue) {
+  ::setenv("SWARM_SIM_SEED", "12x", 1);
+  std::vector<uint64_t> got;
+  EXPECT_NONFATAL_FAILURE(got = testing::SimSeeds(5), "SWARM_SIM_SEED='12x' is not a decimal seed");
+  EXPECT_TRUE(got.empty());
+  ::unsetenv("SWARM_SIM_SEED");
 }
 
 }  // namespace

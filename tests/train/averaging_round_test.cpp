@@ -33,9 +33,9 @@ TEST(Averager, ClosesWhenAllArrivedWithTheMean) {
   ASSERT_TRUE(av->Open(1, 0).ok());
   ASSERT_TRUE(av->OnContribution("a", 1, {1, 2}, 1).ok());
   ASSERT_TRUE(av->OnContribution("b", 1, {3, 4}, 2).ok());
-  EXPECT_FALSE(av->TakeOutcome().has_value());
+  EXPECT_FALSE(av->TakeOutbox().has_value());
   ASSERT_TRUE(av->OnContribution("c", 1, {5, 6}, 3).ok());
-  auto out = av->TakeOutcome();
+  auto out = av->TakeOutbox();
   ASSERT_TRUE(out.has_value());
   ASSERT_TRUE(out->status.ok()) << out->status;
   EXPECT_FLOAT_EQ(out->aggregate[0], 3);
@@ -63,7 +63,7 @@ TEST(Averager, CountsEveryExclusionReason) {
   EXPECT_TRUE(absl::StartsWith(s.message(), "wrong_round")) << s;
   // Deadline closes with a and the quorum of 1.
   av->OnTick(Millis(100));
-  auto out = av->TakeOutcome();
+  auto out = av->TakeOutbox();
   ASSERT_TRUE(out.has_value());
   EXPECT_TRUE(out->closed_by_deadline);
   EXPECT_EQ(out->missing, (std::vector<std::string>{"b", "c"}));
@@ -83,12 +83,12 @@ TEST(Averager, KeepsContributionsOfTheNextRound) {
   ASSERT_TRUE(av->OnContribution("b", 2, {7}, 0).ok());  // b is ahead
   ASSERT_TRUE(av->OnContribution("a", 1, {1}, 0).ok());
   ASSERT_TRUE(av->OnContribution("b", 1, {3}, 0).ok());
-  auto r1 = av->TakeOutcome();
+  auto r1 = av->TakeOutbox();
   ASSERT_TRUE(r1 && r1->status.ok());
   EXPECT_FLOAT_EQ(r1->aggregate[0], 2);
   ASSERT_TRUE(av->Open(2, 10).ok());
   ASSERT_TRUE(av->OnContribution("a", 2, {9}, 11).ok());
-  auto r2 = av->TakeOutcome();
+  auto r2 = av->TakeOutbox();
   ASSERT_TRUE(r2 && r2->status.ok());
   EXPECT_FLOAT_EQ(r2->aggregate[0], 8);
 }
@@ -98,9 +98,9 @@ TEST(Averager, BelowQuorumFailsAfterGiveUp) {
   ASSERT_TRUE(av->Open(1, 0).ok());
   ASSERT_TRUE(av->OnContribution("a", 1, {1}, 0).ok());
   av->OnTick(Millis(500));  // past the deadline, below quorum: keeps waiting
-  EXPECT_FALSE(av->TakeOutcome().has_value());
+  EXPECT_FALSE(av->TakeOutbox().has_value());
   av->OnTick(Millis(1000));
-  auto out = av->TakeOutcome();
+  auto out = av->TakeOutbox();
   ASSERT_TRUE(out.has_value());
   EXPECT_TRUE(absl::IsUnavailable(out->status)) << out->status;
   EXPECT_EQ(av->rounds_failed(), 1);
@@ -113,9 +113,9 @@ TEST(Averager, StopsWaitingForADeadPeerAndTakesItBack) {
     ASSERT_TRUE(av->Open(r, t0).ok());
     ASSERT_TRUE(av->OnContribution("a", r, {1}, t0).ok());
     ASSERT_TRUE(av->OnContribution("b", r, {1}, t0).ok());
-    EXPECT_FALSE(av->TakeOutcome().has_value());
+    EXPECT_FALSE(av->TakeOutbox().has_value());
     av->OnTick(t0 + Millis(100));
-    auto out = av->TakeOutcome();
+    auto out = av->TakeOutbox();
     ASSERT_TRUE(out && out->closed_by_deadline);
   }
   EXPECT_EQ(av->expected_alive(), 2u);
@@ -123,7 +123,7 @@ TEST(Averager, StopsWaitingForADeadPeerAndTakesItBack) {
   ASSERT_TRUE(av->Open(3, Millis(3000)).ok());
   ASSERT_TRUE(av->OnContribution("a", 3, {1}, Millis(3000)).ok());
   ASSERT_TRUE(av->OnContribution("b", 3, {1}, Millis(3001)).ok());
-  auto out = av->TakeOutcome();
+  auto out = av->TakeOutbox();
   ASSERT_TRUE(out.has_value());
   EXPECT_FALSE(out->closed_by_deadline);
   // c comes back with round 4: waited for again.
@@ -132,7 +132,7 @@ TEST(Averager, StopsWaitingForADeadPeerAndTakesItBack) {
   ASSERT_TRUE(av->Open(4, Millis(4000)).ok());
   ASSERT_TRUE(av->OnContribution("a", 4, {1}, Millis(4000)).ok());
   ASSERT_TRUE(av->OnContribution("b", 4, {1}, Millis(4000)).ok());
-  out = av->TakeOutcome();
+  out = av->TakeOutbox();
   ASSERT_TRUE(out.has_value());
   EXPECT_FLOAT_EQ(out->aggregate[0], 2);
 }

@@ -1,16 +1,18 @@
 // The averaging round under seeded faults (label sim): n trainers, each with
-// its own Averager, exchange contributions over a simulated network with
-// random delays and drops; some trainers crash; Byzantine trainers send huge,
-// NaN, wrongly sized, duplicated and off-round vectors. Invariants checked:
-// every live honest trainer finishes every round (no hang), every successful
+// its own Averager, exchange contributions over sim::Simulator with random
+// delays and drops; some trainers crash; Byzantine trainers send huge, NaN,
+// wrongly sized, duplicated and off-round vectors. Invariants checked: every
+// live honest trainer finishes every round (no hang), every successful
 // aggregate stays near the honest value, and the exclusions are counted.
-// A failing seed replays exactly.
+// A failure prints its seed; SWARM_SIM_SEED=<n> replays it exactly
+// (src/sim/README.md).
 #include <cmath>
-#include <queue>
 
 #include <gtest/gtest.h>
 
 #include "common/rng.h"
+#include "sim/simulator.h"
+#include "support/sim_seeds.h"
 #include "train/averaging_round.h"
 
 namespace swarm::train {
@@ -18,15 +20,12 @@ namespace {
 
 constexpr size_t kDim = 16;
 
-struct Event {
-  Nanos at;
-  uint64_t seq;
-  int to;
-  int kind;  // 0 = deliver, 1 = tick
+// One contribution on the wire: the claimed sender (a Byzantine trainer also
+// claims to be "intruder"), its round and its vector.
+struct Contribution {
   std::string from;
-  uint64_t round;
+  uint64_t round = 0;
   std::vector<float> vec;
-  bool operator>(const Event& o) const { return at != o.at ? at > o.at : seq > o.seq; }
 };
 
 struct SimResult {
@@ -38,7 +37,6 @@ struct SimResult {
 
 SimResult RunSim(uint64_t seed, int n, int byz, int crashed, const std::string& agg, int rounds,
                  double drop_p) {
-  Rng rng(seed);
   std::vector<std::string> names;
   for (int i = 0; i < n; ++i) names.push_back("t" + std::to_string(i));
   std::vector<std::unique_ptr<Averager>> av;
@@ -54,17 +52,32 @@ SimResult RunSim(uint64_t seed, int n, int byz, int crashed, const std::string& 
   }
   // Honest value of round r: coordinate k = sin(r + k); honest noise 0.05.
   auto truth = [](uint64_t r, size_t k) { return static_cast<float>(std::sin(double(r) + double(k))); };
-  std::priority_queue<Event, std::vector<Event>, std::greater<>> q;
-  uint64_t seq = 0;
-  auto send = [&](Nanos now, int to, const std::string& from, uint64_t r, std::vector<float> v) {
-    if (rng.Bernoulli(drop_p)) return;
-    const Nanos delay = Millis(1) + static_cast<Nanos>(rng.Exponential(double(Millis(20))));
-    q.push({now + delay, seq++, to, 0, from, r, std::move(v)});
-  };
-  std::vector<int> done(n, 0);
   auto is_byz = [&](int i) { return i < byz; };
-  auto is_crashed = [&](int i) { return i >= n - crashed; };
-  auto start_round = [&](int i, uint64_t r, Nanos now) {
+  SimResult res;
+  std::vector<int> done(n, 0);
+
+  struct Net final : sim::Simulator<Contribution>::Handler {
+    std::function<void(int, Contribution&&)> deliver;
+    std::function<void(int, uint32_t)> tick;
+    void OnDeliver(sim::NodeId to, sim::NodeId, Contribution&& c) override { deliver(static_cast<int>(to), std::move(c)); }
+    void OnTimer(sim::NodeId i, uint32_t round) override { tick(static_cast<int>(i), round); }
+  } net;
+  sim::Simulator<Contribution> sim(seed, static_cast<uint32_t>(n), &net);
+  Rng& rng = sim.rng();
+  sim::LinkModel link;
+  link.latency_base = Millis(1);
+  link.latency_jitter_mean = Millis(20);
+  link.loss = drop_p;
+  sim.links().SetDefault(link);
+  // The last `crashed` trainers are down from the start: what is sent to them is lost.
+  for (int i = n - crashed; i < n; ++i) sim.Crash(static_cast<sim::NodeId>(i), 0);
+
+  auto send = [&](int from, int to, const std::string& claimed, uint64_t r, std::vector<float> v) {
+    sim.Send(static_cast<sim::NodeId>(from), static_cast<sim::NodeId>(to), Contribution{claimed, r, std::move(v)});
+  };
+  std::function<void(int)> after_event;
+  auto start_round = [&](int i, uint64_t r) {
+    const Nanos now = sim.now();
     EXPECT_TRUE(av[i]->Open(r, now).ok());
     std::vector<float> mine(kDim);
     for (size_t k = 0; k < kDim; ++k) mine[k] = truth(r, k) + static_cast<float>(rng.Normal(0, 0.05));
@@ -75,33 +88,22 @@ SimResult RunSim(uint64_t seed, int n, int byz, int crashed, const std::string& 
           case 0: for (auto& x : v) x = -100.0f * x; break;
           case 1: v[rng.Uniform(kDim)] = NAN; break;
           case 2: v.resize(kDim + 1); break;
-          case 3: send(now, j, names[i], r, v); break;  // duplicate
-          default: send(now, j, names[i], r + 50, v); break;  // far ahead
+          case 3: send(i, j, names[i], r, v); break;  // duplicate
+          default: send(i, j, names[i], r + 50, v); break;  // far ahead
         }
-        send(now, j, "intruder", r, v);
+        send(i, j, "intruder", r, v);
       }
       if (j == i) {
         if (!is_byz(i)) (void)av[i]->OnContribution(names[i], r, std::move(v), now);
       } else {
-        send(now, j, names[i], r, std::move(v));
+        send(i, j, names[i], r, std::move(v));
       }
     }
-    q.push({now + Millis(10), seq++, i, 1, "", r, {}});
+    sim.SetTimer(static_cast<sim::NodeId>(i), now + Millis(10), static_cast<uint32_t>(r));
+    after_event(i);
   };
-  for (int i = 0; i < n - crashed; ++i) start_round(i, 1, Millis(rng.Uniform(5)));
-  SimResult res;
-  while (!q.empty()) {
-    Event e = q.top();
-    q.pop();
-    const int i = e.to;
-    if (is_crashed(i)) continue;
-    if (e.kind == 0) {
-      (void)av[i]->OnContribution(e.from, e.round, std::move(e.vec), e.at);
-    } else {
-      av[i]->OnTick(e.at);
-      if (av[i]->open() && e.round == av[i]->round()) q.push({e.at + Millis(10), seq++, i, 1, "", e.round, {}});
-    }
-    if (auto out = av[i]->TakeOutcome()) {
+  after_event = [&](int i) {
+    if (auto out = av[i]->TakeOutbox()) {
       if (out->status.ok() && !is_byz(i)) {
         double err = 0;
         for (size_t k = 0; k < kDim; ++k) err = std::max(err, double(std::fabs(out->aggregate[k] - truth(out->round, k))));
@@ -110,10 +112,22 @@ SimResult RunSim(uint64_t seed, int n, int byz, int crashed, const std::string& 
       done[i] = static_cast<int>(out->round);
       if (static_cast<int>(out->round) < rounds) {
         // Compute time before the next round.
-        const Nanos next = e.at + Millis(5) + static_cast<Nanos>(rng.Uniform(Millis(30)));
-        start_round(i, out->round + 1, next);
+        const uint64_t next = out->round + 1;
+        sim.At(sim.now() + Millis(5) + static_cast<Nanos>(rng.Uniform(Millis(30))), [&, i, next] { start_round(i, next); });
       }
     }
+  };
+  net.deliver = [&](int i, Contribution&& c) {
+    (void)av[i]->OnContribution(c.from, c.round, std::move(c.vec), sim.now());
+    after_event(i);
+  };
+  net.tick = [&](int i, uint32_t round) {
+    av[i]->OnTick(sim.now());
+    if (av[i]->open() && round == av[i]->round()) sim.SetTimer(static_cast<sim::NodeId>(i), sim.now() + Millis(10), round);
+    after_event(i);
+  };
+  for (int i = 0; i < n - crashed; ++i) sim.At(Millis(rng.Uniform(5)), [&, i] { start_round(i, 1); });
+  while (sim.Step()) {
   }
   res.rounds_done_min = rounds;
   for (int i = byz; i < n - crashed; ++i) {
@@ -127,9 +141,9 @@ SimResult RunSim(uint64_t seed, int n, int byz, int crashed, const std::string& 
 class AveragingSim : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(AveragingSim, HonestTrainersFinishEveryRoundNearTheTruth) {
-  for (uint64_t seed = 1; seed <= 10; ++seed) {
+  for (uint64_t seed : ::swarm::testing::SimSeeds(10)) {
+    SWARM_SIM_SEED_TRACE(seed);
     SimResult r = RunSim(seed, /*n=*/7, /*byz=*/2, /*crashed=*/0, GetParam(), /*rounds=*/30, /*drop=*/0.02);
-    SCOPED_TRACE("seed " + std::to_string(seed));
     EXPECT_EQ(r.rounds_done_min, 30);
     EXPECT_LT(r.worst_error, 0.5);
     EXPECT_GT(r.excluded[static_cast<int>(Exclusion::kNotATrainer)], 0);
@@ -143,14 +157,17 @@ INSTANTIATE_TEST_SUITE_P(Robust, AveragingSim,
 
 TEST(AveragingSimMean, TheMeanIsPoisonedByTheSameAttack) {
   // The test above can fail: with the plain mean the -100x vectors get through.
-  SimResult r = RunSim(3, 7, 2, 0, "mean", 30, 0.0);
-  EXPECT_GT(r.worst_error, 1.0);
+  for (uint64_t seed : ::swarm::testing::SimSeeds(1, 3)) {
+    SWARM_SIM_SEED_TRACE(seed);
+    SimResult r = RunSim(seed, 7, 2, 0, "mean", 30, 0.0);
+    EXPECT_GT(r.worst_error, 1.0);
+  }
 }
 
 TEST(AveragingSimCrash, ACrashedTrainerDoesNotStallTheOthers) {
-  for (uint64_t seed = 1; seed <= 5; ++seed) {
+  for (uint64_t seed : ::swarm::testing::SimSeeds(5)) {
+    SWARM_SIM_SEED_TRACE(seed);
     SimResult r = RunSim(seed, 5, 1, 1, "centered_clip", 40, 0.05);
-    SCOPED_TRACE("seed " + std::to_string(seed));
     EXPECT_EQ(r.rounds_done_min, 40);
     EXPECT_LT(r.worst_error, 0.5);
   }

@@ -11,7 +11,8 @@
 //   - every applied gradient stays within 0.25 of the honest mean (norm of
 //     the honest gradient 0.5, clip_norm 1): the attacks do not steer it;
 //   - replays are refused as duplicates or late and counted.
-// 1,000 seeds; a failing seed is printed and replays exactly.
+// 1,000 seeds; a failing seed is printed and SWARM_SIM_SEED=<n> replays it
+// exactly (src/sim/README.md).
 #include <cmath>
 #include <set>
 
@@ -19,6 +20,7 @@
 
 #include "common/rng.h"
 #include "sim/simulator.h"
+#include "support/sim_seeds.h"
 #include "train/expert_round.h"
 
 namespace swarm::train {
@@ -206,7 +208,8 @@ std::string RunSeed(uint64_t seed) {
 
 TEST(ExpertRoundSim, ByzantineAndCrashingTrainersOver1000Seeds) {
   int failures = 0;
-  for (uint64_t seed = 1; seed <= 1000; ++seed) {
+  for (uint64_t seed : ::swarm::testing::SimSeeds(1000)) {
+    SWARM_SIM_SEED_TRACE(seed);
     const std::string err = RunSeed(seed);
     if (!err.empty()) {
       ADD_FAILURE() << err;

@@ -84,9 +84,9 @@ TEST(SecureSumRound, SumsEveryTrainerAndDecryptsToThePlainSum) {
   auto r = Make();
   ASSERT_TRUE(r->OnContribution("a", 1, Encrypt(Vec(1)), 0).ok());
   ASSERT_TRUE(r->OnContribution("b", 1, Encrypt(Vec(2)), Millis(1)).ok());
-  EXPECT_FALSE(r->TakeOutcome());
+  EXPECT_FALSE(r->TakeOutbox());
   ASSERT_TRUE(r->OnContribution("c", 1, Encrypt(Vec(3)), Millis(2)).ok());
-  auto out = r->TakeOutcome();
+  auto out = r->TakeOutbox();
   ASSERT_TRUE(out);
   ASSERT_TRUE(out->status.ok()) << out->status;
   EXPECT_EQ(out->round, 1u);
@@ -107,9 +107,9 @@ TEST(SecureSumRound, DeadlineClosesWithQuorumAndTheLateOneIsCounted) {
   ASSERT_TRUE(r->OnContribution("a", 1, Encrypt(Vec(1)), 0).ok());
   ASSERT_TRUE(r->OnContribution("b", 1, Encrypt(Vec(2)), Millis(10)).ok());
   r->OnTick(Millis(400));
-  EXPECT_FALSE(r->TakeOutcome());  // first round: 500 ms
+  EXPECT_FALSE(r->TakeOutbox());  // first round: 500 ms
   r->OnTick(Millis(500));
-  auto out = r->TakeOutcome();
+  auto out = r->TakeOutbox();
   ASSERT_TRUE(out);
   ASSERT_TRUE(out->status.ok());
   EXPECT_TRUE(out->closed_by_deadline);
@@ -121,18 +121,18 @@ TEST(SecureSumRound, DeadlineClosesWithQuorumAndTheLateOneIsCounted) {
   ASSERT_TRUE(r->OnContribution("a", 2, Encrypt(Vec(1)), Millis(2000)).ok());
   ASSERT_TRUE(r->OnContribution("b", 2, Encrypt(Vec(2)), Millis(2010)).ok());
   r->OnTick(Millis(2099));
-  EXPECT_FALSE(r->TakeOutcome());
+  EXPECT_FALSE(r->TakeOutbox());
   r->OnTick(Millis(2100));
-  ASSERT_TRUE(r->TakeOutcome());
+  ASSERT_TRUE(r->TakeOutbox());
 }
 
 TEST(SecureSumRound, BelowQuorumGivesUpAsFailed) {
   auto r = Make();
   ASSERT_TRUE(r->OnContribution("a", 1, Encrypt(Vec(1)), 0).ok());
   r->OnTick(Millis(999));
-  EXPECT_FALSE(r->TakeOutcome());
+  EXPECT_FALSE(r->TakeOutbox());
   r->OnTick(Millis(1000));
-  auto out = r->TakeOutcome();
+  auto out = r->TakeOutbox();
   ASSERT_TRUE(out);
   EXPECT_TRUE(absl::IsUnavailable(out->status)) << out->status;
   EXPECT_EQ(r->rounds_failed(), 1);
@@ -178,12 +178,12 @@ TEST(SecureSumRound, KeptFutureContributionsCloseTheNextRound) {
   ASSERT_TRUE(r->OnContribution("a", 1, Encrypt(Vec(1)), Millis(5)).ok());
   // Round 1 (only a) fails at give_up, counted from the first kept contribution.
   r->OnTick(Millis(1000));
-  auto first = r->TakeOutcome();
+  auto first = r->TakeOutbox();
   ASSERT_TRUE(first);
   EXPECT_FALSE(first->status.ok());
   EXPECT_EQ(r->round(), 2u);
   ASSERT_TRUE(r->OnContribution("a", 2, Encrypt(Vec(1)), Millis(1001)).ok());
-  auto second = r->TakeOutcome();
+  auto second = r->TakeOutbox();
   ASSERT_TRUE(second);
   ASSERT_TRUE(second->status.ok()) << second->status;
   EXPECT_EQ(second->sum.contributors, 3u);
@@ -199,7 +199,7 @@ TEST(SecureSumRound, ADeadTrainerIsNoLongerWaitedFor) {
     ASSERT_TRUE(r->OnContribution("a", round, Encrypt(Vec(1)), t).ok());
     ASSERT_TRUE(r->OnContribution("b", round, Encrypt(Vec(2)), t).ok());
     r->OnTick(t + Seconds(0.6));
-    auto out = r->TakeOutcome();
+    auto out = r->TakeOutbox();
     ASSERT_TRUE(out) << round;
     // Rounds 1 and 2 wait for c's deadline; from round 3 on c is not waited for.
     EXPECT_EQ(out->closed_by_deadline, round <= 2) << round;

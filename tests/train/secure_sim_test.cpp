@@ -3,20 +3,24 @@
 // over a simulated network with random delays and drops; the aggregator sends
 // each closed round's encrypted sum back. A Byzantine trainer sends
 // duplicates, garbage, ciphertexts under a foreign key and far-off rounds; a
-// non-trainer sends valid ciphertexts; one trainer crashes mid-run.
+// non-trainer sends valid ciphertexts; one trainer crashes mid-run. The
+// network is sim::Simulator (node n is the aggregator).
 // Invariants: every live trainer finishes every round (it applies a sum or
 // gives up; never hangs); every decrypted sum equals the plain sum of exactly
 // the contributions the aggregator listed as used; exclusions are counted.
-// A failing seed replays the same schedule (encryption noise is fresh).
+// A failure prints its seed; SWARM_SIM_SEED=<n> replays the same schedule
+// (encryption noise is fresh; src/sim/README.md).
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <map>
-#include <queue>
 
 #include <gtest/gtest.h>
 
 #include "common/rng.h"
 #include "fhe/keyset.h"
+#include "sim/simulator.h"
+#include "support/sim_seeds.h"
 #include "train/secure_round.h"
 
 namespace swarm::train {
@@ -40,15 +44,12 @@ const Keys& GetKeys() {
   return *k;
 }
 
+// One message: a contribution to the aggregator or a closed round's sum to a trainer.
 struct Event {
-  Nanos at;
-  uint64_t seq;
-  int to;  // -1 = aggregator, else trainer index
-  std::string from;
-  uint64_t round;
+  std::string from;  // the claimed sender
+  uint64_t round = 0;
   Bytes wire;                   // to the aggregator: SWSS contribution
   std::optional<SecureRoundOutcome> sum;  // to a trainer
-  bool operator>(const Event& o) const { return at != o.at ? at > o.at : seq > o.seq; }
 };
 
 struct TrainerState {
@@ -66,7 +67,6 @@ struct SimResult {
 };
 
 SimResult RunSim(uint64_t seed, int n, int rounds, double drop_p) {
-  Rng rng(seed);
   const Keys& keys = GetKeys();
   std::vector<std::string> names;
   for (int i = 0; i < n; ++i) names.push_back("t" + std::to_string(i));
@@ -87,20 +87,29 @@ SimResult RunSim(uint64_t seed, int n, int rounds, double drop_p) {
   auto dec = std::move(*fhe::SecureSumDecryptor::Create(keys.group.eval.ctx, keys.group.secret_key, 1));
 
   std::map<std::pair<uint64_t, std::string>, std::vector<float>> sent;  // what each trainer encrypted
-  std::priority_queue<Event, std::vector<Event>, std::greater<>> q;
-  uint64_t seq = 0;
-  auto deliver = [&](Nanos now, int to, Event e) {
-    if (rng.Bernoulli(drop_p)) return;
-    e.at = now + Millis(1) + static_cast<Nanos>(rng.Exponential(double(Millis(30))));
-    e.seq = seq++;
-    e.to = to;
-    q.push(std::move(e));
+  struct Net final : sim::Simulator<Event>::Handler {
+    std::function<void(int, Event&&)> deliver;
+    std::function<void(int)> tick;
+    void OnDeliver(sim::NodeId to, sim::NodeId, Event&& e) override { deliver(static_cast<int>(to), std::move(e)); }
+    void OnTimer(sim::NodeId i, uint32_t) override { tick(static_cast<int>(i)); }
+  } net;
+  const int kAgg = n;  // node id of the aggregator
+  sim::Simulator<Event> sim(seed, static_cast<uint32_t>(n + 1), &net);
+  Rng& rng = sim.rng();
+  sim::LinkModel link;
+  link.latency_base = Millis(1);
+  link.latency_jitter_mean = Millis(30);
+  link.loss = drop_p;
+  sim.links().SetDefault(link);
+  auto deliver = [&](int from, int to, Event e) {
+    sim.Send(static_cast<sim::NodeId>(from), static_cast<sim::NodeId>(to), std::move(e));
   };
   auto encrypt = [&](fhe::SecureSumEncryptor& e, const std::vector<float>& v) {
     return fhe::SerializeEncryptedVector(*keys.group.eval.ctx, *e.Encrypt(v));
   };
   std::vector<TrainerState> ts(n);
-  auto start_round = [&](int i, uint64_t r, Nanos now) {
+  auto start_round = [&](int i, uint64_t r) {
+    const Nanos now = sim.now();
     ts[i].round = r;
     ts[i].sent_at = now;
     if (r > static_cast<uint64_t>(rounds)) return;
@@ -111,84 +120,87 @@ SimResult RunSim(uint64_t seed, int n, int rounds, double drop_p) {
     if (i == byz) {
       for (auto& x : v) x = static_cast<float>(kClip);  // as far as the clip allows
       switch (rng.Uniform(4)) {
-        case 0: deliver(now, -1, {.from = names[i], .round = r, .wire = encrypt(enc, v)}); break;  // duplicate
-        case 1: deliver(now, -1, {.from = names[i], .round = r, .wire = Bytes(300, 7)}); break;    // garbage
-        case 2: deliver(now, -1, {.from = names[i], .round = r, .wire = encrypt(foreign, v)}); break;
-        default: deliver(now, -1, {.from = names[i], .round = r + 50, .wire = encrypt(enc, v)}); break;
+        case 0: deliver(i, kAgg, {.from = names[i], .round = r, .wire = encrypt(enc, v)}); break;  // duplicate
+        case 1: deliver(i, kAgg, {.from = names[i], .round = r, .wire = Bytes(300, 7)}); break;    // garbage
+        case 2: deliver(i, kAgg, {.from = names[i], .round = r, .wire = encrypt(foreign, v)}); break;
+        default: deliver(i, kAgg, {.from = names[i], .round = r + 50, .wire = encrypt(enc, v)}); break;
       }
     }
     sent[{r, names[i]}] = v;
-    deliver(now, -1, {.from = names[i], .round = r, .wire = encrypt(enc, v)});
+    deliver(i, kAgg, {.from = names[i], .round = r, .wire = encrypt(enc, v)});
     // A peer that is not a trainer.
-    if (i == 1) deliver(now, -1, {.from = "mallory", .round = r, .wire = encrypt(enc, v)});
+    if (i == 1) deliver(i, kAgg, {.from = "mallory", .round = r, .wire = encrypt(enc, v)});
+    // The crashing trainer goes down once it has sent its round-4 contribution.
+    if (i == crashed && r >= 4) sim.Crash(static_cast<sim::NodeId>(i), now);
   };
   SimResult res;
-  Nanos now = 0;
-  for (int i = 0; i < n; ++i) start_round(i, 1, Millis(static_cast<int64_t>(rng.Uniform(100))));
-  const Nanos trainer_give_up = Millis(1300);
-  const Nanos end = Seconds(600);
-  while (now < end) {
-    bool all_done = true;
-    for (int i = 0; i < n; ++i) {
-      if (i == crashed && ts[i].round >= 4) continue;
-      all_done &= ts[i].round > static_cast<uint64_t>(rounds);
+  auto agg_drain = [&] {
+    agg->OnTick(sim.now());
+    while (auto o = agg->TakeOutbox()) {
+      if (!o->status.ok()) continue;  // trainers give up on their own
+      for (int i = 0; i < n; ++i) deliver(kAgg, i, {.from = "agg", .round = o->round, .sum = *o});
     }
-    if (all_done) break;
-    // Next event or a 10 ms tick.
-    Nanos next = now + Millis(10);
-    if (!q.empty() && q.top().at < next) next = q.top().at;
-    now = next;
-    while (!q.empty() && q.top().at <= now) {
-      Event e = q.top();
-      q.pop();
-      if (e.to < 0) {
-        (void)agg->OnContribution(e.from, e.round, e.wire, now);
+  };
+  net.deliver = [&](int to, Event&& e) {
+    const Nanos now = sim.now();
+    if (to == kAgg) {
+      (void)agg->OnContribution(e.from, e.round, e.wire, now);
+      agg_drain();
+      return;
+    }
+    TrainerState& t = ts[to];
+    if (e.round < t.round) return;  // a sum for a round this trainer gave up on
+    t.kept.emplace(e.round, std::move(*e.sum));
+    // As node/trainer/extension.cpp: apply the sum of the current round; a
+    // sum of a later round means the current one's will not come (the
+    // aggregator closes rounds in order): skip it and catch up.
+    while (!t.kept.empty() && t.round <= static_cast<uint64_t>(rounds)) {
+      auto it = t.kept.find(t.round);
+      if (it == t.kept.end()) {
+        if (t.kept.rbegin()->first <= t.round) break;
+        ++t.gave_up;
+        start_round(to, t.round + 1);
         continue;
       }
-      TrainerState& t = ts[e.to];
-      if (e.to == crashed && t.round >= 4) continue;
-      if (e.round < t.round) continue;  // a sum for a round this trainer gave up on
-      t.kept.emplace(e.round, std::move(*e.sum));
-      // As node/trainer/extension.cpp: apply the sum of the current round; a
-      // sum of a later round means the current one's will not come (the
-      // aggregator closes rounds in order): skip it and catch up.
-      while (!t.kept.empty() && t.round <= static_cast<uint64_t>(rounds)) {
-        auto it = t.kept.find(t.round);
-        if (it == t.kept.end()) {
-          if (t.kept.rbegin()->first <= t.round) break;
-          ++t.gave_up;
-          start_round(e.to, t.round + 1, now);
-          continue;
-        }
-        const SecureRoundOutcome o = std::move(it->second);
-        t.kept.erase(t.kept.begin(), std::next(it));
-        auto got = dec.DecryptSum(o.sum);
-        EXPECT_TRUE(got.ok()) << got.status();
-        if (!got.ok()) break;
-        EXPECT_EQ(o.sum.contributors, o.used.size());
-        for (size_t k = 0; k < kDim; ++k) {
-          double want = 0;
-          for (const auto& u : o.used) want += sent.at({o.round, u})[k];
-          res.worst_error = std::max(res.worst_error, std::fabs((*got)[k] - want));
-        }
-        ++res.sums_checked;
-        ++t.applied;
-        if (std::find(o.used.begin(), o.used.end(), names[e.to]) == o.used.end()) ++t.not_included;
-        start_round(e.to, t.round + 1, now);
+      const SecureRoundOutcome o = std::move(it->second);
+      t.kept.erase(t.kept.begin(), std::next(it));
+      auto got = dec.DecryptSum(o.sum);
+      EXPECT_TRUE(got.ok()) << got.status();
+      if (!got.ok()) break;
+      EXPECT_EQ(o.sum.contributors, o.used.size());
+      for (size_t k = 0; k < kDim; ++k) {
+        double want = 0;
+        for (const auto& u : o.used) want += sent.at({o.round, u})[k];
+        res.worst_error = std::max(res.worst_error, std::fabs((*got)[k] - want));
       }
+      ++res.sums_checked;
+      ++t.applied;
+      if (std::find(o.used.begin(), o.used.end(), names[to]) == o.used.end()) ++t.not_included;
+      start_round(to, t.round + 1);
     }
-    agg->OnTick(now);
-    while (auto o = agg->TakeOutcome()) {
-      if (!o->status.ok()) continue;  // trainers give up on their own
-      for (int i = 0; i < n; ++i) deliver(now, i, {.from = "agg", .round = o->round, .sum = *o});
+  };
+  // Every 10 ms: the aggregator ticks; a trainer that waited too long gives up its round.
+  const Nanos trainer_give_up = Millis(1300);
+  net.tick = [&](int i) {
+    if (i == kAgg) {
+      agg_drain();
+    } else if (ts[i].round <= static_cast<uint64_t>(rounds) && sim.now() - ts[i].sent_at > trainer_give_up) {
+      ++ts[i].gave_up;
+      start_round(i, ts[i].round + 1);
     }
+    sim.SetTimer(static_cast<sim::NodeId>(i), sim.now() + Millis(10), 0);
+  };
+  for (int i = 0; i <= n; ++i) sim.SetTimer(static_cast<sim::NodeId>(i), 0, 0);
+  for (int i = 0; i < n; ++i) sim.At(Millis(static_cast<int64_t>(rng.Uniform(100))), [&, i] { start_round(i, 1); });
+  const Nanos end = Seconds(600);
+  auto all_done = [&] {
     for (int i = 0; i < n; ++i) {
-      if (i == crashed && ts[i].round >= 4) continue;
-      if (ts[i].round <= static_cast<uint64_t>(rounds) && now - ts[i].sent_at > trainer_give_up) {
-        ++ts[i].gave_up;
-        start_round(i, ts[i].round + 1, now);
-      }
+      if (i == crashed && !sim.IsUp(static_cast<sim::NodeId>(i))) continue;
+      if (ts[i].round <= static_cast<uint64_t>(rounds)) return false;
     }
+    return true;
+  };
+  while (sim.now() < end && !all_done() && sim.Step()) {
   }
   res.rounds_min = rounds;
   for (int i = 0; i < n; ++i) {
@@ -200,7 +212,8 @@ SimResult RunSim(uint64_t seed, int n, int rounds, double drop_p) {
 }
 
 TEST(SecureSumSim, EveryRoundFinishesAndEverySumIsExactlyItsContributions) {
-  for (uint64_t seed : {1, 2, 3}) {
+  for (uint64_t seed : ::swarm::testing::SimSeeds(3)) {
+    SWARM_SIM_SEED_TRACE(seed);
     SimResult r = RunSim(seed, 5, 12, 0.03);
     EXPECT_EQ(r.rounds_min, 12) << "seed " << seed;
     // 4 live trainers x 12 rounds; most rounds reach everyone.
@@ -218,9 +231,12 @@ TEST(SecureSumSim, EveryRoundFinishesAndEverySumIsExactlyItsContributions) {
 }
 
 TEST(SecureSumSim, HeavyLossStillTerminates) {
-  SimResult r = RunSim(7, 4, 8, 0.3);
-  EXPECT_EQ(r.rounds_min, 8);
-  EXPECT_LT(r.worst_error, 1e-3);
+  for (uint64_t seed : ::swarm::testing::SimSeeds(1, 7)) {
+    SWARM_SIM_SEED_TRACE(seed);
+    SimResult r = RunSim(seed, 4, 8, 0.3);
+    EXPECT_EQ(r.rounds_min, 8);
+    EXPECT_LT(r.worst_error, 1e-3);
+  }
 }
 
 }  // namespace

@@ -185,7 +185,7 @@ void ConsensusDriver::Step(std::deque<consensus::Message>& in, std::deque<Propos
     waiting_[key].push_back(std::move(p));
   }
   replica_->OnTick(now);
-  consensus::Ready ready = replica_->TakeReady();
+  consensus::Ready ready = replica_->TakeOutbox();
   for (const auto& o : ready.messages) {
     if (const auto* pp = std::get_if<consensus::Signed<consensus::PrePrepare>>(&o.message)) {
       if (pre_prepare_seen_.size() < opts_.latency_tracked_max) pre_prepare_seen_.emplace(pp->body.seq, now);
@@ -210,6 +210,22 @@ void ConsensusDriver::Step(std::deque<consensus::Message>& in, std::deque<Propos
         p.done(ExecutedRequest{entry.seq, entry.view, ToSeconds(now - p.submitted)});
       }
       waiting_.erase(it);
+    }
+  }
+  // A snapshot installed by state transfer covers sequence numbers for which
+  // no CommittedEntry comes; requests waiting here that it executed are
+  // answered now (not at their deadline: a client told "not executed" would
+  // submit again and the record would be appended twice).
+  if (ready.restored_to) {
+    for (auto it = waiting_.begin(); it != waiting_.end();) {
+      if (!replica_->Executed(it->first.first, it->first.second)) {
+        ++it;
+        continue;
+      }
+      for (auto& p : it->second) {
+        p.done(ExecutedRequest{*ready.restored_to, replica_->view(), ToSeconds(now - p.submitted)});
+      }
+      it = waiting_.erase(it);
     }
   }
   // Start times of executed sequence numbers are no longer needed.

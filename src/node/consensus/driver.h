@@ -5,7 +5,7 @@
 // handler threads only decode and enqueue (Deliver) or enqueue a client
 // request with a completion callback (Submit); status() reads a snapshot the
 // driver thread refreshes after every step. The loop: take queued messages
-// and proposals, feed them, OnTick(monotonic clock), TakeReady, then act on
+// and proposals, feed them, OnTick(monotonic clock), TakeOutbox, then act on
 // Ready in its documented order: persist the DurableState (fsync) before any
 // message goes out, send (one PbftBatch per destination, async, bounded
 // calls in flight per peer; loss is tolerated by the replica's resends), then
@@ -75,6 +75,8 @@ struct ConsensusDriverOptions {
 
 // What a submitter learns when its request was executed by this replica.
 struct ExecutedRequest {
+  // Where it was executed; for a request inside a snapshot installed by state
+  // transfer, the snapshot's sequence number (it was executed at or before).
   consensus::SeqNumber seq = 0;
   consensus::ViewNumber view = 0;
   double latency_seconds = 0;  // submit → local execution

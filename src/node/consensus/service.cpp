@@ -175,6 +175,17 @@ grpc::Status PbftServiceImpl::Submit(grpc::ServerContext* ctx, const swarm::v1::
   reply->set_view(executed->view);
   if (auto done = core->ledger->Result(client, client_seq)) {
     FillResult(*done, reply);
+  } else if (auto h = core->ledger->RecordHash(rec->index); h && *h == store::LedgerRecordHash(*rec)) {
+    // Executed inside a snapshot this member installed by state transfer: the
+    // result was not kept here, but the ledger holds this very record at its
+    // index (an index holds one record), so it was applied.
+    const store::LedgerHead head = core->ledger->Head();
+    reply->set_applied(true);
+    reply->set_seq(executed->seq);
+    reply->set_index(rec->index);
+    reply->set_record_hash(h->data(), h->size());
+    reply->set_ledger_size(head.size);
+    reply->set_head_hash(head.hash.data(), head.hash.size());
   } else {
     reply->set_applied(false);
     reply->set_seq(executed->seq);

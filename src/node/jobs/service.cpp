@@ -440,14 +440,14 @@ void JobsService::Handle(Completion&& c, Nanos now) {
 void JobsService::Dispatch(Nanos now) {
   if (scout_) {
     scout_->OnTick(now);
-    for (const auto& p : scout_->TakeProbes()) {
+    for (const auto& p : scout_->TakeOutbox()) {
       swarm::v1::RunTaskRequest req;
       req.set_probe(true);
       sends_.push_back(PendingSend{worker_addrs_[p.worker], std::move(req), 0, 0, true, p.nonce,
                                    config_.scout_config.probe_timeout});
     }
   }
-  for (const auto& a : queen_->TakeAssignments()) {
+  for (const auto& a : queen_->TakeOutbox()) {
     auto jit = jobs_.find(a.job);
     auto wit = worker_addrs_.find(a.worker);
     if (jit == jobs_.end() || wit == worker_addrs_.end()) continue;

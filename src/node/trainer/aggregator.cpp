@@ -1,5 +1,6 @@
 #include "node/trainer/aggregator.h"
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
@@ -14,14 +15,16 @@
 #include "absl/strings/str_cat.h"
 #include "fhe/keyset.h"
 #include "net/envelope.h"
+#include "node/envelope_admission.h"
 #include "node/node.h"
 #include "train/secure_codec.h"
+#include "train/trainer_peer.h"
 
 namespace swarm::node {
 namespace {
 
-constexpr char kCtKind[] = "train_ct";
-constexpr char kSumKind[] = "train_sum";
+constexpr const char* kCtKind = train::kTrainCtKind;
+constexpr const char* kSumKind = train::kTrainSumKind;
 constexpr int kSendAttemptsMax = 30;
 constexpr Nanos kSendRetryDelay = Millis(200);
 constexpr size_t kEnvelopeOverheadBytes = 64 * 1024;  // signature, public key, headers
@@ -77,6 +80,7 @@ class SecureAggregatorExtension final : public Extension {
       round_ = std::move(r);
       state_ = "aggregating";
     }
+    started_ = true;
     spdlog::info("{}", absl::StrCat("trainer: secure aggregator for ", s_.round.trainers.size(),
                                     " trainers, CKKS N = ", keys_.ctx->n(), ", key ", fhe::KeyIdHex(keys_.key_id),
                                     ", no secret key"));
@@ -93,38 +97,25 @@ class SecureAggregatorExtension final : public Extension {
     if (thread_.joinable()) thread_.join();
   }
 
+  // Admission (node/envelope_admission.h), then the sans-I/O round.
   Status OnEnvelope(const net::OpenedEnvelope& env) override {
-    auto m = train::DecodeSecureCiphertext(env.payload, {.sender_bytes_max = 256,
-                                                         .used_max = 1024,
-                                                         .blob_bytes_max = s_.envelope_bytes_max});
-    if (!m.ok()) {
-      Count("malformed");
-      return absl::InvalidArgumentError(absl::StrCat("malformed: ", m.status().message()));
-    }
-    if (m->header.job != s_.job_id) {
-      Count("wrong_job");
-      return absl::InvalidArgumentError(absl::StrCat("wrong_job: contribution for job ", m->header.job,
-                                                     ", this aggregator serves job ", s_.job_id));
-    }
-    std::unique_lock<std::mutex> lock(mu_);
-    if (!round_) return absl::UnavailableError("trainer not started (aggregator)");
-    auto [it, fresh] = bound_.emplace(m->header.sender, env.sender);
-    if (!fresh && it->second != env.sender) {
-      lock.unlock();
-      Count("not_a_trainer");
-      return absl::InvalidArgumentError(
-          absl::StrCat("not_a_trainer: '", m->header.sender, "' is bound to another identity"));
-    }
-    bytes_in_ += static_cast<int64_t>(env.payload.size());
-    Status st = round_->OnContribution(m->header.sender, m->header.round, m->blob, clock_.Now());
-    if (fresh && !st.ok() && absl::StartsWith(st.message(), "not_a_trainer")) bound_.erase(m->header.sender);
-    lock.unlock();
+    Status st = admission_.AdmitPayload<train::SecureCiphertextMessage>(
+        env,
+        train::DecodeSecureCiphertext(env.payload, {.sender_bytes_max = 256,
+                                                    .used_max = 1024,
+                                                    .blob_bytes_max = s_.envelope_bytes_max}),
+        s_.job_id, "contribution", "not_a_trainer", [&](train::SecureCiphertextMessage& m) {
+          if (!started_.load()) return absl::UnavailableError("trainer not started (aggregator)");
+          std::lock_guard<std::mutex> lock(mu_);
+          bytes_in_ += static_cast<int64_t>(env.payload.size());
+          return round_->OnContribution(m.header.sender, m.header.round, m.blob, clock_.Now());
+        });
     cv_.notify_all();
-    if (!st.ok()) Count(std::string(st.message().substr(0, st.message().find(':'))));
     return st;
   }
 
   nlohmann::json StatusJson() override {
+    const auto excluded = admission_.counts();
     std::lock_guard<std::mutex> lock(mu_);
     nlohmann::json j = {{"role", "aggregator"},
                         {"state", state_},
@@ -148,17 +139,13 @@ class SecureAggregatorExtension final : public Extension {
       j["contributions_summed"] = round_->contributions_summed();
     }
     nlohmann::json ex = nlohmann::json::object();
-    for (const auto& [reason, n] : excluded_counts_) ex[reason] = n;
+    for (const auto& [reason, n] : excluded) ex[reason] = n;
     j["excluded"] = ex;
     return j;
   }
 
  private:
   void Count(const std::string& reason) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      ++excluded_counts_[reason];
-    }
     if (auto it = excluded_.find(reason); it != excluded_.end()) it->second->Increment();
   }
 
@@ -190,7 +177,7 @@ class SecureAggregatorExtension final : public Extension {
         if (stop_) return;
         const Nanos now = clock_.Now();
         round_->OnTick(now);
-        while (auto o = round_->TakeOutcome()) outs.push_back(std::move(*o));
+        while (auto o = round_->TakeOutbox()) outs.push_back(std::move(*o));
         for (auto it = retries_.begin(); it != retries_.end();) {
           if (it->at <= now) {
             if (it->round + 2 >= round_->round()) due.push_back(*it);
@@ -235,12 +222,12 @@ class SecureAggregatorExtension final : public Extension {
   std::condition_variable cv_;
   bool stop_ = false;
   std::unique_ptr<train::SecureSumRound> round_;
-  std::map<std::string, crypto::PeerIdBytes> bound_;
   std::deque<Retry> retries_;
   std::string state_ = "starting";
   int64_t bytes_in_ = 0, bytes_out_ = 0, last_contributors_ = 0;
-  std::map<std::string, int64_t> excluded_counts_;
-  std::map<std::string, prometheus::Counter*> excluded_;
+  std::map<std::string, prometheus::Counter*> excluded_;  // filled in Start, read-only after
+  EnvelopeAdmission admission_{{.on_refusal = [this](const std::string& reason) { Count(reason); }}};
+  std::atomic<bool> started_{false};
   prometheus::Counter* rounds_ok_ = nullptr;
   prometheus::Counter* rounds_failed_ = nullptr;
 };

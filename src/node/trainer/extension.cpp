@@ -20,6 +20,7 @@
 #include "fhe/keyset.h"
 #include "fhe/secure_sum.h"
 #include "node/config.h"
+#include "node/envelope_admission.h"
 #include "node/node.h"
 #include "node/trainer/aggregator.h"
 #include "node/trainer/model.h"
@@ -31,13 +32,11 @@
 #include "train/contribution_codec.h"
 #include "train/secure_codec.h"
 #include "train/secure_round.h"
+#include "train/trainer_peer.h"
 
 namespace swarm::node {
 namespace {
 
-constexpr char kKind[] = "train";
-constexpr char kCtKind[] = "train_ct";    // secure_agg: trainer -> aggregator
-constexpr char kSumKind[] = "train_sum";  // secure_agg: aggregator -> trainers
 constexpr uint64_t kSumsAheadMax = 4;     // train_sum rounds ahead kept
 constexpr int kSendAttemptsMax = 30;
 constexpr Nanos kSendRetryDelay = Millis(200);
@@ -252,7 +251,7 @@ class TrainerExtension final : public Extension {
 
   std::string name() const override { return "trainer"; }
   std::vector<std::string> envelope_kinds() const override {
-    return s_.secure ? std::vector<std::string>{kSumKind} : std::vector<std::string>{kKind};
+    return s_.secure ? std::vector<std::string>{train::kTrainSumKind} : std::vector<std::string>{train::kTrainKind};
   }
 
   Status Start(Node& node) override {
@@ -292,8 +291,7 @@ class TrainerExtension final : public Extension {
       }
       SWARM_ASSIGN_OR_RETURN(remote_, RemoteExperts::Create(node, s_.job.model.num_experts, s_.remote));
     }
-    SWARM_RETURN_IF_ERROR(MakeAverager());
-    if (s_.secure) SWARM_RETURN_IF_ERROR(MakeSecure());
+    SWARM_RETURN_IF_ERROR(MakePeer());
     thread_ = std::thread([this] { Run(); });
     return absl::OkStatus();
   }
@@ -307,38 +305,22 @@ class TrainerExtension final : public Extension {
     if (thread_.joinable()) thread_.join();
   }
 
+  // Admission (node/envelope_admission.h), then the peer machine.
   Status OnEnvelope(const net::OpenedEnvelope& env) override {
-    if (env.kind == kSumKind) return OnSum(env);
-    auto d = train::DecodeContribution(env.payload, {.dim_max = 1ull << 28, .sender_bytes_max = 256});
-    if (!d.ok()) {
-      Count("malformed");
-      return absl::InvalidArgumentError(absl::StrCat("malformed: ", d.status().message()));
-    }
-    if (d->header.job != s_.job_id) {
-      Count("wrong_job");
-      return absl::InvalidArgumentError(absl::StrCat("wrong_job: contribution for job ", d->header.job,
-                                                     ", this trainer runs job ", s_.job_id));
-    }
-    std::unique_lock<std::mutex> lock(mu_);
-    if (!averager_) return absl::UnavailableError("trainer not started");
-    // Trust on first use: a trainer name stays bound to the first identity
-    // that signed for it; another identity claiming it is not a trainer.
-    auto [it, fresh] = bound_.emplace(d->header.sender, env.sender);
-    if (!fresh && it->second != env.sender) {
-      lock.unlock();
-      Count("not_a_trainer");
-      return absl::InvalidArgumentError(absl::StrCat("not_a_trainer: '", d->header.sender,
-                                                     "' is bound to another identity"));
-    }
-    Status st = averager_->OnContribution(d->header.sender, d->header.round, std::move(d->values), clock_.Now());
-    if (fresh && !st.ok() && absl::StartsWith(st.message(), "not_a_trainer")) bound_.erase(d->header.sender);
-    lock.unlock();
+    if (env.kind == train::kTrainSumKind) return OnSum(env);
+    Status st = admission_.AdmitPayload<train::DecodedContribution>(
+        env, train::DecodeContribution(env.payload, {.dim_max = 1ull << 28, .sender_bytes_max = 256}), s_.job_id,
+        "contribution", "not_a_trainer", [&](train::DecodedContribution& d) {
+          if (!started_.load()) return absl::UnavailableError("trainer not started");
+          std::lock_guard<std::mutex> lock(mu_);
+          return peer_->OnContribution(d.header.sender, d.header.round, std::move(d.values), clock_.Now());
+        });
     cv_.notify_all();
-    if (!st.ok()) Count(std::string(st.message().substr(0, st.message().find(':'))));
     return st;
   }
 
   nlohmann::json StatusJson() override {
+    const auto excluded = admission_.counts();
     std::lock_guard<std::mutex> lock(mu_);
     nlohmann::json j = {{"state", state_},
                         {"index", s_.index},
@@ -351,8 +333,8 @@ class TrainerExtension final : public Extension {
                         {"steps", s_.job.steps},
                         {"loss", loss_},
                         {"accuracy", accuracy_},
-                        {"peers_alive", averager_ ? averager_->expected_alive() : 0},
-                        {"rounds_failed", averager_ ? averager_->rounds_failed() : 0},
+                        {"peers_alive", peer_ ? peer_->averager().expected_alive() : 0},
+                        {"rounds_failed", peer_ ? peer_->averager().rounds_failed() : 0},
                         {"parameters_averaged", dim_},
                         {"sync_seconds_last", sync_last_},
                         {"sync_seconds_mean", rounds_ ? sync_sum_ / rounds_ : 0.0},
@@ -366,32 +348,39 @@ class TrainerExtension final : public Extension {
       if (s_.remote.spot_check_share > 0) j["expert_spot_checks"] = remote_->SpotChecks();
     }
     nlohmann::json ex = nlohmann::json::object();
-    for (const auto& [reason, n] : excluded_counts_) ex[reason] = n;
+    for (const auto& [reason, n] : excluded) ex[reason] = n;
     j["excluded"] = ex;
     if (s_.require_committed_root) j["roots_committed"] = roots_committed_;
     if (s_.secure) {
       j["secure_agg"] = "ckks";
-      j["secret_key_loaded"] = secure_sk_ != nullptr;
+      j["secret_key_loaded"] = secret_key_loaded_;
       j["aggregator_peer"] = s_.aggregator;
-      j["values_clipped"] = values_clipped_;
-      j["rounds_not_included"] = rounds_not_included_;
-      j["peers_alive"] = last_contributors_;
-      j["ciphertext_bytes_sent"] = ct_bytes_sent_;
+      j["values_clipped"] = peer_ ? peer_->values_clipped() : 0;
+      j["rounds_not_included"] = peer_ ? peer_->rounds_not_included() : 0;
+      j["peers_alive"] = peer_ ? peer_->last_contributors() : 0;
+      j["ciphertext_bytes_sent"] = peer_ ? peer_->ciphertext_bytes_sent() : 0;
     }
     if (!error_.empty()) j["error"] = error_;
     return j;
   }
 
  private:
-  Status MakeAverager() {
+  // Loads the data, builds the model (LibTorch, node/trainer/model.h) and the
+  // sans-I/O peer (train/trainer_peer.h) that runs the rounds.
+  Status MakePeer() {
     SWARM_ASSIGN_OR_RETURN(auto data, train::LoadExperimentData(s_.data));
     data_ = std::make_unique<nn::TrainTestSplit>(std::move(data));
     SWARM_ASSIGN_OR_RETURN(auto attack, train::MakeAttack(s_.job.EffectiveAttack()));
-    attack_ = std::move(attack);
+    const bool poisons = attack->poisons_labels();
+    {
+      // The expert path crafts from this trainer's own gradients (blind).
+      SWARM_ASSIGN_OR_RETURN(auto expert_attack, train::MakeAttack(s_.job.EffectiveAttack()));
+      expert_attack_ = std::move(expert_attack);
+    }
     std::vector<std::shared_ptr<nn::ExpertBackend>> experts;
     if (remote_) experts = remote_->backends();
     SWARM_ASSIGN_OR_RETURN(model_, TrainerModel::Create(s_.job, *data_, s_.index, s_.job.trainers,
-                                                        s_.byzantine && attack_->poisons_labels(), experts));
+                                                        s_.byzantine && poisons, experts));
     dim_ = model_->dim();
     if (s_.resume && !s_.checkpoint_path.empty() && std::filesystem::exists(s_.checkpoint_path)) {
       if (s_.secure) {
@@ -404,57 +393,63 @@ class TrainerExtension final : public Extension {
       resumed_from_ = model_->step();
       spdlog::info("{}", absl::StrCat("trainer: resumed from ", s_.checkpoint_path, " at step ", resumed_from_));
     }
-    train::AveragerConfig ac;
-    ac.trainers = s_.peers;
-    ac.dim = dim_;
-    ac.round_deadline = s_.round_deadline;
-    ac.give_up_after = s_.give_up;
-    ac.quorum = s_.quorum;
+    std::optional<train::SecureTrainerKeys> keys;
+    if (s_.secure) {
+      SWARM_ASSIGN_OR_RETURN(auto k, LoadSecureKeys());
+      keys = std::move(k);
+    }
+    train::TrainerPeerConfig pc;
+    pc.self = s_.self;
+    pc.trainers = s_.peers;
+    pc.job = s_.job_id;
+    pc.dim = dim_;
+    pc.round_deadline = s_.round_deadline;
+    pc.first_round_deadline = s_.first_round_deadline;
+    pc.give_up_after = s_.give_up;
+    pc.quorum = s_.quorum;
+    pc.byzantine = s_.byzantine;
+    pc.require_committed_root = s_.require_committed_root;
+    pc.aggregator = s_.secure ? s_.aggregator : "";
+    pc.secure_clip = s_.secure_clip;
+    pc.sums_ahead_max = kSumsAheadMax;
+    pc.attack_seed = s_.job.seed * 31 + static_cast<uint64_t>(s_.index);
     SWARM_ASSIGN_OR_RETURN(auto agg, train::MakeAggregator(s_.job.EffectiveAggregator()));
-    SWARM_ASSIGN_OR_RETURN(auto av, train::Averager::Create(ac, std::move(agg)));
+    SWARM_ASSIGN_OR_RETURN(auto peer, train::TrainerPeer::Create(std::move(pc), std::move(agg),
+                                                                 s_.byzantine ? std::move(attack) : nullptr,
+                                                                 std::move(keys)));
     std::lock_guard<std::mutex> lock(mu_);
-    averager_ = std::move(av);
+    peer_ = std::move(peer);
     step_ = model_->step();
+    started_ = true;
     return absl::OkStatus();
   }
 
   void Count(const std::string& reason) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      ++excluded_counts_[reason];
-    }
     if (auto it = excluded_.find(reason); it != excluded_.end()) it->second->Increment();
   }
 
-  void Broadcast(uint64_t round, const std::vector<float>& v) {
-    auto payload = std::make_shared<Bytes>(
-        train::EncodeContributionF32({.job = s_.job_id, .round = round, .sender = s_.self}, v));
-    for (const auto& p : s_.peers) {
-      if (p != s_.self) Send(p, round, payload, 1);
-    }
-  }
+  struct Retry {
+    Nanos at;
+    std::string peer;
+    std::string kind;
+    uint64_t round;
+    std::shared_ptr<const Bytes> payload;
+    int attempt;
+  };
 
-  void Send(const std::string& peer, uint64_t round, std::shared_ptr<Bytes> payload, int attempt) {
-    const char* kind = s_.secure ? kCtKind : kKind;
+  void Send(const std::string& peer, const std::string& kind, uint64_t round, std::shared_ptr<const Bytes> payload,
+            int attempt) {
     const Nanos deadline = s_.secure ? Seconds(10) : Seconds(2);  // megabytes of ciphertext
-    node_->SendEnvelope(peer, kind, *payload, [this, peer, round, payload, attempt](const Status& st) {
+    node_->SendEnvelope(peer, kind, *payload, [this, peer, kind, round, payload, attempt](const Status& st) {
       if (st.ok() || attempt >= kSendAttemptsMax) return;
       // A peer whose trainer is still starting answers "trainer not started"
       // (the node maps it to INVALID_ARGUMENT): retry that too.
       const bool starting = st.message().find("trainer not started") != absl::string_view::npos;
       if (!absl::IsUnavailable(st) && !absl::IsDeadlineExceeded(st) && !starting) return;  // refused
       std::lock_guard<std::mutex> lock(mu_);
-      if (!stop_) retries_.push_back({clock_.Now() + kSendRetryDelay, peer, round, payload, attempt + 1});
+      if (!stop_) retries_.push_back({clock_.Now() + kSendRetryDelay, peer, kind, round, payload, attempt + 1});
     }, deadline);
   }
-
-  struct Retry {
-    Nanos at;
-    std::string peer;
-    uint64_t round;
-    std::shared_ptr<Bytes> payload;
-    int attempt;
-  };
 
   // Re-sends due retries of rounds not yet closed everywhere (caller holds no lock).
   void FlushRetries() {
@@ -464,76 +459,30 @@ class TrainerExtension final : public Extension {
       const Nanos now = clock_.Now();
       for (auto it = retries_.begin(); it != retries_.end();) {
         if (it->at <= now) {
-          if (it->round + 1 >= (s_.secure ? secure_round_ : averager_->round())) due.push_back(*it);
+          if (it->round + 1 >= peer_->round()) due.push_back(*it);
           it = retries_.erase(it);
         } else {
           ++it;
         }
       }
     }
-    for (auto& r : due) Send(r.peer, r.round, r.payload, r.attempt);
-  }
-
-  // Waits until the round closes; nullopt when stopping.
-  std::optional<train::RoundOutcome> AwaitOutcome() {
-    for (;;) {
-      FlushRetries();
-      std::unique_lock<std::mutex> lock(mu_);
-      if (stop_) return std::nullopt;
-      averager_->OnTick(clock_.Now());
-      if (auto out = averager_->TakeOutcome()) return out;
-      cv_.wait_for(lock, std::chrono::milliseconds(20));
-    }
-  }
-
-  // Byzantine: waits (bounded) for the others' contributions, then crafts.
-  Status Craft(uint64_t round, Nanos opened, std::vector<float>& v) {
-    std::vector<std::vector<float>> others;
-    for (;;) {
-      FlushRetries();
-      std::unique_lock<std::mutex> lock(mu_);
-      if (stop_) return absl::CancelledError("stopping");
-      const auto& acc = averager_->accepted();
-      const bool all = acc.size() + 1 >= averager_->expected_alive();
-      if (all || clock_.Now() - opened > s_.round_deadline / 2 || !averager_->open() ||
-          averager_->round() != round) {
-        for (const auto& [from, vec] : acc) {
-          if (from != s_.self) others.push_back(vec);
-        }
-        break;
-      }
-      cv_.wait_for(lock, std::chrono::milliseconds(5));
-    }
-    if (others.empty()) return absl::OkStatus();  // nothing to be omniscient about
-    std::vector<train::Contribution> honest(others.begin(), others.end());
-    std::vector<float> out(v.size());
-    SWARM_RETURN_IF_ERROR(attack_->Craft(honest, v, out, attack_rng_));
-    v = std::move(out);
-    return absl::OkStatus();
+    for (auto& r : due) Send(r.peer, r.kind, r.round, r.payload, r.attempt);
   }
 
   // The job's attack on the expert path (Byzantine): dL/dy of one expert call
   // crafted from this trainer's own honest one (blind: the others' expert
   // gradients are never seen). Runs on autograd threads, hence its own lock.
   void CraftExpertGradient(nn::HostTensor& g) {
-    if (!attack_ || attack_->name() == "none") return;
+    if (!expert_attack_ || expert_attack_->name() == "none") return;
     std::vector<train::Contribution> own = {train::Contribution(g.data)};
     std::vector<float> out(g.data.size());
     std::lock_guard<std::mutex> lock(expert_attack_mu_);
-    if (attack_->Craft(own, g.data, out, expert_attack_rng_).ok()) g.data = std::move(out);
-  }
-
-  Status CraftBlind(std::vector<float>& v) {
-    std::vector<train::Contribution> own = {train::Contribution(v)};
-    std::vector<float> out(v.size());
-    SWARM_RETURN_IF_ERROR(attack_->Craft(own, v, out, attack_rng_));
-    v = std::move(out);
-    return absl::OkStatus();
+    if (expert_attack_->Craft(own, g.data, out, expert_attack_rng_).ok()) g.data = std::move(out);
   }
 
   // Secure aggregation: loads the group's keys (with the secret) and checks
   // that n clipped contributions fit the ciphertexts and an envelope.
-  Status MakeSecure() {
+  StatusOr<train::SecureTrainerKeys> LoadSecureKeys() {
     auto keys = fhe::LoadKeySet(s_.secure_keys);
     if (!keys.ok()) {
       return absl::InvalidArgumentError(
@@ -558,127 +507,34 @@ class TrainerExtension final : public Extension {
                                                                     {.scale = 0, .value_abs_max = s_.secure_clip}));
     SWARM_ASSIGN_OR_RETURN(auto dec, fhe::SecureSumDecryptor::Create(keys->eval.ctx, keys->secret_key,
                                                                     std::min<uint64_t>(2, s_.quorum)));
-    std::lock_guard<std::mutex> lock(mu_);
-    secure_enc_ = std::make_unique<fhe::SecureSumEncryptor>(std::move(enc));
-    secure_dec_ = std::make_unique<fhe::SecureSumDecryptor>(std::move(dec));
-    secure_ctx_ = keys->eval.ctx;
-    secure_sk_ = keys->secret_key;
-    return absl::OkStatus();
+    secret_key_loaded_ = keys->secret_key != nullptr;
+    train::SecureTrainerKeys k;
+    k.ctx = keys->eval.ctx;
+    k.encryptor = std::make_unique<fhe::SecureSumEncryptor>(std::move(enc));
+    k.decryptor = std::make_unique<fhe::SecureSumDecryptor>(std::move(dec));
+    return k;
   }
 
-  // A train_sum from the aggregator: checked and kept for the training thread.
+  // A train_sum from the aggregator: admitted, then kept by the peer for the
+  // training thread (decryption happens on its OnTick).
   Status OnSum(const net::OpenedEnvelope& env) {
     auto m = train::DecodeSecureSum(env.payload, {.sender_bytes_max = 256,
                                                   .used_max = 1024,
                                                   .blob_bytes_max = s_.payload_bytes_max});
-    if (!m.ok()) {
-      Count("malformed");
-      return absl::InvalidArgumentError(absl::StrCat("malformed: ", m.status().message()));
+    if (!m.ok()) return admission_.Refuse("malformed", m.status().message());
+    SWARM_RETURN_IF_ERROR(admission_.CheckJob(m->header.job, s_.job_id, "sum"));
+    if (!started_.load()) return absl::UnavailableError("trainer not started");
+    if (m->header.sender != s_.aggregator) {
+      return admission_.Refuse("not_the_aggregator", absl::StrCat("sum from '", m->header.sender.substr(0, 64),
+                                                                  "'; trainer.aggregator = '", s_.aggregator, "'"));
     }
-    if (m->header.job != s_.job_id) {
-      Count("wrong_job");
-      return absl::InvalidArgumentError(absl::StrCat("wrong_job: sum for job ", m->header.job,
-                                                     ", this trainer runs job ", s_.job_id));
-    }
-    std::unique_lock<std::mutex> lock(mu_);
-    if (!secure_dec_) return absl::UnavailableError("trainer not started");
-    if (m->header.sender != s_.aggregator || (aggregator_id_ && *aggregator_id_ != env.sender)) {
-      lock.unlock();
-      Count("not_the_aggregator");
-      return absl::InvalidArgumentError(absl::StrCat("not_the_aggregator: sum from '", m->header.sender,
-                                                     "'; trainer.aggregator = '", s_.aggregator, "'"));
-    }
-    aggregator_id_ = env.sender;  // bound to the first identity that signed for it
-    const uint64_t round = m->header.round;
-    if (round < secure_round_ || round > secure_round_ + kSumsAheadMax) {
-      return absl::InvalidArgumentError(absl::StrCat("stale: sum for round ", round, ", this trainer is at round ",
-                                                     secure_round_));
-    }
-    if (sums_.count(round)) return absl::InvalidArgumentError(absl::StrCat("duplicate: second sum for round ", round));
-    sums_.emplace(round, std::move(m).value());
-    lock.unlock();
+    // The aggregator's name stays bound to the first identity that signed for it.
+    Status st = admission_.AdmitAs(s_.aggregator, env.sender, "not_the_aggregator", [&] {
+      std::lock_guard<std::mutex> lock(mu_);
+      return peer_->OnSum(std::move(m).value(), clock_.Now());
+    });
     cv_.notify_all();
-    return absl::OkStatus();
-  }
-
-  // One round of encrypted averaging: clip, encrypt, send to the aggregator,
-  // wait for the encrypted sum, decrypt the mean. nullopt when stopping.
-  std::optional<train::RoundOutcome> SecureRound(uint64_t round, Nanos opened, std::vector<float> v) {
-    train::RoundOutcome out;
-    out.round = round;
-    int64_t clipped = 0;
-    for (auto& x : v) {
-      if (std::fabs(x) > s_.secure_clip) {
-        x = static_cast<float>(std::clamp<double>(x, -s_.secure_clip, s_.secure_clip));
-        ++clipped;
-      }
-    }
-    auto ev = secure_enc_->Encrypt(v);
-    if (!ev.ok()) {
-      out.status = ev.status();
-      return out;
-    }
-    auto payload = std::make_shared<Bytes>(train::EncodeSecureCiphertext(
-        {.job = s_.job_id, .round = round, .sender = s_.self}, fhe::SerializeEncryptedVector(*secure_ctx_, *ev)));
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      values_clipped_ += clipped;
-      ct_bytes_sent_ += static_cast<int64_t>(payload->size());
-    }
-    Send(s_.aggregator, round, payload, 1);
-    train::SecureSumMessage msg;
-    for (;;) {
-      FlushRetries();
-      std::unique_lock<std::mutex> lock(mu_);
-      if (stop_) return std::nullopt;
-      if (auto it = sums_.find(round); it != sums_.end()) {
-        msg = std::move(it->second);
-        sums_.erase(sums_.begin(), std::next(it));
-        break;
-      }
-      if (!sums_.empty() && sums_.rbegin()->first > round) {
-        // The aggregator closes rounds in order: this round's sum will not
-        // come (it was lost, or the round failed). Skip it and catch up.
-        out.status = absl::UnavailableError(absl::StrCat("round ", round, ": no encrypted sum (the aggregator is at round ",
-                                                         sums_.rbegin()->first, ")"));
-        out.duration = clock_.Now() - opened;
-        return out;
-      }
-      if (clock_.Now() - opened > s_.give_up) {
-        out.status = absl::UnavailableError(absl::StrCat("round ", round, ": no encrypted sum from the aggregator ",
-                                                         s_.aggregator, " within trainer.give_up_ms"));
-        out.duration = clock_.Now() - opened;
-        return out;
-      }
-      cv_.wait_for(lock, std::chrono::milliseconds(20));
-    }
-    out.duration = clock_.Now() - opened;
-    auto sum = fhe::DeserializeEncryptedVector(*secure_ctx_, msg.blob, dim_);
-    if (sum.ok() && (sum->length != dim_ || sum->contributors != msg.used.size())) {
-      sum = absl::InvalidArgumentError(absl::StrCat("the sum has ", sum->length, " values and claims ",
-                                                    sum->contributors, " contributors but lists ", msg.used.size()));
-    }
-    if (!sum.ok()) {
-      Count("malformed");
-      out.status = absl::InvalidArgumentError(absl::StrCat("round ", round, ": bad sum: ", sum.status().message()));
-      return out;
-    }
-    auto mean = secure_dec_->DecryptMean(*sum);
-    if (!mean.ok()) {
-      out.status = mean.status();
-      return out;
-    }
-    out.aggregate = std::move(mean).value();
-    out.used = msg.used;
-    if (std::find(msg.used.begin(), msg.used.end(), s_.self) == msg.used.end()) {
-      // Applied all the same; our contribution missed the round.
-      Count("late");
-      std::lock_guard<std::mutex> lock(mu_);
-      ++rounds_not_included_;
-    }
-    std::lock_guard<std::mutex> lock(mu_);
-    last_contributors_ = static_cast<int64_t>(msg.used.size());
-    return out;
+    return st;
   }
 
   void SetState(const std::string& s) {
@@ -715,11 +571,7 @@ class TrainerExtension final : public Extension {
       return stop_;
     };
     auto r = CommitRoundRoot(node_->identity(), round, aggregate, o);
-    if (!r.ok()) {
-      if (absl::IsCancelled(r.status())) return r.status();
-      return absl::Status(r.status().code(), absl::StrCat("round ", round, ": result root not committed: ",
-                                                          r.status().message()));
-    }
+    if (!r.ok()) return r.status();
     SetState("training");
     std::lock_guard<std::mutex> lock(mu_);
     ++roots_committed_;
@@ -739,11 +591,67 @@ class TrainerExtension final : public Extension {
     accuracy_ = *acc;
   }
 
+  // What one round ended with, for the training loop.
+  enum class RoundEnd { kOpen, kDone, kStop };
+
+  // Acts on the peer's outbox: sends envelopes, commits roots, applies or
+  // skips the step. kDone once the round's step is applied or skipped.
+  RoundEnd Act(std::vector<train::TrainerAction> actions) {
+    RoundEnd end = RoundEnd::kOpen;
+    for (size_t i = 0; i < actions.size(); ++i) {
+      train::TrainerAction a = std::move(actions[i]);  // CommitRoot may append to `actions`
+      if (!a.count_reason.empty()) {
+        admission_.Count(a.count_reason);
+      }
+      switch (a.kind) {
+        case train::TrainerAction::kSend:
+          for (const auto& to : a.to) Send(to, a.envelope_kind, a.round, a.payload, 1);
+          break;
+        case train::TrainerAction::kCommitRoot: {  // h2: the committee must commit the round's root first
+          Status c = CommitRoot(a.round, a.aggregate);
+          if (absl::IsCancelled(c)) return RoundEnd::kStop;
+          std::lock_guard<std::mutex> lock(mu_);
+          peer_->OnRootCommitted(a.round, c);
+          for (auto& more : peer_->TakeOutbox()) actions.push_back(std::move(more));
+          break;
+        }
+        case train::TrainerAction::kApply: {
+          Observe(a.duration);
+          if (Status st = model_->Apply(a.aggregate); !st.ok()) {
+            Fail(st);
+            return RoundEnd::kStop;
+          }
+          end = RoundEnd::kDone;
+          break;
+        }
+        case train::TrainerAction::kSkip:
+          Observe(a.duration);
+          spdlog::warn("{}", absl::StrCat("trainer: step skipped: ", a.status.message()));
+          model_->SkipStep();
+          end = RoundEnd::kDone;
+          break;
+        case train::TrainerAction::kFail:
+          Fail(a.status);
+          return RoundEnd::kStop;
+      }
+    }
+    return end;
+  }
+
+  void Observe(Nanos duration) {
+    const double secs = ToSeconds(duration);
+    sync_hist_->Observe(secs);
+    std::lock_guard<std::mutex> lock(mu_);
+    sync_last_ = secs;
+    sync_sum_ += secs;
+  }
+
+  // The driver of train::TrainerPeer: local step (LibTorch), then ticks
+  // every 20 ms (5 ms while a Byzantine peer waits to craft) until the
+  // round's step is applied or skipped.
   void Run() {
     SetState("training");
     const int eval_every = s_.job.eval_every > 0 ? s_.job.eval_every : std::max(1, s_.job.steps / 10);
-    attack_rng_ = Rng(s_.job.seed * 31 + static_cast<uint64_t>(s_.index));
-    bool first = true;
     while (model_->step() < s_.job.steps) {
       const uint64_t round = static_cast<uint64_t>(model_->step()) + 1;
       expert_round_ = round;  // tags this step's expert Backward calls
@@ -765,70 +673,39 @@ class TrainerExtension final : public Extension {
         return;
       }
       SetState("training");
-      const Nanos opened = clock_.Now();
+      std::vector<train::TrainerAction> actions;
       {
         std::lock_guard<std::mutex> lock(mu_);
-        if (s_.secure) {
-          secure_round_ = round;
-        } else {
-          // The first round waits for every trainer to be up (start-up).
-          Status st = averager_->Open(round, opened, first ? s_.first_round_deadline : 0);
-          if (!st.ok()) {
-            state_ = "failed";
-            error_ = std::string(st.message());
-            return;
-          }
-        }
         batches_retried_ += r->batches_retried;
         expert_failures_ += r->experts_failed;
-      }
-      std::vector<float> v = std::move(r->momentum);
-      if (s_.byzantine && attack_->name() != "none") {
-        // Encrypted averaging hides the others' contributions: the attacker
-        // crafts from its own honest vector only.
-        Status st = s_.secure ? CraftBlind(v) : Craft(round, opened, v);
-        if (absl::IsCancelled(st)) return;
-        if (!st.ok()) spdlog::warn("{}", absl::StrCat("trainer: attack: ", st.message()));
-      }
-      std::optional<train::RoundOutcome> out;
-      if (s_.secure) {
-        out = SecureRound(round, opened, std::move(v));
-      } else {
-        Broadcast(round, v);
-        {
-          std::lock_guard<std::mutex> lock(mu_);
-          (void)averager_->OnContribution(s_.self, round, v, clock_.Now());
-        }
-        out = AwaitOutcome();
-      }
-      first = false;
-      if (!out) return;
-      const double secs = ToSeconds(out->duration);
-      sync_hist_->Observe(secs);
-      if (out->status.ok()) {
-        if (s_.require_committed_root) {  // h2: the committee must commit the round's root first
-          if (Status c = CommitRoot(round, out->aggregate); !c.ok()) {
-            if (!absl::IsCancelled(c)) Fail(c);
-            return;
-          }
-        }
-        Status st = model_->Apply(out->aggregate);
-        if (!st.ok()) {
-          Fail(st);
+        if (Status st = peer_->OnLocalStep(round, std::move(r->momentum), clock_.Now()); !st.ok()) {
+          state_ = "failed";
+          error_ = std::string(st.message());
           return;
         }
-      } else {
-        spdlog::warn("{}", absl::StrCat("trainer: step skipped: ", out->status.message()));
-        model_->SkipStep();
+        actions = peer_->TakeOutbox();
       }
+      RoundEnd end = Act(std::move(actions));
+      while (end == RoundEnd::kOpen) {
+        FlushRetries();
+        {
+          std::unique_lock<std::mutex> lock(mu_);
+          if (stop_) return;
+          const bool crafting = std::string_view(peer_->state_name()) == "crafting";
+          cv_.wait_for(lock, std::chrono::milliseconds(crafting ? 5 : 20));
+          if (stop_) return;
+          peer_->OnTick(clock_.Now());
+          actions = peer_->TakeOutbox();
+        }
+        end = Act(std::move(actions));
+      }
+      if (end == RoundEnd::kStop) return;
       step_gauge_->Set(static_cast<double>(model_->step()));
       loss_gauge_->Set(r->loss);
       {
         std::lock_guard<std::mutex> lock(mu_);
         step_ = model_->step();
         loss_ = r->loss;
-        sync_last_ = secs;
-        sync_sum_ += secs;
         ++rounds_;
       }
       if (model_->step() % eval_every == 0 || model_->step() == s_.job.steps) Evaluate();
@@ -844,21 +721,23 @@ class TrainerExtension final : public Extension {
   Node* node_ = nullptr;
   RealClock clock_;
   std::unique_ptr<nn::TrainTestSplit> data_;
-  std::unique_ptr<train::Attack> attack_;
-  Rng attack_rng_{1};
   std::unique_ptr<RemoteExperts> remote_;  // before model_: outlives the backends' use
   std::atomic<uint64_t> expert_round_{0};   // the round expert Backward calls carry
   std::mutex expert_attack_mu_;
+  std::unique_ptr<train::Attack> expert_attack_;
   Rng expert_attack_rng_{7};
   std::unique_ptr<TrainerModel> model_;
   size_t dim_ = 0;
   std::thread thread_;
+  std::map<std::string, prometheus::Counter*> excluded_;  // filled in Start, read-only after
+  EnvelopeAdmission admission_{{.on_refusal = [this](const std::string& reason) { Count(reason); }}};
+  std::atomic<bool> started_{false};
+  bool secret_key_loaded_ = false;
 
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
-  std::unique_ptr<train::Averager> averager_;
-  std::map<std::string, crypto::PeerIdBytes> bound_;
+  std::unique_ptr<train::TrainerPeer> peer_;  // the round's state machine
   std::deque<Retry> retries_;
   std::string state_ = "starting";
   std::string error_;
@@ -867,19 +746,8 @@ class TrainerExtension final : public Extension {
   double sync_last_ = 0, sync_sum_ = 0;
   int64_t roots_committed_ = 0;  // require_committed_root
   int64_t rounds_ = 0, batches_retried_ = 0, expert_failures_ = 0, resumed_from_ = 0;
-  std::map<std::string, int64_t> excluded_counts_;
-  // Secure aggregation (secure_enc_/secure_dec_ used by the training thread only).
-  std::unique_ptr<fhe::SecureSumEncryptor> secure_enc_;
-  std::unique_ptr<fhe::SecureSumDecryptor> secure_dec_;
-  fhe::ContextPtr secure_ctx_;
-  std::shared_ptr<const fhe::SecretKey> secure_sk_;
-  std::optional<crypto::PeerIdBytes> aggregator_id_;
-  std::map<uint64_t, train::SecureSumMessage> sums_;
-  uint64_t secure_round_ = 0;
-  int64_t values_clipped_ = 0, rounds_not_included_ = 0, last_contributors_ = 0, ct_bytes_sent_ = 0;
 
   prometheus::Histogram* sync_hist_ = nullptr;
-  std::map<std::string, prometheus::Counter*> excluded_;
   prometheus::Gauge* step_gauge_ = nullptr;
   prometheus::Gauge* loss_gauge_ = nullptr;
   prometheus::Gauge* acc_gauge_ = nullptr;

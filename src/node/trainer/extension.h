@@ -9,9 +9,13 @@
 // Each step the trainer computes its minibatch gradient on its shard, folds
 // it into its worker momentum (train.worker_momentum, beta ~ 0.9), and sends
 // the momentum to every other trainer as a signed envelope of kind "train"
-// (payload: train/contribution_codec.h). Received contributions feed a
-// train::Averager (train/averaging_round.h); when the round closes the robust
-// aggregate is applied with the optimizer. A trainer with trainer.byzantine =
+// (payload: train/contribution_codec.h). The round itself — crafting,
+// sending, collecting (train::Averager), aggregating, the commit-root request,
+// apply or skip — is the sans-I/O train::TrainerPeer (train/trainer_peer.h);
+// this extension is its driver: it runs the LibTorch step (model.h), feeds
+// the peer envelopes (after node/envelope_admission.h) and 20 ms ticks, and
+// acts on its outbox (send with retries, commit through the committee
+// client, apply the aggregate with the optimizer). A trainer with trainer.byzantine =
 // true lies with the job's attack.name (omniscient: ALIE/IPM craft from the
 // honest contributions it received this round).
 //

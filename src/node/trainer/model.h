@@ -1,7 +1,7 @@
 // The local half of one trainer peer (LibTorch): the MoE classifier, the
 // peer's data shard, its optimizer and worker momentum, and checkpoints.
-// node/trainer/extension.cpp drives it; the averaging protocol lives in
-// train/averaging_round.h.
+// node/trainer/extension.cpp drives it; the round protocol lives in
+// train/trainer_peer.h (and train/averaging_round.h).
 //
 // Every trainer of a job builds the same model from train.seed (so they start
 // equal) and takes shard `index` of the seeded n-way partition of the train
