@@ -86,7 +86,9 @@ bool StartNode(const std::string& swarm, const std::string& dir, const std::stri
   std::filesystem::create_directories(dir);
   std::vector<std::string> args = {swarm, "node", "--id", id, "--grpc-listen", "127.0.0.1:0", "--http-listen",
                                    "127.0.0.1:0", "--data-dir", dir, "--log-level", "warn",
-                                   "--set", "membership.enabled=false"};
+                                   "--set", "membership.enabled=false",
+                                   // bare peers without grants: dev mode (closed mode refuses every call)
+                                   "--set", "admission.open=true"};
   for (const auto& s : sets) {
     args.push_back("--set");
     args.push_back(s);

@@ -122,7 +122,8 @@ int main(int argc, char** argv) {
     for (int i = 0; i < n; ++i) {
       auto c = swarm::node::NodeSchema().ApplyOverrides(
           swarm::node::NodeSchema().Defaults(),
-          {"node.grpc_listen=" + peers[i], "membership.enabled=false", "log.level=warn"});
+          {"node.grpc_listen=" + peers[i], "membership.enabled=false", "log.level=warn",
+           "admission.open=true"});  // bare peers without grants (closed mode would refuse every call)
       if (!c.ok()) return std::fprintf(stderr, "%s\n", std::string(c.status().message()).c_str()), 1;
       auto nc = swarm::node::ToNodeConfig(*c);
       if (!nc.ok()) return std::fprintf(stderr, "%s\n", std::string(nc.status().message()).c_str()), 1;

@@ -1,6 +1,6 @@
 // Fuzz target for the epoch-record decoders a PBFT member runs on bytes from
 // peers and clients (consensus/epoch.h): the request envelope, the
-// membership and placement bodies, and the ledger state machine applying an
+// membership, placement and admission bodies, and the ledger state machine applying an
 // epoch request. Properties: no crash; whatever a body parser accepts
 // re-encodes to exactly the same bytes (one canonical form); an envelope that
 // parses re-encodes to the same bytes; a refused request leaves the chain
@@ -47,6 +47,10 @@ void CheckParsers(ByteSpan in) {
   }
   if (auto t = node::ParsePlacementEpoch(in); t.ok()) {
     auto again = node::EncodePlacementEpoch(*t);
+    if (!again.ok() || *again != Bytes(in.begin(), in.end())) std::abort();
+  }
+  if (auto a = node::ParseAdmissionEpoch(in); a.ok()) {
+    auto again = node::EncodeAdmissionEpoch(*a);
     if (!again.ok() || *again != Bytes(in.begin(), in.end())) std::abort();
   }
   if (auto p = node::ParseLedgerRequest(in); p.ok() && !p->body.empty()) {

@@ -524,8 +524,41 @@ StatusOr<Grant> GrantVerifier::Verify(ByteSpan bytes, uint64_t now_unix_ms) {
       return refuse("excluded", absl::StrCat("peer ", ShortHex(grant->subject),
                                              " was excluded: ", it->second));
     }
+    if (committed_) {
+      if (committed_->revoked.contains(grant->subject)) {
+        return refuse("excluded", absl::StrCat("peer ", ShortHex(grant->subject), " was revoked by epoch.admission version ",
+                                               committed_->version, " (ledger index ", committed_->index, ")"));
+      }
+      if (!committed_->grants.contains(key)) {
+        return refuse("not_admitted", absl::StrCat("grant of ", ShortHex(grant->subject), " (sha3 ",
+                                                   ToHex(ByteSpan(key)).substr(0, 16),
+                                                   ") is not in the committed admission set (epoch.admission version ",
+                                                   committed_->version, ")"));
+      }
+    }
   }
   return *std::move(grant);
+}
+
+bool GrantVerifier::SetCommitted(CommittedGrants committed) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (committed_ && committed.version <= committed_->version) return false;
+  committed_ = std::move(committed);
+  return true;
+}
+
+std::optional<CommittedGrants> GrantVerifier::committed() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return committed_;
+}
+
+std::string GrantVerifier::CommittedRefusal(const std::array<uint8_t, 32>& grant_sha3,
+                                            const crypto::PeerIdBytes* subject) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!committed_) return "";
+  if (subject != nullptr && committed_->revoked.contains(*subject)) return "revoked";
+  if (!committed_->grants.contains(grant_sha3)) return "not_committed";
+  return "";
 }
 
 void GrantVerifier::Exclude(const crypto::PeerIdBytes& peer, std::string reason) {

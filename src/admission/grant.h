@@ -23,6 +23,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -157,6 +158,16 @@ StatusOr<IssuerKey> LoadIssuerKey(const std::string& path);
 // call. When the cache holds cache_entries_max grants, the entry with the
 // smallest key (a hash: an arbitrary one) is dropped. Thread-safe; the
 // signature check runs outside the lock.
+// The admission set a committee committed (an epoch.admission record,
+// consensus/epoch.h): the SHA3-256 of every admitted SignedGrant and the peer
+// ids whose grants were revoked. See GrantVerifier::SetCommitted.
+struct CommittedGrants {
+  uint64_t version = 0;  // epoch.admission version
+  uint64_t index = 0;    // its ledger index
+  std::set<std::array<uint8_t, 32>> grants;
+  std::set<crypto::PeerIdBytes> revoked;
+};
+
 class GrantVerifier {
  public:
   GrantVerifier(std::string swarm_id, std::vector<IssuerKey> trusted_issuers,
@@ -164,6 +175,18 @@ class GrantVerifier {
   StatusOr<Grant> Verify(ByteSpan signed_grant_bytes, uint64_t now_unix_ms);
   void Exclude(const crypto::PeerIdBytes& peer, std::string reason);
   bool IsExcluded(const crypto::PeerIdBytes& peer) const;
+  // Committed admission (a committee runs; node/admission.h). Until the first
+  // call every grant the issuers signed is admitted (the genesis rule: the
+  // committee itself must form). Once a committed set is given, Verify also
+  // refuses a grant whose subject is in `revoked` ("excluded: ... revoked by
+  // epoch.admission version V") or whose hash is not in `grants`
+  // ("not_admitted: grant ... is not in the committed admission set").
+  // Versions only move forward (an older set is ignored; returns false).
+  bool SetCommitted(CommittedGrants committed);
+  std::optional<CommittedGrants> committed() const;
+  // "" when the committed set (if any) admits this grant; else "revoked" or
+  // "not_committed" (`subject` may be null: only the hash is checked).
+  std::string CommittedRefusal(const std::array<uint8_t, 32>& grant_sha3, const crypto::PeerIdBytes* subject) const;
   const std::string& swarm_id() const { return swarm_id_; }
   const std::vector<IssuerKey>& issuers() const { return issuers_; }
   size_t cached_grants() const;
@@ -175,6 +198,7 @@ class GrantVerifier {
   mutable std::mutex mu_;
   std::map<std::array<uint8_t, 32>, Grant> cache_;  // bounded by cache_entries_max_
   std::map<crypto::PeerIdBytes, std::string> excluded_;
+  std::optional<CommittedGrants> committed_;
 };
 
 }  // namespace swarm::admission

@@ -6,10 +6,23 @@
 #include <iostream>
 #include <random>
 
+#include <grpcpp/grpcpp.h>
+
 #include "absl/strings/numbers.h"
 #include "admission/grant.h"
 #include "cli/commands.h"
+#include "cli/credentials.h"
+#include "crypto/hash.h"
 #include "crypto/identity.h"
+#include "net/dial.h"
+#include "net/grpc_status.h"
+#include "net/rpc.h"
+#include "store/ledger_record.h"
+#include "swarm/v1/consensus.grpc.pb.h"
+#if SWARM_NODE_HAVE_CONSENSUS
+#include "client/consensus_client.h"
+#include "consensus/epoch.h"
+#endif
 
 namespace swarm::cli {
 namespace {
@@ -177,6 +190,112 @@ void RunShow(const std::string& file, const std::vector<std::string>& issuer_pub
   throw CLI::RuntimeError(kExitRuntime);
 }
 
+struct CommitFlags {
+  std::string issuer;
+  std::vector<std::string> peers;
+  std::vector<std::string> grants;
+  std::vector<std::string> revoke;
+  int64_t timeout_ms = 30000;
+};
+
+#if SWARM_NODE_HAVE_CONSENSUS
+// The last committed epoch.admission record of `peer`'s ledger (version 0 and
+// an empty set when none), read with Pbft.LedgerRecords. The record must be
+// authored by `issuer_id` or another issuer: its body hash is checked here,
+// the author by the committee when it was committed.
+struct CommittedSet {
+  uint64_t version = 0;
+  node::AdmissionEpoch set;
+};
+StatusOr<CommittedSet> ReadCommittedAdmission(const std::string& peer, int64_t timeout_ms) {
+  net::DialOptions o;
+  o.net.message_size_bytes_max = 64 << 20;
+  auto stub = swarm::v1::Pbft::NewStub(net::DialOrUnavailable(peer, o));
+  CommittedSet out;
+  for (uint64_t from = 0;;) {
+    swarm::v1::LedgerRecordsRequest q;
+    q.set_from(from);
+    q.set_count(256);
+    swarm::v1::LedgerRecordsReply a;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms));
+    auto s = stub->LedgerRecords(&ctx, q, &a);
+    if (!s.ok()) return absl::UnavailableError(absl::StrCat(peer, ": ", net::GrpcStatusText(s)));
+    for (const auto& e : a.records()) {
+      auto r = store::ParseLedgerRecord(AsBytes(e.record()));
+      if (!r.ok()) return absl::DataLossError(absl::StrCat(peer, ": record ", from, ": ", r.status().message()));
+      ++from;
+      if (r->kind != node::kEpochAdmissionKind) continue;
+      if (node::EpochRoot(AsBytes(e.body())) != r->payload_root) {
+        return absl::DataLossError(absl::StrCat(peer, ": epoch.admission record ", r->index,
+                                                ": body does not hash to its payload_root"));
+      }
+      auto set = node::ParseAdmissionEpoch(AsBytes(e.body()));
+      if (!set.ok()) return absl::DataLossError(absl::StrCat(peer, ": record ", r->index, ": ", set.status().message()));
+      out.version = r->epoch;
+      out.set = *std::move(set);
+    }
+    if (a.records().empty() || from >= a.size()) break;
+  }
+  return out;
+}
+
+void RunCommit(const CommitFlags& f) {
+  const std::string cmd = "admission commit";
+  UseEnvironmentCredentialsOrExit();  // the calls are signed with $SWARM_CREDENTIALS (the record by the issuer)
+  auto issuer = crypto::Identity::Load(f.issuer);
+  if (!issuer.ok()) Fail(cmd, issuer.status(), kExitUsage);
+  if (f.grants.empty() && f.revoke.empty()) {
+    Fail(cmd, absl::InvalidArgumentError("nothing to commit: give --grant FILE and/or --revoke PEER_ID"), kExitUsage);
+  }
+  auto current = ReadCommittedAdmission(f.peers.front(), f.timeout_ms);
+  if (!current.ok()) Fail(cmd, current.status(), kExitRuntime);
+  node::AdmissionEpoch next = current->set;
+  for (const std::string& file : f.grants) {
+    auto sg = admission::LoadGrant(file);
+    if (!sg.ok()) Fail(cmd, sg.status(), kExitUsage);
+    auto g = admission::DecodeGrant(sg->body);
+    if (!g.ok()) Fail(cmd, absl::InvalidArgumentError(absl::StrCat("--grant '", file, "': ", g.status().message())), kExitUsage);
+    if (g->issuer != issuer->peer_id()) {
+      Fail(cmd, absl::InvalidArgumentError(absl::StrCat("--grant '", file, "': grant field 'issuer' ",
+                                                        ToHex(ByteSpan(g->issuer)).substr(0, 16),
+                                                        " is not --issuer ", issuer->PeerIdHex().substr(0, 16))),
+           kExitUsage);
+    }
+    next.grants[crypto::Sha3_256(admission::EncodeSignedGrant(*sg))] = g->subject;
+  }
+  for (const std::string& hex : f.revoke) {
+    auto raw = FromHex(hex);
+    if (!raw.ok() || raw->size() != 32) {
+      Fail(cmd, absl::InvalidArgumentError(absl::StrCat("--revoke '", hex, "': not a 64-hex peer id")), kExitUsage);
+    }
+    node::Hash32 id{};
+    std::copy(raw->begin(), raw->end(), id.begin());
+    next.revoked.insert(id);
+    std::erase_if(next.grants, [&](const auto& kv) { return kv.second == id; });
+  }
+  auto body = node::EncodeAdmissionEpoch(next);
+  if (!body.ok()) Fail(cmd, body.status(), kExitUsage);
+  node::LedgerAppendSpec spec;
+  spec.kind = node::kEpochAdmissionKind;
+  spec.epoch = current->version + 1;
+  spec.payload_root = node::EpochRoot(*body);
+  spec.body = *body;
+  node::CommitteeClientOptions o;
+  o.members = f.peers;
+  o.timeout = Millis(f.timeout_ms);
+  auto done = node::AppendToCommittee(*issuer, spec, o);
+  if (!done.ok()) Fail(cmd, done.status(), kExitRuntime);
+  std::cout << "committed epoch.admission version " << spec.epoch << " at ledger index " << done->reply.index()
+            << ": " << next.grants.size() << " grant(s), " << next.revoked.size() << " revoked (via " << done->via
+            << ")" << std::endl;
+}
+#else
+void RunCommit(const CommitFlags&) {
+  Fail("admission commit", absl::UnimplementedError("needs the consensus module (SWARM_MODULES)"), kExitUsage);
+}
+#endif
+
 }  // namespace
 
 void AddAdmissionCommand(CLI::App& app) {
@@ -261,6 +380,25 @@ void AddAdmissionCommand(CLI::App& app) {
   show->add_option("--issuer-pub", *pubs, "Trusted issuer public-key file (repeatable)");
   show->add_option("--swarm", *swarm, "Swarm id to check against (default: the grant's own)");
   show->callback([file, pubs, swarm] { RunShow(*file, *pubs, *swarm); });
+
+  auto cf = std::make_shared<CommitFlags>();
+  auto* commit = adm->add_subcommand(
+      "commit",
+      "Commit grants (and revocations) to a running committee as an epoch.admission record.\n\n"
+      "The record holds the whole admitted set: the last committed one (read from --peer) plus\n"
+      "--grant files, minus --revoke peer ids. It is signed by the issuer key and the committee\n"
+      "refuses one authored by anyone else. Once committed, peers admit only the grants it names\n"
+      "(docs/security.md \"Committed admission\"); before the first one, any grant the issuer signed.\n"
+      "Calls are signed with $SWARM_CREDENTIALS (e.g. <swarm up dir>/admission).\n\n"
+      "Example:\n"
+      "  swarm admission commit --issuer issuer/issuer.key --peer 127.0.0.1:7000 \\\n"
+      "      --grant n0/admission.grant --grant n1/admission.grant --revoke 3fa2...");
+  commit->add_option("--issuer", cf->issuer, "Issuer key file (issuer-keygen's issuer.key)")->required();
+  commit->add_option("--peer", cf->peers, "Committee member gRPC address (repeatable)")->required();
+  commit->add_option("--grant", cf->grants, "Grant file to admit (repeatable)");
+  commit->add_option("--revoke", cf->revoke, "Peer id (64 hex) whose grants are revoked (repeatable)");
+  commit->add_option("--timeout-ms", cf->timeout_ms, "Overall deadline")->capture_default_str();
+  commit->callback([cf] { RunCommit(*cf); });
 }
 
 }  // namespace swarm::cli

@@ -60,6 +60,7 @@ namespace {
 
 struct TrainFlags {
   std::string join;    // --join DIR: admit this run's peers with the issuer of `swarm up --dir DIR`
+  std::string operator_name;  // --operator NAME: every spawned peer under one operator ("" = one each)
   bool rogue = false;  // an unadmitted process calls the expert hosts during the (attacked) run
   std::string config_file;
   std::vector<std::string> sets;
@@ -539,7 +540,7 @@ StatusOr<SwarmResult> RunLocalSwarm(const TrainFlags& f, const train::Experiment
     std::filesystem::create_directories(c.dir, ec);
     std::vector<std::string> a = {self, "node", "--id", c.id, "--grpc-listen", c.grpc, "--http-listen",
                                   "127.0.0.1:0", "--data-dir", c.dir, "--log-level", f.log_level};
-    auto admitted = issuer.Admit(c.dir, peer_roles, c.grpc);
+    auto admitted = issuer.Admit(c.dir, peer_roles, c.grpc, 1.0, "", f.operator_name);
     if (admitted.ok()) a.insert(a.end(), admitted->begin(), admitted->end());
     else if (admit_error.ok()) admit_error = admitted.status();
     for (const auto& s : f.node_sets) {
@@ -938,6 +939,9 @@ void AddTrainCommand(CLI::App& app) {
                 "that calls Backward/Forward on every expert host; the summary counts its refused calls");
   cmd->add_option("--kill-trainer-at", f->kill_trainer_at, "SIGKILL the last trainer at this step");
   cmd->add_option("--round-deadline-ms", f->round_deadline_ms, "Averaging round deadline")->capture_default_str();
+  cmd->add_option("--operator", f->operator_name,
+                  "Operator name in every spawned peer's grant (default: each peer its own, local-<id>; one name "
+                  "groups them as one machine for placement caps and job votes)");
   cmd->add_option("--node-set", f->node_sets, "Extra config override for every spawned peer; repeatable");
   cmd->add_option("--log-level", f->log_level, "Spawned peers' log level")->capture_default_str();
   cmd->add_option("--timeout", f->timeout_s, "Give up after this many seconds")->capture_default_str();

@@ -82,7 +82,7 @@ StatusOr<std::vector<std::string>> AdmitPeer(LocalIssuer& issuer, const UpFlags&
   auto with = schema.ApplyOverrides(config, overrides);
   if (with.ok()) config = *with;
   return issuer.Admit(c.dir, RolesForNodeConfig(config), c.grpc, config.GetDouble("node.capacity"),
-                      config.GetString("node.region"));
+                      config.GetString("node.region"), config.GetString("node.operator"));
 }
 
 bool Healthy(const std::string& http) {

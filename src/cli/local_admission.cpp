@@ -69,20 +69,20 @@ StatusOr<LocalIssuer> LocalIssuer::Create(const std::string& run_dir, const std:
   SWARM_ASSIGN_OR_RETURN(crypto::Identity op, LoadOrCreateIdentity(li.dir_ + "/operator.key"));
   SWARM_ASSIGN_OR_RETURN(admission::SignedGrant og,
                          li.Issue(op, R(Role::kObserver) | R(Role::kClient) | R(Role::kIsland) | R(Role::kTrainer),
-                                  "", 1.0, ""));
+                                  "", 1.0, "", "local-operator"));
   SWARM_RETURN_IF_ERROR(admission::SaveGrant(li.dir_ + "/operator.grant", og));
   return li;
 }
 
 StatusOr<admission::SignedGrant> LocalIssuer::Issue(const crypto::Identity& subject, RoleSet roles,
                                                     const std::string& address, double capacity,
-                                                    const std::string& region) {
+                                                    const std::string& region, const std::string& operator_name) {
   admission::Grant g;
   g.swarm_id = swarm_id_;
   admission::SetSubject(g, subject.scheme(), subject.public_key());
   g.roles = roles | R(Role::kObserver);
   g.capacity = static_cast<float>(std::clamp<double>(capacity, 0.01, admission::kCapacityMax));
-  g.operator_name = "local";
+  g.operator_name = operator_name;
   g.region = region;
   g.address = address;
   const uint64_t now = NowUnixMs();
@@ -94,14 +94,16 @@ StatusOr<admission::SignedGrant> LocalIssuer::Issue(const crypto::Identity& subj
 
 StatusOr<std::vector<std::string>> LocalIssuer::Admit(const std::string& peer_dir, RoleSet roles,
                                                       const std::string& address, double capacity,
-                                                      const std::string& region) {
+                                                      const std::string& region, const std::string& operator_name) {
   std::error_code ec;
   std::filesystem::create_directories(peer_dir, ec);
   if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create '", peer_dir, "': ", ec.message()));
   const std::string key_file = peer_dir + "/node.key";
   const std::string grant_file = peer_dir + "/admission.grant";
   SWARM_ASSIGN_OR_RETURN(crypto::Identity peer, LoadOrCreateIdentity(key_file));
-  SWARM_ASSIGN_OR_RETURN(admission::SignedGrant sg, Issue(peer, roles, address, capacity, region));
+  SWARM_ASSIGN_OR_RETURN(admission::SignedGrant sg,
+                         Issue(peer, roles, address, capacity, region,
+                               operator_name.empty() ? DefaultOperator(peer_dir) : operator_name));
   SWARM_RETURN_IF_ERROR(admission::SaveGrant(grant_file, sg));
   ++issued_;
   return std::vector<std::string>{
@@ -109,6 +111,14 @@ StatusOr<std::vector<std::string>> LocalIssuer::Admit(const std::string& peer_di
       "--set", "admission.swarm_id=" + swarm_id_,
       "--set", "admission.issuer_key_files=[\"" + dir_ + "/issuer.pub\"]",
       "--set", "admission.grant_file=" + grant_file};
+}
+
+std::string LocalIssuer::DefaultOperator(const std::string& peer_dir) {
+  std::string name = std::filesystem::path(peer_dir).lexically_normal().filename().string();
+  if (name.empty()) name = std::filesystem::path(peer_dir).lexically_normal().parent_path().filename().string();
+  std::string out = "local-";
+  for (char c : name) out.push_back(c > ' ' && c <= '~' ? c : '_');
+  return out.substr(0, admission::kOperatorBytesMax);
 }
 
 std::string LocalIssuer::Summary() const {

@@ -32,11 +32,18 @@ class LocalIssuer {
 
   // Issues a grant for the peer whose state is `peer_dir` and which listens on
   // `address`; `roles` gets observer added. Capacity is clamped to
-  // (0, admission::kCapacityMax]. Returns the arguments to append to the
-  // peer's `swarm node` command line ("--set", "node.key_file=...", ...).
+  // (0, admission::kCapacityMax]. `operator_name` "" gives the peer its own
+  // operator, DefaultOperator(peer_dir) ("local-n0"), so placement's
+  // per-operator caps and the jobs queen's per-operator votes treat each
+  // spawned peer as a separate machine; peers given the same name (node.operator
+  // in `swarm up`, --operator in `swarm train`) are grouped as one operator.
+  // Returns the arguments to append to the peer's `swarm node` command line
+  // ("--set", "node.key_file=...", ...).
   StatusOr<std::vector<std::string>> Admit(const std::string& peer_dir, admission::RoleSet roles,
                                            const std::string& address, double capacity = 1.0,
-                                           const std::string& region = "");
+                                           const std::string& region = "", const std::string& operator_name = "");
+  // "local-" + the last component of `peer_dir` (its peer id, e.g. n0).
+  static std::string DefaultOperator(const std::string& peer_dir);
 
   const std::string& swarm_id() const { return swarm_id_; }
   std::string issuer_id_hex() const { return issuer_->PeerIdHex(); }
@@ -48,7 +55,7 @@ class LocalIssuer {
   LocalIssuer() = default;
   StatusOr<admission::SignedGrant> Issue(const crypto::Identity& subject, admission::RoleSet roles,
                                          const std::string& address, double capacity,
-                                         const std::string& region);
+                                         const std::string& region, const std::string& operator_name);
   std::string dir_;  // <run_dir>/admission
   std::string swarm_id_;
   std::unique_ptr<crypto::Identity> issuer_;

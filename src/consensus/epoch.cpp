@@ -10,6 +10,7 @@ namespace {
 
 constexpr char kMembershipHeader[] = "swarm epoch.membership v1";
 constexpr char kPlacementHeader[] = "swarm epoch.placement v1";
+constexpr char kAdmissionHeader[] = "swarm epoch.admission v1";
 constexpr uint8_t kEnvelopeMagic[4] = {'S', 'W', 'L', 'B'};
 constexpr uint8_t kEnvelopeVersion = 1;
 
@@ -72,12 +73,18 @@ bool GetU32(ByteSpan d, size_t& pos, uint32_t& v) {
 }  // namespace
 
 const char* EpochKindName(EpochKind k) {
-  return k == EpochKind::kMembership ? kEpochMembershipKind : kEpochPlacementKind;
+  switch (k) {
+    case EpochKind::kMembership: return kEpochMembershipKind;
+    case EpochKind::kPlacement: return kEpochPlacementKind;
+    case EpochKind::kAdmission: return kEpochAdmissionKind;
+  }
+  return "epoch.?";
 }
 
 std::optional<EpochKind> EpochKindOf(const std::string& record_kind) {
   if (record_kind == kEpochMembershipKind) return EpochKind::kMembership;
   if (record_kind == kEpochPlacementKind) return EpochKind::kPlacement;
+  if (record_kind == kEpochAdmissionKind) return EpochKind::kAdmission;
   return std::nullopt;
 }
 
@@ -181,18 +188,112 @@ StatusOr<PlacementTable> ParsePlacementEpoch(ByteSpan body) {
   return out;
 }
 
+namespace {
+
+// 64 lower-case hex characters -> 32 bytes.
+bool ParseHash(const std::string& hex, Hash32& out) {
+  if (hex.size() != 64) return false;
+  for (size_t i = 0; i < 32; ++i) {
+    int v = 0;
+    for (size_t j = 0; j < 2; ++j) {
+      const char c = hex[2 * i + j];
+      v <<= 4;
+      if (c >= '0' && c <= '9') v |= c - '0';
+      else if (c >= 'a' && c <= 'f') v |= c - 'a' + 10;
+      else return false;
+    }
+    out[i] = static_cast<uint8_t>(v);
+  }
+  return true;
+}
+
+}  // namespace
+
+StatusOr<Bytes> EncodeAdmissionEpoch(const AdmissionEpoch& set) {
+  if (set.grants.size() + set.revoked.size() > kAdmissionEntriesMax) {
+    return absl::InvalidArgumentError(absl::StrCat("admission set: ", set.grants.size(), " grants + ",
+                                                   set.revoked.size(), " revocations > kAdmissionEntriesMax ",
+                                                   kAdmissionEntriesMax));
+  }
+  std::string out = std::string(kAdmissionHeader) + "\n";
+  for (const auto& [sha3, subject] : set.grants) absl::StrAppend(&out, "grant ", ToHex(sha3), " ", ToHex(subject), "\n");
+  for (const auto& subject : set.revoked) absl::StrAppend(&out, "revoke ", ToHex(subject), "\n");
+  return Bytes(out.begin(), out.end());
+}
+
+StatusOr<AdmissionEpoch> ParseAdmissionEpoch(ByteSpan body) {
+  SWARM_ASSIGN_OR_RETURN(std::vector<std::string> lines, Lines(body, kAdmissionHeader));
+  if (lines.size() - 1 > kAdmissionEntriesMax) {
+    return absl::InvalidArgumentError(absl::StrCat("admission set: ", lines.size() - 1,
+                                                   " lines > kAdmissionEntriesMax ", kAdmissionEntriesMax));
+  }
+  AdmissionEpoch out;
+  std::optional<Hash32> last_grant, last_revoke;
+  for (size_t i = 1; i < lines.size(); ++i) {
+    const std::string where = absl::StrCat("admission line ", i + 1);
+    auto [verb, rest] = SplitOnce(lines[i], ' ');
+    if (verb == "grant") {
+      if (last_revoke) return absl::InvalidArgumentError(absl::StrCat(where, ": a grant line after a revoke line"));
+      auto [sha3_hex, subject_hex] = SplitOnce(rest, ' ');
+      Hash32 sha3{}, subject{};
+      if (!ParseHash(sha3_hex, sha3)) {
+        return absl::InvalidArgumentError(absl::StrCat(where, ": grant sha3 '", sha3_hex.substr(0, 70),
+                                                       "' is not 64 lower-case hex characters"));
+      }
+      if (!ParseHash(subject_hex, subject)) {
+        return absl::InvalidArgumentError(absl::StrCat(where, ": subject '", subject_hex.substr(0, 70),
+                                                       "' is not 64 lower-case hex characters"));
+      }
+      if (last_grant && !(*last_grant < sha3)) {
+        return absl::InvalidArgumentError(absl::StrCat(where, ": grant ", sha3_hex.substr(0, 16),
+                                                       "... not after the previous one (ascending, unique)"));
+      }
+      last_grant = sha3;
+      out.grants.emplace(sha3, subject);
+    } else if (verb == "revoke") {
+      Hash32 subject{};
+      if (!ParseHash(rest, subject)) {
+        return absl::InvalidArgumentError(absl::StrCat(where, ": revoked subject '", rest.substr(0, 70),
+                                                       "' is not 64 lower-case hex characters"));
+      }
+      if (last_revoke && !(*last_revoke < subject)) {
+        return absl::InvalidArgumentError(absl::StrCat(where, ": revoked ", rest.substr(0, 16),
+                                                       "... not after the previous one (ascending, unique)"));
+      }
+      last_revoke = subject;
+      out.revoked.insert(subject);
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(where, ": '", verb.substr(0, 16),
+                                                     "' is neither 'grant' nor 'revoke'"));
+    }
+  }
+  return out;
+}
+
 Status ValidateEpochBody(EpochKind kind, ByteSpan body) {
-  if (kind == EpochKind::kMembership) return ParseMembershipEpoch(body).status();
-  return ParsePlacementEpoch(body).status();
+  switch (kind) {
+    case EpochKind::kMembership: return ParseMembershipEpoch(body).status();
+    case EpochKind::kPlacement: return ParsePlacementEpoch(body).status();
+    case EpochKind::kAdmission: return ParseAdmissionEpoch(body).status();
+  }
+  return absl::InvalidArgumentError("epoch: unknown kind");
 }
 
 crypto::Digest256 EpochRoot(ByteSpan body) { return crypto::Sha3_256(body); }
 
-Status CheckEpochRecord(const EpochState& current, const store::LedgerRecord& r, ByteSpan body) {
+Status CheckEpochRecord(const EpochState& current, const store::LedgerRecord& r, ByteSpan body,
+                        const EpochRules& rules) {
   const auto kind = EpochKindOf(r.kind);
   if (!kind) {
     return absl::InvalidArgumentError(absl::StrCat("epoch: unknown epoch kind '", r.kind, "' (",
-                                                   kEpochMembershipKind, " | ", kEpochPlacementKind, ")"));
+                                                   kEpochMembershipKind, " | ", kEpochPlacementKind, " | ",
+                                                   kEpochAdmissionKind, ")"));
+  }
+  if (*kind == EpochKind::kAdmission && !rules.admission_authors.contains(r.author_id)) {
+    return absl::PermissionDeniedError(absl::StrCat("epoch: ", kEpochAdmissionKind, " authored by ",
+                                                    ToHex(r.author_id).substr(0, 16),
+                                                    ", not a trusted issuer of this swarm (",
+                                                    rules.admission_authors.size(), " configured)"));
   }
   if (body.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("epoch: ", r.kind, " record carries no body"));

@@ -183,7 +183,7 @@ void LedgerStateMachine::Apply(consensus::SeqNumber seq, const consensus::Reques
   if (rec.ok() && (IsEpochRecordKind(rec->kind) || !parts->body.empty())) {
     epoch_check = IsEpochRecordKind(rec->kind)
                       ? CheckEpochRecord(epochs_[static_cast<size_t>(EpochKindOf(rec->kind).value_or(EpochKind::kMembership))],
-                                         *rec, parts->body)
+                                         *rec, parts->body, rules_)
                       : absl::InvalidArgumentError(absl::StrCat("bad record: a body on a record of kind '", rec->kind,
                                                                 "' (only epoch.* records carry one)"));
   }

@@ -103,11 +103,17 @@ class LedgerStateMachine final : public consensus::StateMachine {
   uint64_t replayed_from_disk() const { return replayed_; }
   uint64_t disk_conflicts() const { return conflicts_; }
 
+  // Who may author which epoch records (consensus/epoch.h EpochRules: the
+  // swarm's grant issuers for epoch.admission). Before the replica starts;
+  // every member must be given the same rules.
+  void SetEpochRules(EpochRules rules) { rules_ = std::move(rules); }
+
   // Client key of a record's author: the first 8 bytes of its author id.
   static uint64_t ClientOf(const store::LedgerRecord& r);
 
  private:
   LedgerSchemePolicy policy_;
+  EpochRules rules_;
   LedgerStateMachine() = default;
   Status AppendChecked(const store::LedgerRecord& r, const Bytes& encoded, const Bytes& body);
   void SaveBody(const Digest256& root, const Bytes& body);

@@ -385,6 +385,23 @@ void Swim::UpdateMetadata(Metadata meta) {
   NoteNewUpdate();
 }
 
+Status Swim::UpdateCredential(SharedBytes credential) {
+  if (leaving_) return absl::FailedPreconditionError("membership: leaving");
+  if (!credential || credential->empty()) return absl::InvalidArgumentError("membership: empty credential");
+  auto adm = authority_->Admit(self_, credential);
+  if (!adm.ok()) return adm.status();
+  ++incarnation_;
+  Slot& s = slots_[self_];
+  s.credential = std::move(credential);
+  s.adm = *adm;
+  self_admission_ = *adm;
+  s.incarnation = incarnation_;
+  s.record_sig = authority_->Sign(SignedSelf(MemberState::kAlive));
+  queue_.Push(SelfRecord());
+  NoteNewUpdate();
+  return absl::OkStatus();
+}
+
 void Swim::Reject(const char* reason) {
   counters_.rejected_total++;
   counters_.rejected[reason]++;

@@ -130,6 +130,10 @@ class Swim {
 
   // New metadata: bumps the incarnation and gossips it.
   void UpdateMetadata(Metadata meta);
+  // A new credential for this peer (a renewed grant): the authority must admit
+  // it (else the error, and nothing changes); then bumps the incarnation and
+  // gossips the new alive record, so other members re-admit this peer with it.
+  Status UpdateCredential(SharedBytes credential);
 
   void OnMessage(MemberId from, const Message& msg, Nanos now);
   void OnTick(Nanos now);

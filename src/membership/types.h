@@ -7,6 +7,7 @@
 // is a plain struct so the simulator never pays for protobuf.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -46,6 +47,15 @@ struct Admission {
   std::string operator_name;  // who runs the machine: placement caps per operator
   std::string address;        // "" = any (the member's own signed address is used)
   uint32_t roles = 0;         // admission::Role bits (kRoleExpertHost below)
+  // The grant's validity window (unix ms; expires 0 = none, open credentials).
+  // Checked at admission and again on every view refresh (node/membership_driver.h):
+  // a member whose grant expired leaves the view and the ring without a restart.
+  uint64_t not_before_unix_ms = 0;
+  uint64_t expires_unix_ms = 0;
+  std::array<uint8_t, 32> grant_sha3{};  // SHA3-256 of the SignedGrant bytes (zero: open credential)
+  bool ValidAt(uint64_t now_unix_ms) const {
+    return now_unix_ms >= not_before_unix_ms && (expires_unix_ms == 0 || now_unix_ms < expires_unix_ms);
+  }
   bool operator==(const Admission&) const = default;
 };
 using AdmissionPtr = std::shared_ptr<const Admission>;

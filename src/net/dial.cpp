@@ -27,6 +27,7 @@ struct SignerState {
   std::shared_ptr<const crypto::Identity> identity;
   std::string grant;  // bytes as sent
   Digest32 grant_sha3{};
+  std::shared_ptr<const GrantHolder> grant_holder;  // when set, replaces grant / grant_sha3
   std::optional<Digest32> cert_sha256;
   std::optional<crypto::PeerIdBytes> expected_peer;
   // The expected peer's key, expanded once (ML-DSA verification is several
@@ -76,7 +77,14 @@ class SigningInterceptor final : public grpc::experimental::Interceptor {
     }
     a.unix_ms = UnixMs();
     RAND_bytes(a.nonce.data(), static_cast<int>(a.nonce.size()));
-    a.grant_sha3 = st_->grant_sha3;
+    std::shared_ptr<const std::string> held;
+    if (st_->grant_holder) {
+      auto [g, h] = st_->grant_holder->Get();
+      held = std::move(g);
+      a.grant_sha3 = h;
+    } else {
+      a.grant_sha3 = st_->grant_sha3;
+    }
     a.tls_cert_sha256 = st_->cert_sha256;
     if (!SignRequestAuth(*st_->identity, a).ok()) return;  // the server refuses it as unauthenticated
     nonce_ = a.nonce;
@@ -84,7 +92,8 @@ class SigningInterceptor final : public grpc::experimental::Interceptor {
     const Bytes header = EncodeRequestAuth(a);
     auto* md = m->GetSendInitialMetadata();
     md->emplace(kAuthMetadataKey, std::string(header.begin(), header.end()));
-    if (!st_->grant.empty()) md->emplace(kGrantMetadataKey, st_->grant);
+    const std::string& grant = held ? *held : st_->grant;
+    if (!grant.empty()) md->emplace(kGrantMetadataKey, grant);
   }
 
   void CheckReply(grpc::experimental::InterceptorBatchMethods* m) {
@@ -193,6 +202,19 @@ ProcessCredentials& DefaultCredentials() {
 }
 }  // namespace
 
+void GrantHolder::Set(Bytes grant) {
+  auto g = std::make_shared<const std::string>(grant.begin(), grant.end());
+  const Digest32 h = crypto::Sha3_256(grant);
+  std::lock_guard<std::mutex> lock(mu_);
+  grant_ = std::move(g);
+  sha3_ = h;
+}
+
+std::pair<std::shared_ptr<const std::string>, Digest32> GrantHolder::Get() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return {grant_, sha3_};
+}
+
 void SetDefaultCallCredentials(std::shared_ptr<const crypto::Identity> identity, Bytes grant) {
   std::lock_guard<std::mutex> lock(DefaultCredentialsMu());
   DefaultCredentials() = ProcessCredentials{std::move(identity), std::move(grant)};
@@ -250,6 +272,7 @@ StatusOr<std::shared_ptr<grpc::Channel>> Dial(const std::string& address, const 
   st->identity = identity;
   st->grant.assign(grant.begin(), grant.end());
   st->grant_sha3 = crypto::Sha3_256(grant);
+  st->grant_holder = options.identity ? options.grant_holder : nullptr;
   st->cert_sha256 = cert_sha256;
   st->expected_peer = options.expected_peer;
   std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> interceptors;

@@ -28,6 +28,9 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <mutex>
+#include <utility>
+
 #include "common/bytes.h"
 #include "common/status.h"
 #include "crypto/identity.h"
@@ -39,10 +42,27 @@ namespace swarm::net {
 inline constexpr int kKeepaliveTimeMsDefault = 30'000;
 inline constexpr int kKeepaliveTimeoutMsDefault = 10'000;
 
+// A grant that can be replaced while channels use it (a peer whose grant file
+// was renewed): every call signed on a channel dialled with it reads the
+// current bytes. Thread-safe.
+class GrantHolder {
+ public:
+  explicit GrantHolder(Bytes grant = {}) { Set(std::move(grant)); }
+  void Set(Bytes grant);
+  // The bytes as sent and their SHA3-256.
+  std::pair<std::shared_ptr<const std::string>, Digest32> Get() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const std::string> grant_;
+  Digest32 sha3_{};
+};
+
 struct DialOptions {
   NetOptions net;  // message_size_bytes_max, tls (call_deadline is PeerClient's)
   std::shared_ptr<const crypto::Identity> identity;  // signs every call; null = unsigned
   Bytes grant;  // admission::EncodeSignedGrant bytes sent with every call ("" = none)
+  std::shared_ptr<const GrantHolder> grant_holder;  // when set, read per call instead of `grant`
   std::optional<crypto::PeerIdBytes> expected_peer;  // replies must be signed by it
   int keepalive_time_ms = kKeepaliveTimeMsDefault;  // 0 = no keepalive pings
   int keepalive_timeout_ms = kKeepaliveTimeoutMsDefault;

@@ -8,13 +8,31 @@
 //   open     admission.open = true: DEV MODE, callers without a grant are
 //            accepted (logged as a warning at start, shown in /api/status).
 //            With issuers also set, grants are still verified when presented.
-//   closed   neither: meant to refuse every peer call; today it only warns at
-//            start and the call guard stays open (docs/security.md).
-// In granted mode Node::Start makes the call guard enforce (CallGuard::Enforce).
+//   closed   neither: every RPC is refused (signed or not: `unauthenticated`
+//            without a header, else `not_admitted: admission is closed ...`),
+//            counted in swarm_rejected_calls_total. No RPC is exempt: a peer
+//            that can check no grant has no caller it may trust, and nothing a
+//            peer must answer without admission exists (liveness is the HTTP
+//            /healthz, which like /metrics and /api/status stays read-only).
+//            Membership admits nobody (not even this peer). Warned at start.
+// In granted and closed mode Node::Start makes the call guard enforce
+// (CallGuard::Enforce); only open mode leaves it open.
 //
-// Thread-safety: an AdmissionView is immutable after Node::Start; the
-// GrantVerifier it points to is thread-safe (its exclusions change when a
-// committed record excludes a peer).
+// Expiry: the guard checks a caller's grant window on every call (`expired`),
+// and the membership driver re-checks every member's on every view refresh,
+// so an expired member leaves views and placement without a restart; a peer
+// reloads a renewed admission.grant_file (Node, every second) and gossips it.
+//
+// Committed admission: when a committee runs, its epoch.admission records
+// (consensus/epoch.h) name the admitted grants (by hash) and the revoked peer
+// ids; CommittedAdmissionFromBody turns a committed body into the
+// GrantVerifier's committed set (GrantVerifier::SetCommitted), after which the
+// guard, membership and placement admit only committed grants. The rule is in
+// docs/security.md "Committed admission".
+//
+// Thread-safety: an AdmissionView is a value (Node::admission() returns a
+// copy); the GrantVerifier it points to is thread-safe (its exclusions and
+// committed set change when committed records say so).
 #pragma once
 
 #include <memory>

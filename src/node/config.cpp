@@ -19,6 +19,9 @@ const ConfigSchema& NodeSchema() {
         .Int("http.connections_max", 256, 1, 65536, "Open plus queued HTTP connections; more are answered 503 and closed.")
         .String("node.data_dir", "", {}, "Directory for node.json and durable state; empty = no durable state.")
         .String("node.region", "local", {}, "Region label; replicas prefer distinct regions.")
+        .String("node.operator", "", {},
+                "Operator name `swarm up` writes in this peer's grant (\"\" = its own, local-<id>); peers with one name "
+                "count as one operator for placement caps and job votes. A peer's operator is its grant's, never this key's.")
         .Double("node.capacity", 1.0, 0.01, 1000.0, "Relative capacity of this peer (weights its share of experts).")
         .StringList("node.seeds", {}, "Addresses of peers to join through (host:port).")
         .Int("node.shutdown_drain_ms", 5000, 0, 600000, "How long in-flight calls may finish after SIGINT/SIGTERM.")

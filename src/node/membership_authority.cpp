@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "crypto/hash.h"
 #include "membership/codec.h"
 
 namespace swarm::node {
@@ -138,6 +139,9 @@ StatusOr<membership::AdmissionPtr> MembershipAuthority::Admit(membership::Member
     facts->operator_name = g.operator_name;
     facts->address = g.address;
     facts->roles = g.roles;
+    facts->not_before_unix_ms = g.not_before_unix_ms;
+    facts->expires_unix_ms = g.expires_unix_ms;
+    facts->grant_sha3 = crypto::Sha3_256(*credential);
   }
   auto prepared = crypto::PreparedVerifier::Create(scheme, key);
   if (!prepared.ok()) return absl::PermissionDeniedError(absl::StrCat("not_admitted: ", prepared.status().message()));

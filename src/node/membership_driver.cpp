@@ -128,17 +128,41 @@ void MembershipDriver::Deliver(const net::OpenedEnvelope& env) {
   cv_.notify_one();
 }
 
+void MembershipDriver::SetOwnCredential(Bytes grant) {
+  std::lock_guard<std::mutex> lock(mu_);
+  new_credential_ = std::move(grant);
+  cv_.notify_one();
+}
+
+void MembershipDriver::SetCommittedMembers(std::set<std::string> addresses, uint64_t version) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (version <= committed_members_version_) return;
+  committed_members_ = std::move(addresses);
+  committed_members_version_ = version;
+}
+
 void MembershipDriver::Loop() {
   for (;;) {
     std::deque<Inbound> batch;
+    std::optional<Bytes> credential;
     {
       std::unique_lock<std::mutex> lock(mu_);
       const Nanos wait = std::clamp<Nanos>(swim_->NextDeadline() - Now(), 0, kIdleWait);
-      cv_.wait_for(lock, std::chrono::nanoseconds(wait), [&] { return stop_ || !inbound_.empty(); });
+      cv_.wait_for(lock, std::chrono::nanoseconds(wait),
+                   [&] { return stop_ || !inbound_.empty() || new_credential_.has_value(); });
       if (stop_) break;
       batch.swap(inbound_);
+      credential.swap(new_credential_);
     }
     const Nanos now = Now();
+    if (credential) {
+      Status s = swim_->UpdateCredential(std::make_shared<const Bytes>(std::move(*credential)));
+      if (s.ok()) {
+        spdlog::info("membership: gossiping this peer's renewed grant (incarnation {})", swim_->incarnation());
+      } else {
+        spdlog::warn("membership: renewed grant refused: {}", std::string(s.message()));
+      }
+    }
     for (auto& in : batch) {
       std::string reason;
       auto msg = membership::Decode(in.bytes, *dir_, &reason);
@@ -220,8 +244,38 @@ void MembershipDriver::SendAll(std::vector<membership::Outgoing> out) {
   }
 }
 
+std::string MembershipDriver::RefusalOf(const membership::MemberView& m, uint64_t now_unix_ms) const {
+  if (!m.admission) return "";  // open-mode self without a credential: Swim decides
+  const membership::Admission& a = *m.admission;
+  if (now_unix_ms < a.not_before_unix_ms) return "not_yet_valid";
+  if (a.expires_unix_ms != 0 && now_unix_ms >= a.expires_unix_ms) return "expired";
+  if (!admission_.verifier || m.id >= dir_->size()) return "";
+  std::optional<crypto::PeerIdBytes> id;
+  if (auto raw = FromHex(dir_->Name(m.id)); raw.ok() && raw->size() == crypto::PeerIdBytes{}.size()) {
+    id.emplace();
+    std::copy(raw->begin(), raw->end(), id->begin());
+  }
+  if (id && admission_.verifier->IsExcluded(*id)) return "excluded";
+  if (a.expires_unix_ms != 0) {  // a grant (not an open credential): the committed set rules
+    if (std::string r = admission_.verifier->CommittedRefusal(a.grant_sha3, id ? &*id : nullptr); !r.empty())
+      return r;
+  }
+  return "";
+}
+
 void MembershipDriver::RefreshSnapshot(Nanos now) {
-  const auto members = swim_->Members();
+  const uint64_t now_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                    std::chrono::system_clock::now().time_since_epoch())
+                                                    .count());
+  std::vector<membership::MemberView> members;
+  nlohmann::json refused = nlohmann::json::array();
+  for (auto& m : swim_->Members()) {
+    if (std::string r = RefusalOf(m, now_ms); !r.empty()) {
+      refused.push_back({{"peer_id", dir_->Name(m.id)}, {"reason", r}, {"self", m.id == swim_->self()}});
+      continue;
+    }
+    members.push_back(std::move(m));
+  }
   for (const auto& m : members) {
     std::string addr = m.admission && !m.admission->address.empty() ? m.admission->address
                                                                      : (m.meta ? m.meta->address : "");
@@ -231,6 +285,17 @@ void MembershipDriver::RefreshSnapshot(Nanos now) {
   // The ring follows the live view of admitted expert hosts, weighted by
   // granted capacity; PlaceExperts caps what any identity and operator owns.
   auto peers = placement::PeersFromView(members, *dir_);
+  uint64_t committed_version = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    committed_version = committed_members_version_;
+    if (committed_version > 0) {
+      std::erase_if(peers, [&](const placement::PeerInfo& p) {
+        auto id = dir_->Find(p.id);
+        return !id || !committed_members_.contains(AddressOf(*id));
+      });
+    }
+  }
   std::vector<std::string> names;
   for (const auto& p : peers) names.push_back(p.id);
   std::sort(names.begin(), names.end());
@@ -270,7 +335,8 @@ void MembershipDriver::RefreshSnapshot(Nanos now) {
     view.members.push_back({name, addr, std::string(membership::MemberStateName(m.state)),
                             m.admission ? m.admission->region : "",
                             m.admission ? static_cast<double>(m.admission->capacity) : 0.0,
-                            m.incarnation, m.id == swim_->self()});
+                            m.incarnation, m.id == swim_->self(), m.admission ? m.admission->roles : 0u,
+                            m.admission ? m.admission->operator_name : ""});
     jm.push_back({{"id", name},
                   {"address", addr},
                   {"state", membership::MemberStateName(m.state)},
@@ -301,10 +367,12 @@ void MembershipDriver::RefreshSnapshot(Nanos now) {
                          {"join", swim_->JoinStatus().ok() ? "joined"
                                                            : std::string(swim_->JoinStatus().message())}}},
                {"members", jm},
+               {"refused", refused},
                {"ring", {{"experts", config_.ring_experts},
                          {"replicas", config_.ring_replicas},
                          {"peers", ring_peers_.size()},
                          {"moves", ring_moves_},
+                         {"committed_membership_version", committed_version},
                          {"owners", owners}}},
                {"counters", {{"gossip_messages", c.messages_sent},
                              {"suspicions", c.suspicions},

@@ -15,6 +15,15 @@
 // use. Seeds are addresses: a join sync to a seed names no recipient.
 // Every drop — envelope payload, codec, binding and every Swim refusal — is
 // counted in swarm_rejected_messages_total{reason}.
+//
+// Admission is re-checked on every view refresh (each step, <= 100 ms apart),
+// not only when a record arrives: a member whose grant is outside its window
+// ("expired", "not_yet_valid") or whose subject was excluded by a committed
+// record ("excluded") leaves this peer's PlacementView, the ring and the
+// status "members" (listed under "refused" with the reason) without a
+// restart, and returns when it gossips a record carrying a renewed grant.
+// The committed admission set (node/admission.h "Committed admission") is
+// applied the same way ("not_committed", "revoked").
 #pragma once
 
 #include <atomic>
@@ -23,6 +32,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -65,6 +76,17 @@ class MembershipDriver {
 
   // Called from gRPC threads with an already verified envelope.
   void Deliver(const net::OpenedEnvelope& env);
+  // This peer's renewed grant (SignedGrant bytes): the driver thread gives it
+  // to Swim (Swim::UpdateCredential: new incarnation, gossiped) so the other
+  // members re-admit this peer with it. Thread-safe.
+  void SetOwnCredential(Bytes grant);
+  // The member addresses of the last committed epoch.membership record
+  // (version > 0). From then on the placement ring is built only from live
+  // admitted expert hosts that are also in this set: placement follows the
+  // membership the committee committed, not each peer's momentary view (a
+  // newcomer owns experts once a record naming it is committed). Versions
+  // only move forward. Thread-safe.
+  void SetCommittedMembers(std::set<std::string> addresses, uint64_t version);
 
   // {"self":..., "members":[...], "ring":{...}} as of the last step.
   nlohmann::json StatusJson() const;
@@ -83,6 +105,8 @@ class MembershipDriver {
   void Count(const std::string& reason);
   void ExportRejections();
   std::string AddressOf(membership::MemberId id) const;
+  // "" when `m` may stay in the view now, else why not (see the header comment).
+  std::string RefusalOf(const membership::MemberView& m, uint64_t now_unix_ms) const;
   Nanos Now() const { return clock_.Now() - origin_; }
 
   NodeConfig config_;
@@ -113,6 +137,9 @@ class MembershipDriver {
   std::condition_variable cv_;
   std::deque<Inbound> inbound_;
   bool stop_ = false;
+  std::optional<Bytes> new_credential_;  // SetOwnCredential, applied by the driver thread
+  std::set<std::string> committed_members_;  // SetCommittedMembers
+  uint64_t committed_members_version_ = 0;   // 0: none committed (the live view rules)
   nlohmann::json snapshot_;
   PlacementView placement_;
   std::map<std::string, uint64_t> rejected_;  // codec and binding rejections

@@ -25,6 +25,20 @@
 #endif
 
 namespace swarm::node {
+namespace {
+
+// "<size>:<mtime ns>" of `path`, "" when it cannot be read.
+std::string FileStamp(const std::string& path) {
+  if (path.empty()) return "";
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) return "";
+  const auto mtime = std::filesystem::last_write_time(path, ec);
+  if (ec) return "";
+  return absl::StrCat(size, ":", mtime.time_since_epoch().count());
+}
+
+}  // namespace
 
 class Node::NodeServiceImpl final : public swarm::v1::Node::Service, public net::GuardedService {
  public:
@@ -124,7 +138,7 @@ net::DialOptions Node::DialOptionsFor(const std::string& address) const {
   net::DialOptions o;
   o.net = config_.net;
   o.identity = identity_;
-  o.grant = grant_;
+  o.grant_holder = grant_;
   return o;
 }
 
@@ -162,6 +176,10 @@ void Node::SendEnvelope(const std::string& address, const std::string& kind, Byt
       });
 }
 
+void Node::SetCommittedMembers(std::set<std::string> addresses, uint64_t version) {
+  if (membership_) membership_->SetCommittedMembers(std::move(addresses), version);
+}
+
 PlacementView Node::Placement() const {
   return membership_ ? membership_->Placement() : PlacementView{};
 }
@@ -193,14 +211,62 @@ Status Node::LoadAdmissionState() {
   SWARM_ASSIGN_OR_RETURN(admission_,
                          LoadAdmission(config_.admission, *identity_, config_.grpc_listen, now_ms));
   // Every outbound call (net::Dial via DialOptionsFor) carries this peer's grant.
-  grant_ = admission_.own_grant;
+  grant_->Set(admission_.own_grant);
   // Granted mode: every call must carry a signed header and a grant from one of
   // the issuers (the CLI tools dial with the run's operator grant). Open mode
-  // and closed mode (no issuer) keep the guard open; see docs/security.md.
+  // keeps the guard open (dev). Closed mode (no issuer, not open) refuses every
+  // RPC: no grant can be checked, so no caller is admitted — there is no RPC a
+  // peer without admission must answer (liveness is HTTP /healthz, which stays).
   if (admission_.verifier && !admission_.open) {
     guard_->Enforce([v = admission_.verifier](ByteSpan grant, uint64_t now_ms) { return v->Verify(grant, now_ms); });
+  } else if (admission_.RefusesAll()) {
+    guard_->Enforce([](ByteSpan, uint64_t) -> StatusOr<admission::Grant> {
+      return absl::PermissionDeniedError(
+          "not_admitted: admission is closed on this peer (no admission.issuer_key_files and admission.open = false)");
+    });
   }
+  grant_file_stamp_ = FileStamp(config_.admission.grant_file);
   return absl::OkStatus();
+}
+
+AdmissionView Node::admission() const {
+  std::lock_guard<std::mutex> lock(admission_mu_);
+  return admission_;
+}
+
+// Checks admission.grant_file for a renewed grant every kGrantReloadInterval.
+void Node::WatchGrantFile() {
+  std::unique_lock<std::mutex> lock(watch_mu_);
+  while (!watch_cv_.wait_for(lock, std::chrono::nanoseconds(kGrantReloadInterval), [&] { return watch_stop_; })) {
+    lock.unlock();
+    ReloadGrant();
+    lock.lock();
+  }
+}
+
+void Node::ReloadGrant() {
+  const std::string stamp = FileStamp(config_.admission.grant_file);
+  if (stamp.empty() || stamp == grant_file_stamp_) return;
+  grant_file_stamp_ = stamp;
+  const uint64_t now_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                    std::chrono::system_clock::now().time_since_epoch())
+                                                    .count());
+  auto loaded = LoadAdmission(config_.admission, *identity_, config_.grpc_listen, now_ms);
+  if (!loaded.ok()) {
+    spdlog::warn("peer {}: admission.grant_file changed but is refused (keeping the old grant): {}", config_.id,
+                 std::string(loaded.status().message()));
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(admission_mu_);
+    if (loaded->own_grant == admission_.own_grant) return;
+    admission_.own_grant = loaded->own_grant;
+    admission_.own = loaded->own;
+  }
+  grant_->Set(loaded->own_grant);
+  if (membership_) membership_->SetOwnCredential(loaded->own_grant);
+  spdlog::info("peer {}: renewed grant loaded (serial {}, expires in {:.1f} s)", config_.id, loaded->own->serial,
+               (static_cast<double>(loaded->own->expires_unix_ms) - static_cast<double>(now_ms)) / 1e3);
 }
 
 // After the server is up (a start that fails says one line, its error).
@@ -304,7 +370,7 @@ nlohmann::json Node::StatusJson() {
                       {"uptime_seconds", uptime_seconds()},
                       {"healthy", healthy()}};
   if (identity_) j["peer_id"] = identity_->PeerIdHex();
-  if (identity_) j["admission"] = admission_.StatusJson();
+  if (identity_) j["admission"] = admission().StatusJson();
   if (membership_) {
     const nlohmann::json m = membership_->StatusJson();
     for (auto& [k, v] : m.items()) j[k] = v;
@@ -379,6 +445,9 @@ Status Node::Start() {
   }
   SWARM_RETURN_IF_ERROR(WriteNodeFile());
   LogAdmission();
+  if (admission_.verifier && !config_.admission.grant_file.empty()) {
+    grant_watch_ = std::thread([this] { WatchGrantFile(); });
+  }
   spdlog::info("peer {} serving gRPC on {} and HTTP on http://{}", config_.id, grpc_address(),
                http_address());
   return absl::OkStatus();
@@ -439,6 +508,14 @@ void Node::Shutdown() {
   if (!started_ || shutting_down_.exchange(true)) return;
   spdlog::info("peer {} shutting down: draining in-flight calls (up to {:.1f} s)", config_.id,
                ToSeconds(config_.shutdown_drain));
+  if (grant_watch_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(watch_mu_);
+      watch_stop_ = true;
+    }
+    watch_cv_.notify_all();
+    grant_watch_.join();
+  }
   for (auto it = extensions_.rbegin(); it != extensions_.rend(); ++it) (*it)->Stop();
   if (membership_) membership_->Stop();  // gossips a graceful leave first
   if (server_) server_->Shutdown(config_.shutdown_drain);

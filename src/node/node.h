@@ -12,9 +12,11 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <memory>
 #include <string>
 #include <thread>
@@ -26,6 +28,7 @@
 #include "common/bytes.h"
 #include "common/clock.h"
 #include "common/status.h"
+#include "net/dial.h"
 #include "net/http_server.h"
 #include "net/rpc.h"
 #include "node/admission.h"
@@ -46,6 +49,9 @@ class EnvelopeSealer;
 namespace swarm::node {
 
 class MembershipDriver;
+
+// How often a peer checks its admission.grant_file for a renewed grant.
+inline constexpr Nanos kGrantReloadInterval = Millis(1000);
 
 class Node {
  public:
@@ -76,8 +82,12 @@ class Node {
   // Admission as loaded at Start from admission.* (node/admission.h): the mode
   // (granted/open/closed), the GrantVerifier for callers' grants (nullptr when
   // no issuer is configured) and this peer's own grant (bytes to attach to its
-  // outbound calls, and the decoded Grant). Valid after Start; immutable.
-  const AdmissionView& admission() const { return admission_; }
+  // outbound calls, and the decoded Grant). Valid after Start. The own grant
+  // changes when admission.grant_file is renewed (checked every
+  // kGrantReloadInterval): the new grant is verified like the first, then
+  // every outbound call carries it and membership gossips it; a file that does
+  // not verify is logged and the old grant kept. Returns a copy.
+  AdmissionView admission() const;
 
   // For extensions (valid after Start, thread-safe):
   // Seals `payload` as a signed envelope of `kind` with this peer's identity
@@ -95,12 +105,18 @@ class Node {
   // Members and ring owners as of the last membership step (empty when
   // membership is off).
   PlacementView Placement() const;
+  // The addresses of the last committed epoch.membership record: placement
+  // follows them from now on (MembershipDriver::SetCommittedMembers). Called by
+  // the consensus extension; no-op when membership is off.
+  void SetCommittedMembers(std::set<std::string> addresses, uint64_t version);
 
  private:
   class NodeServiceImpl;
   class TransportServiceImpl;
   Status LoadIdentity();
   Status LoadAdmissionState();
+  void WatchGrantFile();
+  void ReloadGrant();
   void LogAdmission() const;
   void ExportMembershipMetrics();
   Status StartHttp();
@@ -114,9 +130,17 @@ class Node {
   std::unique_ptr<NodeServiceImpl> node_service_;
   std::unique_ptr<TransportServiceImpl> transport_service_;
   std::shared_ptr<crypto::Identity> identity_;
+  mutable std::mutex admission_mu_;  // admission_.own / own_grant (renewals)
   AdmissionView admission_;
   std::unique_ptr<CallGuard> guard_;
-  Bytes grant_;  // this peer's admission::SignedGrant encoding ("" = none)
+  // This peer's admission::SignedGrant encoding ("" = none), read per call by
+  // every channel this peer dials (renewals take effect at once).
+  std::shared_ptr<net::GrantHolder> grant_ = std::make_shared<net::GrantHolder>();
+  std::string grant_file_stamp_;  // size and mtime of admission.grant_file last read
+  std::mutex watch_mu_;
+  std::condition_variable watch_cv_;
+  bool watch_stop_ = false;
+  std::thread grant_watch_;
   std::unique_ptr<net::EnvelopeOpener> opener_;
   std::unique_ptr<net::EnvelopeSealer> sealer_;
   std::vector<std::unique_ptr<Extension>> extensions_;

@@ -1,4 +1,5 @@
 #include "admission/grant.h"
+#include "crypto/hash.h"
 
 #include <unistd.h>
 
@@ -260,6 +261,45 @@ TEST(GrantVerifier, ExcludedPeersAreRefused) {
   v.Exclude(PeerId().peer_id(), "ledger record 17: wrong expert outputs");
   EXPECT_TRUE(v.IsExcluded(PeerId().peer_id()));
   ExpectRefused(v.Verify(b, kNow), "excluded:", "ledger record 17");
+}
+
+TEST(GrantVerifier, OnceASetIsCommittedOnlyItsGrantsAreAdmitted) {
+  GrantVerifier v = MakeVerifier();
+  const Bytes first = Issued(SampleGrant());
+  Grant renewed = SampleGrant();
+  renewed.serial = 43;
+  const Bytes second = Issued(renewed);
+  // Genesis: before any committed set, every grant the issuer signed.
+  EXPECT_TRUE(v.Verify(first, kNow).ok());
+  EXPECT_TRUE(v.Verify(second, kNow).ok());
+  EXPECT_EQ(v.CommittedRefusal(crypto::Sha3_256(second), nullptr), "");
+  CommittedGrants c;
+  c.version = 1;
+  c.index = 7;
+  c.grants.insert(crypto::Sha3_256(first));
+  ASSERT_TRUE(v.SetCommitted(c));
+  EXPECT_TRUE(v.Verify(first, kNow).ok());
+  ExpectRefused(v.Verify(second, kNow), "not_admitted:", "not in the committed admission set (epoch.admission version 1)");
+  EXPECT_EQ(v.CommittedRefusal(crypto::Sha3_256(second), nullptr), "not_committed");
+  EXPECT_EQ(v.CommittedRefusal(crypto::Sha3_256(first), nullptr), "");
+  // An older version never replaces a newer one.
+  CommittedGrants old;
+  old.version = 1;
+  old.grants.insert(crypto::Sha3_256(second));
+  EXPECT_FALSE(v.SetCommitted(old));
+  ExpectRefused(v.Verify(second, kNow), "not_admitted:", "not in the committed admission set");
+  // Revocation wins over a committed grant of the same subject.
+  CommittedGrants revoked;
+  revoked.version = 2;
+  revoked.index = 9;
+  revoked.grants.insert(crypto::Sha3_256(first));
+  revoked.revoked.insert(PeerId().peer_id());
+  ASSERT_TRUE(v.SetCommitted(revoked));
+  ExpectRefused(v.Verify(first, kNow), "excluded:", "revoked by epoch.admission version 2 (ledger index 9)");
+  const auto subject = PeerId().peer_id();
+  EXPECT_EQ(v.CommittedRefusal(crypto::Sha3_256(first), &subject), "revoked");
+  ASSERT_TRUE(v.committed());
+  EXPECT_EQ(v.committed()->version, 2u);
 }
 
 TEST(GrantVerifier, CacheIsBounded) {

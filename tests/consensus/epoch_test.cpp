@@ -114,6 +114,8 @@ class Member {
                               EncodeLedgerRequest(store::EncodeLedgerRecord(r), body)};
   }
 
+  Digest256 author() const { return store::LedgerAuthorId(signer_->Scheme(), signer_->PublicKey()); }
+
  private:
   std::unique_ptr<testing::MlDsaRecordSigner> signer_;
 };
@@ -239,6 +241,99 @@ TEST(LedgerEpochRules, SnapshotCarriesBodiesAndEpochStateToAnotherReplica) {
   auto c = LedgerStateMachine::Open("").value();
   EXPECT_FALSE(c->Restore(bad).ok());
   std::filesystem::remove_all(dir);
+}
+
+
+Hash32 H(uint8_t fill) {
+  Hash32 h;
+  h.fill(fill);
+  return h;
+}
+
+TEST(EpochEncoding, AdmissionSetIsCanonicalAndRoundTrips) {
+  AdmissionEpoch set;
+  set.grants[H(0x22)] = H(0xb2);
+  set.grants[H(0x11)] = H(0xb1);
+  set.revoked.insert(H(0xc3));
+  auto body = EncodeAdmissionEpoch(set);
+  ASSERT_TRUE(body.ok()) << body.status();
+  const std::string text(body->begin(), body->end());
+  EXPECT_EQ(text, "swarm epoch.admission v1\ngrant " + std::string(64, '1') + " " + ToHex(H(0xb1)) + "\ngrant " +
+                      std::string(64, '2') + " " + ToHex(H(0xb2)) + "\nrevoke " + ToHex(H(0xc3)) + "\n");
+  auto parsed = ParseAdmissionEpoch(*body);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(*parsed, set);
+  EXPECT_TRUE(ParseAdmissionEpoch(B("swarm epoch.admission v1\n")).ok());  // nobody admitted: canonical
+  const std::string g1 = "grant " + std::string(64, '1') + " " + std::string(64, 'b') + "\n";
+  const std::string g2 = "grant " + std::string(64, '2') + " " + std::string(64, 'b') + "\n";
+  const std::string r1 = "revoke " + std::string(64, 'c') + "\n";
+  struct Bad {
+    std::string body, named;
+  };
+  const std::vector<Bad> bad = {
+      {"swarm epoch.admission v1\n" + g2 + g1, "not after the previous one"},           // unsorted
+      {"swarm epoch.admission v1\n" + g1 + g1, "not after the previous one"},           // duplicate
+      {"swarm epoch.admission v1\n" + r1 + g1, "a grant line after a revoke line"},     // order
+      {"swarm epoch.admission v1\n" + r1 + r1, "not after the previous one"},
+      {"swarm epoch.admission v1\ngrant " + std::string(64, 'A') + " " + std::string(64, 'b') + "\n", "grant sha3"},
+      {"swarm epoch.admission v1\ngrant " + std::string(64, '1') + " xyz\n", "subject 'xyz'"},
+      {"swarm epoch.admission v1\nadmit " + std::string(64, '1') + "\n", "'admit' is neither"},
+      {"swarm epoch.admission v2\n", "line 1"},
+  };
+  for (const auto& b : bad) {
+    auto r = ParseAdmissionEpoch(B(b.body));
+    ASSERT_FALSE(r.ok()) << b.body;
+    EXPECT_NE(r.status().message().find(b.named), std::string::npos) << r.status() << " / " << b.named;
+  }
+  AdmissionEpoch big;
+  for (size_t i = 0; i <= kAdmissionEntriesMax; ++i) {
+    Hash32 h{};
+    h[0] = static_cast<uint8_t>(i);
+    h[1] = static_cast<uint8_t>(i >> 8);
+    big.grants[h] = h;
+  }
+  auto too_many = EncodeAdmissionEpoch(big);
+  ASSERT_FALSE(too_many.ok());
+  EXPECT_NE(too_many.status().message().find("kAdmissionEntriesMax"), std::string::npos) << too_many.status();
+}
+
+TEST(LedgerEpochRules, OnlyATrustedIssuerMayAuthorAnAdmissionRecord) {
+  Member issuer, member;
+  AdmissionEpoch set;
+  set.grants[H(0x11)] = H(0xb1);
+  const Bytes v1 = EncodeAdmissionEpoch(set).value();
+  // No issuer configured: every epoch.admission record is refused.
+  auto none = LedgerStateMachine::Open("").value();
+  auto a = issuer.Make(0, {}, 1, kEpochAdmissionKind, 1, v1);
+  none->Apply(1, a);
+  EXPECT_FALSE(none->Result(a.client, 1)->applied);
+  EXPECT_NE(none->Result(a.client, 1)->error.find("not a trusted issuer"), std::string::npos)
+      << none->Result(a.client, 1)->error;
+
+  auto sm = LedgerStateMachine::Open("").value();
+  sm->SetEpochRules(EpochRules{{issuer.author()}});
+  // A committee member (not the issuer) cannot admit anyone.
+  auto forged = member.Make(0, {}, 1, kEpochAdmissionKind, 1, v1);
+  sm->Apply(1, forged);
+  EXPECT_FALSE(sm->Result(forged.client, 1)->applied);
+  EXPECT_NE(sm->Result(forged.client, 1)->error.find("epoch: epoch.admission authored by"), std::string::npos)
+      << sm->Result(forged.client, 1)->error;
+  EXPECT_EQ(sm->Epoch(EpochKind::kAdmission).version, 0u);
+  // The issuer can; then a revocation is the next version.
+  auto ok = issuer.Make(0, {}, 2, kEpochAdmissionKind, 1, v1);
+  sm->Apply(2, ok);
+  ASSERT_TRUE(sm->Result(ok.client, 2)->applied) << sm->Result(ok.client, 2)->error;
+  EXPECT_EQ(sm->Epoch(EpochKind::kAdmission), (EpochState{1, EpochRoot(v1), 0}));
+  set.grants.clear();
+  set.revoked.insert(H(0xb1));
+  const Bytes v2 = EncodeAdmissionEpoch(set).value();
+  auto revoke = issuer.Make(1, sm->Head().hash, 3, kEpochAdmissionKind, 2, v2);
+  sm->Apply(3, revoke);
+  ASSERT_TRUE(sm->Result(revoke.client, 3)->applied) << sm->Result(revoke.client, 3)->error;
+  EXPECT_EQ(sm->Epoch(EpochKind::kAdmission).version, 2u);
+  EXPECT_EQ(ParseAdmissionEpoch(*sm->EpochBody(EpochRoot(v2))).value(), set);
+  // Membership records keep their own version line.
+  EXPECT_EQ(sm->Epoch(EpochKind::kMembership).version, 0u);
 }
 
 }  // namespace

@@ -189,7 +189,7 @@ TEST(E2eAdmissionUp, SwarmUpIssuesAGrantToEveryPeer) {
     ASSERT_TRUE(s.contains("admission")) << body;
     const json& a = s["admission"];
     EXPECT_EQ(a["mode"], "granted") << a.dump();
-    EXPECT_EQ(a["grant"]["operator"], "local") << a.dump();
+    EXPECT_EQ(a["grant"]["operator"], "local-n" + std::to_string(i)) << a.dump();  // one operator per peer
     EXPECT_EQ(a["grant"]["address"], nodes[i]["grpc"]) << a.dump();
     EXPECT_EQ(a["grant"]["roles"], i == 1 ? "evaluator,observer" : "observer") << a.dump();
     if (i == 0) swarm_id = a["swarm_id"];

@@ -192,7 +192,8 @@ TEST(E2eConsensus, AppendWithoutQuorumExitsOneNamingTheDeadline) {
   committee += "]";
   const pid_t node = Spawn({SwarmBinary(), "node", "--id", "solo", "--grpc-listen", "127.0.0.1:" + std::to_string(base),
                             "--data-dir", dir + "/solo", "--set", "consensus.enabled=true", "--set",
-                            "consensus.committee=" + committee, "--set", "membership.enabled=false"},
+                            "consensus.committee=" + committee, "--set", "membership.enabled=false", "--set",
+                            "admission.open=true"},
                            dir + "/solo.log");
   ASSERT_TRUE(Eventually(20, [&] { return ConsensusOf("127.0.0.1:" + std::to_string(base)).is_object(); }))
       << ReadFile(dir + "/solo.log");

@@ -37,7 +37,9 @@ Evaluator StartEvaluator(const std::string& root, int i, const std::vector<std::
   e.grpc = "127.0.0.1:" + std::to_string(FreePort());
   std::vector<std::string> args = {SwarmBinary(), "node", "--id", "e" + std::to_string(i),
                                    "--grpc-listen", e.grpc, "--data-dir", e.dir, "--log-level", "warn",
-                                   "--set", "membership.enabled=false", "--set", "evo.evaluator=true"};
+                                   "--set", "membership.enabled=false", "--set", "evo.evaluator=true",
+                                   // bare peers without grants: dev mode, or they refuse every call (closed)
+                                   "--set", "admission.open=true"};
   for (const auto& x : extra) {
     args.push_back("--set");
     args.push_back(x);

@@ -219,6 +219,12 @@ class ConsensusExtension final : public Extension {
       core->ledger_path = state_dir_.empty() ? "" : state_dir_ + "/ledger.db";
       SWARM_ASSIGN_OR_RETURN(auto ledger,
                              LedgerStateMachine::Open(core->ledger_path, ServiceLimits(config_).ledger_schemes));
+      // epoch.admission records are authored by the swarm's grant issuers only.
+      EpochRules rules;
+      if (const auto v = node_->admission().verifier) {
+        for (const auto& k : v->issuers()) rules.admission_authors.insert(k.id);
+      }
+      ledger->SetEpochRules(std::move(rules));
       core->ledger = ledger.get();
       core->machine = std::move(ledger);
       ConsensusDriverOptions o;
@@ -285,6 +291,7 @@ class ConsensusExtension final : public Extension {
         continue;
       }
       if (core->driver && config_.GetBool("consensus.epochs")) EpochStep(*core, clock.Now());
+      if (core->driver) ActOnCommittedEpochs(*core);
       if (!core->keys || core->keys->known() == core->committee.size()) continue;
       for (uint32_t i = 0; i < core->committee.size(); ++i) {
         if (core->keys->Known(i)) continue;
@@ -309,12 +316,72 @@ class ConsensusExtension final : public Extension {
     }
   }
 
+  // Acting on what the ledger committed (docs/security.md "Committed
+  // admission"): the last epoch.admission becomes the GrantVerifier's
+  // committed set (guard, membership and placement admit only its grants),
+  // and the last epoch.membership is the set the placement ring is built
+  // from (Node::SetCommittedMembers). Each takes effect here as soon as this
+  // member executed the record (PBFT commits are final: there is no pipelined
+  // block whose validator set is already fixed, which is why CometBFT waits
+  // until H+2). Applied once per version, on the background tick (300 ms).
+  void ActOnCommittedEpochs(ConsensusCore& core) {
+    const EpochState adm = core.ledger->Epoch(EpochKind::kAdmission);
+    if (adm.version > acted_admission_) {
+      const auto verifier = node_->admission().verifier;
+      auto body = core.ledger->EpochBody(adm.root);
+      auto set = body ? ParseAdmissionEpoch(*body) : StatusOr<AdmissionEpoch>(absl::NotFoundError("no body"));
+      if (verifier && set.ok()) {
+        admission::CommittedGrants c;
+        c.version = adm.version;
+        c.index = adm.index;
+        for (const auto& [sha3, subject] : set->grants) c.grants.insert(sha3);
+        c.revoked.insert(set->revoked.begin(), set->revoked.end());
+        verifier->SetCommitted(std::move(c));
+        spdlog::info("consensus: acting on epoch.admission version {} (ledger index {}): {} grant(s), {} revoked",
+                     adm.version, adm.index, set->grants.size(), set->revoked.size());
+      } else if (!set.ok()) {
+        spdlog::error("consensus: committed epoch.admission version {}: {}", adm.version,
+                      std::string(set.status().message()));
+      }
+      acted_admission_ = adm.version;
+    }
+    const EpochState mem = core.ledger->Epoch(EpochKind::kMembership);
+    if (mem.version > acted_membership_) {
+      auto body = core.ledger->EpochBody(mem.root);
+      auto members = body ? ParseMembershipEpoch(*body)
+                          : StatusOr<std::vector<EpochMember>>(absl::NotFoundError("no body"));
+      if (members.ok()) {
+        std::set<std::string> addresses;
+        for (const auto& m : *members) addresses.insert(m.address);
+        node_->SetCommittedMembers(std::move(addresses), mem.version);
+      }
+      acted_membership_ = mem.version;
+    }
+  }
+
   // {membership: {version, index, root, members: [{id, address}]},
-  //  placement: {version, index, root, experts}}
+  //  placement: {version, index, root, experts}, admission: {version, index,
+  //  root, grants, revoked}}
   static nlohmann::json EpochsJson(const ConsensusCore& core) {
     nlohmann::json out = nlohmann::json::object();
     for (size_t k = 0; k < kEpochKinds; ++k) {
       const EpochKind kind = static_cast<EpochKind>(k);
+      if (kind == EpochKind::kAdmission) {
+        const EpochState e = core.ledger->Epoch(kind);
+        nlohmann::json j = {{"version", e.version}};
+        if (e.version > 0) {
+          j["index"] = e.index;
+          j["root"] = ToHex(e.root);
+          if (auto body = core.ledger->EpochBody(e.root)) {
+            if (auto a = ParseAdmissionEpoch(*body); a.ok()) {
+              j["grants"] = a->grants.size();
+              j["revoked"] = a->revoked.size();
+            }
+          }
+        }
+        out["admission"] = j;
+        continue;
+      }
       const EpochState e = core.ledger->Epoch(kind);
       nlohmann::json j = {{"version", e.version}};
       if (e.version > 0) {
@@ -372,12 +439,15 @@ class ConsensusExtension final : public Extension {
       o.settle = Millis(config_.GetInt("consensus.epoch_settle_ms"));
       o.retry = std::max<Nanos>(Millis(500), o.settle / 2);
       for (size_t k = 0; k < kEpochKinds; ++k) {
-        proposers_[k] = std::make_unique<EpochProposer>(static_cast<EpochKind>(k), o);
+        if (ProposedFromView(static_cast<EpochKind>(k))) {
+          proposers_[k] = std::make_unique<EpochProposer>(static_cast<EpochKind>(k), o);
+        }
       }
     }
     auto bodies = ViewBodies(node_->Placement());
     for (size_t k = 0; k < kEpochKinds; ++k) {
       const EpochKind kind = static_cast<EpochKind>(k);
+      if (!ProposedFromView(kind)) continue;  // epoch.admission: the issuer's
       std::optional<EpochProposal> p;
       {
         std::lock_guard<std::mutex> lock(epoch_mu_);
@@ -475,7 +545,7 @@ class ConsensusExtension final : public Extension {
       bump(dropped.Add({{"reason", "unknown_key"}}), static_cast<double>(st.unknown_key_drops));
       for (size_t k = 0; k < kEpochKinds; ++k) {
         const EpochKind kind = static_cast<EpochKind>(k);
-        epoch.Add({{"kind", kind == EpochKind::kMembership ? "membership" : "placement"}})
+        epoch.Add({{"kind", std::string(EpochKindName(kind)).substr(6)}})
             .Set(static_cast<double>(core->ledger->Epoch(kind).version));
       }
     });
@@ -496,6 +566,8 @@ class ConsensusExtension final : public Extension {
   std::mutex epoch_mu_;  // proposers_ (background thread and driver callbacks)
   std::array<std::unique_ptr<EpochProposer>, kEpochKinds> proposers_;
   std::atomic<uint64_t> epoch_proposals_{0};
+  uint64_t acted_admission_ = 0;   // background thread only
+  uint64_t acted_membership_ = 0;
   std::thread thread_;
 };
 

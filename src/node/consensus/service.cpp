@@ -132,7 +132,10 @@ grpc::Status PbftServiceImpl::Submit(grpc::ServerContext* ctx, const swarm::v1::
   if (Status s = CheckLedgerScheme(limits_.ledger_schemes, rec->signature_scheme); !s.ok()) {
     return Refuse(grpc::StatusCode::PERMISSION_DENIED, "permission_denied", absl::StrCat("record: ", s.message()));
   }
-  if (IsEpochRecordKind(rec->kind)) {
+  if (rec->kind == kEpochAdmissionKind) {
+    // Authored by the swarm's grant issuer, not a member: every replica checks
+    // the author deterministically when it applies it (consensus/epoch.h).
+  } else if (IsEpochRecordKind(rec->kind)) {
     // Epoch records come from committee members (the proposers in
     // node/consensus/extension.cpp), never from outside clients.
     bool member = false;

@@ -23,6 +23,18 @@ class JobsExtension final : public Extension {
   std::string name() const override { return "jobs"; }
   std::vector<grpc::Service*> services() override { return {service_.get()}; }
   Status Start(Node& node) override {
+    // Workers: jobs.workers when set, else the alive members whose grant holds
+    // jobs_worker (read from the membership view each queen tick, so a grant
+    // that expires, is revoked or excluded drops the worker at once).
+    if (service_->config().queen && service_->config().workers.empty()) {
+      Node* n = &node;
+      service_->SetAdmittedWorkers([n] {
+        std::vector<JobsService::AdmittedWorker> out;
+        for (auto& [address, op] : n->Placement().AliveWithRoles(static_cast<uint32_t>(admission::Role::kJobsWorker)))
+          out.push_back({address, op});
+        return out;
+      });
+    }
     service_->Start(node);
     const auto& c = service_->config();
     spdlog::info("jobs: roles{}{}{}{} quorum {}{}", c.queen ? " queen" : "", c.worker ? " worker" : "",
