@@ -198,7 +198,10 @@ TEST(E2eNode, SigtermWithNoCallInFlightDoesNotWaitForTheDrain) {
     std::vector<std::string> args = {SwarmBinary(), "node", "--id", "d" + std::to_string(i), "--grpc-listen",
                                      peers[i].grpc, "--http-listen", peers[i].http, "--data-dir",
                                      dir + "/d" + std::to_string(i), "--log-level", "info", "--set",
-                                     "node.shutdown_drain_ms=30000"};
+                                     "node.shutdown_drain_ms=30000",
+                                     // No issuer here: without open mode the peer is closed and
+                                     // refuses every call, `swarm status` included.
+                                     "--set", "admission.open=true"};
     if (i > 0) {
       args.push_back("--seed");
       args.push_back(peers[0].grpc);
