@@ -30,28 +30,9 @@ using swarm::bench::Row;
 
 namespace {
 
-double ThreadCpuSeconds() {
-  timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-}
-
-// As bench::SecondsPerCall, but counting this thread's CPU time.
+// Thread CPU time per call (bench_util.h), so a loaded machine's waiting is not counted.
 double SecondsPerCall(const std::function<void()>& fn, double min_seconds, int min_iters = 3, int repeats = 3) {
-  fn();
-  double best = 1e300;
-  for (int r = 0; r < repeats; ++r) {
-    long iters = 0;
-    const double start = ThreadCpuSeconds();
-    double elapsed = 0;
-    do {
-      fn();
-      ++iters;
-      elapsed = ThreadCpuSeconds() - start;
-    } while (elapsed < min_seconds || iters < min_iters);
-    best = std::min(best, elapsed / static_cast<double>(iters));
-  }
-  return best;
+  return swarm::bench::ThreadCpuSecondsPerCall(fn, min_seconds, min_iters, repeats);
 }
 
 const char* kCommand = "build/bench/fhe/bench_fhe";

@@ -44,29 +44,9 @@ std::vector<size_t> ParseList(const char* s) {
   return out;
 }
 
-double ThreadCpuSeconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-}
-
-// Mean thread-CPU seconds per call over >= min_seconds and >= min_iters
-// calls; the best of 3 such measurements.
+// Thread CPU seconds per call, best of 3 (bench_util.h).
 double CpuSecondsPerCall(const std::function<void()>& fn, double min_seconds = 0.2, int min_iters = 2) {
-  fn();  // warm up
-  double best = 1e300;
-  for (int r = 0; r < 3; ++r) {
-    long iters = 0;
-    const double start = ThreadCpuSeconds();
-    double elapsed = 0;
-    do {
-      fn();
-      ++iters;
-      elapsed = ThreadCpuSeconds() - start;
-    } while (elapsed < min_seconds || iters < min_iters);
-    best = std::min(best, elapsed / static_cast<double>(iters));
-  }
-  return best;
+  return swarm::bench::ThreadCpuSecondsPerCall(fn, min_seconds, min_iters, 3);
 }
 
 }  // namespace
