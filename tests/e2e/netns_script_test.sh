@@ -13,7 +13,10 @@ tag="${tag:0:8}"
 leftovers() { { ip netns list | grep "^swn$tag-"; ip -o link show | grep -E ": swn$tag(br|v)"; nft list tables 2>/dev/null | grep "swn$tag"; ls -d /run/swarm-netns/swn$tag 2>/dev/null; } || true; }
 
 # Not root: one line, exit 1.
-out="$(setpriv --reuid=65534 --regid=65534 --clear-groups "$netns" up "$tag" --peers a:1 2>&1)"; rc=$?
+# (A world-readable copy: the clone may sit under a directory only root can enter.)
+nonroot_copy="$(mktemp /tmp/swarm-netns-XXXXXX)"; cp "$netns" "$nonroot_copy"; chmod 755 "$nonroot_copy"
+out="$(cd / && setpriv --reuid=65534 --regid=65534 --clear-groups "$nonroot_copy" up "$tag" --peers a:1 2>&1)"; rc=$?
+rm -f "$nonroot_copy"
 [ "$rc" = 1 ] || fail "non-root exit $rc"
 [ "$(echo "$out" | wc -l)" = 1 ] && [[ "$out" == *"must run as root"* ]] || fail "non-root said: $out"
 
